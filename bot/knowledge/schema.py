@@ -1,0 +1,182 @@
+"""Pydantic schema of knowledge-base files.
+
+The schema is the contract between the YAML knowledge base and the engine: a KB file that
+does not fit it must fail at load with its file, line and field, never half-load. Keep every
+model strict (``extra="forbid"``) so a typo in a field name is an error, not a silent no-op.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+KEBAB_ID = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+Severity = Literal["critical", "high", "medium", "low", "info"]
+NginxLevel = Literal["emerg", "alert", "crit", "error", "warn", "notice", "info", "debug"]
+EvidenceKind = Literal[
+    "nginx-T",
+    "worker-limits",
+    "master-limits",
+    "nproc",
+    "ss-s",
+    "systemctl-limitnofile",
+    "sysctl-fs",
+    "ulimit",
+    "ps-nginx",
+    "nginx-t",
+    "environment",
+    "upstream-status",
+    "disk-usage",
+    "file-permissions",
+    "dns",
+    "certificate",
+    "access-log",
+]
+
+
+class Strict(BaseModel):
+    """Base for all KB models: unknown fields are errors, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MessageFormat(Strict):
+    """One message nginx writes for this error, as in its source."""
+
+    format: str = Field(min_length=3, description="printf-style format from the nginx source")
+    level: NginxLevel
+    source: str = Field(min_length=3, description="nginx source location, e.g. src/x.c:12-14")
+
+
+class MatchRules(Strict):
+    """How a log message is recognised.
+
+    ``anchors`` are literal, case-insensitive substrings; a line is a candidate for the
+    entry only when one of them occurs in its message (the fast path, and what the
+    benchmark greps for). ``regexes`` then decide, and their named groups become facts.
+    ``errno`` restricts the match to those errno numbers: errno text differs between glibc,
+    musl and macOS, the number does not.
+    """
+
+    anchors: list[str] = Field(min_length=1)
+    regexes: list[str] = Field(min_length=1)
+    errno: list[int] = Field(default_factory=list)
+    exclude: list[str] = Field(
+        default_factory=list,
+        description="literal, case-insensitive substrings that veto the entry",
+    )
+    priority: int = Field(
+        default=0,
+        ge=-100,
+        le=100,
+        description="higher wins when several entries match one line",
+    )
+
+    @field_validator("anchors", "exclude")
+    @classmethod
+    def _non_blank(cls, values: list[str]) -> list[str]:
+        for value in values:
+            if len(value.strip()) < 3:
+                raise ValueError(f"anchor/exclude {value!r} is shorter than 3 characters")
+        return values
+
+    @field_validator("regexes")
+    @classmethod
+    def _compiles(cls, values: list[str]) -> list[str]:
+        for value in values:
+            try:
+                re.compile(value, re.IGNORECASE)
+            except re.error as exc:
+                raise ValueError(f"regex {value!r} does not compile: {exc}") from exc
+        return values
+
+
+class Example(Strict):
+    """A real line that must match this entry and no other."""
+
+    line: str = Field(min_length=5)
+    source: str = Field(min_length=3, description="where the line was seen")
+    facts: dict[str, str] = Field(
+        default_factory=dict, description="facts the match must extract (subset)"
+    )
+    note: str | None = None
+
+
+class NearMiss(Strict):
+    """A line that looks related but must match nothing at all."""
+
+    line: str = Field(min_length=5)
+    why: str = Field(min_length=3)
+
+
+class Need(Strict):
+    """Evidence that sharpens the diagnosis of this entry."""
+
+    evidence: EvidenceKind
+    why: str = Field(min_length=3)
+
+
+class Diagnostic(Strict):
+    """A read-only command worth running, and why."""
+
+    command: str = Field(min_length=2)
+    why: str = Field(min_length=3)
+
+
+class Reference(Strict):
+    """Where the knowledge comes from."""
+
+    title: str = Field(min_length=3)
+    url: str = Field(min_length=8)
+
+
+class ErrorEntry(Strict):
+    """One NGINX error: what it looks like, what it means and how to fix it."""
+
+    id: str = Field(pattern=KEBAB_ID)
+    title: str = Field(min_length=3, max_length=150)
+    severity: Severity
+    messages: list[MessageFormat] = Field(min_length=1)
+    match: MatchRules
+    examples: list[Example] = Field(min_length=1)
+    near_misses: list[NearMiss] = Field(default_factory=list)
+    meaning: str = Field(min_length=20)
+    causes: list[str] = Field(min_length=1)
+    needs: list[Need] = Field(default_factory=list)
+    diagnostics: list[Diagnostic] = Field(min_length=1)
+    fix: str = Field(min_length=20, description="Jinja2 template; see bot/diagnosis")
+    related: list[str] = Field(default_factory=list)
+    faq: list[str] = Field(default_factory=list)
+    references: list[Reference] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _related_are_ids(self) -> ErrorEntry:
+        for ref in [*self.related, *self.faq]:
+            if not re.match(KEBAB_ID, ref):
+                raise ValueError(f"related/faq id {ref!r} is not kebab-case")
+        return self
+
+
+class FaqEntry(Strict):
+    """A question people ask, in several phrasings, with one answer."""
+
+    id: str = Field(pattern=KEBAB_ID)
+    question: str = Field(min_length=8)
+    phrasings: list[str] = Field(min_length=3)
+    answer: str = Field(min_length=40)
+    related: list[str] = Field(default_factory=list)
+    references: list[Reference] = Field(default_factory=list)
+
+
+class EnvironmentEntry(Strict):
+    """How to test, reload, restart and inspect nginx in one kind of environment."""
+
+    id: str = Field(pattern=KEBAB_ID)
+    title: str = Field(min_length=3)
+    detect: list[str] = Field(
+        default_factory=list, description="substrings in pasted evidence that reveal it"
+    )
+    commands: dict[str, str] = Field(min_length=1)
+    notes: list[str] = Field(default_factory=list)
