@@ -180,3 +180,11 @@ class EnvironmentEntry(Strict):
     )
     commands: dict[str, str] = Field(min_length=1)
     notes: list[str] = Field(default_factory=list)
+
+
+class EvidenceKindEntry(Strict):
+    """What one kind of evidence is and the read-only command that produces it."""
+
+    title: str = Field(min_length=3)
+    command: str = Field(min_length=2)
+    why: str = Field(min_length=3)

@@ -1,0 +1,223 @@
+"""The ``nginx-triage`` command line: the engine's offline front door.
+
+Exit codes are a contract (DESIGN.md): 0 ok, 1 input that could not be used (with a
+one-line reason on stderr), 2 usage. Nothing a user types or pastes may end in a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+
+from bot.evidence.reading import InputError, iter_lines_binary, open_input
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Turn pasted NGINX error-log lines into a tailored fix.",
+    pretty_exceptions_enable=False,
+)
+kb_app = typer.Typer(help="Inspect and check the knowledge base.", no_args_is_help=True)
+app.add_typer(kb_app, name="kb")
+
+PROGRESS_MIN_BYTES = 4 << 20
+"""Show a progress bar on a terminal for inputs bigger than this."""
+
+
+class DiagnoseFormat(str, Enum):
+    text = "text"
+    markdown = "markdown"
+    json = "json"
+    diff = "diff"
+
+
+class MatchFormat(str, Enum):
+    jsonl = "jsonl"
+    text = "text"
+
+
+class AskFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
+def _fail(message: str, code: int = 1) -> NoReturn:
+    """One clear line on stderr, then exit."""
+    Console(stderr=True, highlight=False).print(f"[bold red]nginx-triage:[/] {message}", soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def _load():  # type: ignore[no-untyped-def]
+    """Load the KB and build the matcher, turning KB errors into a clear failure."""
+    from bot.knowledge.loader import KnowledgeBaseError, load_kb
+    from bot.matching.matcher import Matcher
+
+    try:
+        kb = load_kb()
+    except KnowledgeBaseError as exc:
+        _fail(str(exc))
+    return kb, Matcher(kb)
+
+
+def _input_lines(files: list[Path] | None, show_progress: bool) -> Iterator[str]:
+    """Lines from every file in order, or stdin; streamed and bounded."""
+    sources = files or [Path("-")]
+    for path in sources:
+        if str(path) == "-":
+            if sys.stdin.isatty() and not files:
+                raise InputError("no input: pass a log file, or pipe lines in, e.g. `tail -n 500 error.log | nginx-triage diagnose`")
+            yield from iter_lines_binary(sys.stdin.buffer, "stdin")
+            continue
+        stream, size = open_input(path)
+        with stream:
+            if show_progress and size > PROGRESS_MIN_BYTES and sys.stderr.isatty():
+                yield from _with_progress(stream, size, path)
+            else:
+                yield from iter_lines_binary(stream, str(path))
+
+
+def _with_progress(stream, size: int, path: Path) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+
+    with Progress(
+        "[progress.description]{task.description}", BarColumn(), DownloadColumn(),
+        TimeRemainingColumn(), console=Console(stderr=True), transient=True,
+    ) as progress:
+        task = progress.add_task(f"reading {path.name}", total=size)
+        advance: Callable[[int], None] = lambda n: progress.advance(task, n)  # noqa: E731
+        yield from iter_lines_binary(stream, str(path), on_bytes=advance)
+
+
+@app.command()
+def diagnose(
+    files: Annotated[list[Path] | None, typer.Argument(help="Log files or pasted evidence; stdin when none or '-'.")] = None,
+    fmt: Annotated[DiagnoseFormat, typer.Option("--format", "-f", help="Output format.")] = DiagnoseFormat.text,
+    target_concurrency: Annotated[int | None, typer.Option("--target-concurrency", min=1, help="Peak concurrent requests the fix must carry.")] = None,
+) -> None:
+    """Explain NGINX errors and say how to fix them."""
+    from bot.diagnosis.build import diagnose_lines
+
+    kb, matcher = _load()
+    try:
+        diagnosis = diagnose_lines(_input_lines(files, fmt is DiagnoseFormat.text), kb, matcher)
+    except InputError as exc:
+        _fail(str(exc))
+    if fmt is DiagnoseFormat.json:
+        payload = diagnosis.to_json()
+        if target_concurrency is not None:
+            payload["target_concurrency"] = {"value": target_concurrency, "source": "--target-concurrency"}
+        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+    elif fmt is DiagnoseFormat.markdown:
+        from bot.render.markdown import render_markdown
+
+        sys.stdout.write(render_markdown(diagnosis))
+    elif fmt is DiagnoseFormat.diff:
+        if not diagnosis.recommendations:
+            _fail("no diff: paste the output of `nginx -T` along with the log so the fix can name files and lines")
+    else:
+        from bot.render.text import render_text
+
+        render_text(diagnosis, Console(highlight=False))
+
+
+@app.command()
+def match(
+    files: Annotated[list[Path] | None, typer.Argument(help="Log files; stdin when none or '-'.")] = None,
+    fmt: Annotated[MatchFormat, typer.Option("--format", "-f")] = MatchFormat.jsonl,
+) -> None:
+    """Match each input line against the knowledge base: one result per line."""
+    kb, matcher = _load()
+    out = sys.stdout
+    try:
+        for no, (line, m) in enumerate(matcher.match_lines(_input_lines(files, False)), 1):
+            if fmt is MatchFormat.jsonl:
+                row = {"line_no": no, "kb_id": m.kb_id if m else None,
+                       "score": m.score if m else 0.0, "method": m.method if m else None,
+                       "facts": m.facts if m else {}}
+                out.write(json.dumps(row) + "\n")
+            else:
+                out.write(f"{no}\t{m.kb_id if m else '-'}\t{m.score if m else 0:.2f}\t{line.raw[:100]}\n")
+    except InputError as exc:
+        _fail(str(exc))
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="A question about NGINX errors, in your words.")],
+    fmt: Annotated[AskFormat, typer.Option("--format", "-f")] = AskFormat.text,
+) -> None:
+    """Answer a question from the FAQ, or list the closest questions."""
+    from dataclasses import asdict
+
+    from bot.faq.answer import FaqIndex
+
+    if not question.strip():
+        _fail("empty question; ask e.g. `nginx-triage ask \"why does a proxied request use two connections\"`", 2)
+    kb, _ = _load()
+    answer = FaqIndex(kb).ask(question)
+    if fmt is AskFormat.json:
+        sys.stdout.write(json.dumps(asdict(answer), indent=2) + "\n")
+        return
+    console = Console(highlight=False)
+    if answer.confident and answer.answer:
+        from rich.markdown import Markdown
+
+        console.print(f"[bold]{answer.question}[/]")
+        console.print(Markdown(answer.answer))
+    else:
+        console.print("I am not sure which question you mean. Closest:")
+    for alt in answer.alternatives:
+        console.print(f"  - {alt.question}  [dim]nginx-triage ask \"{alt.question}\"[/]")
+
+
+@kb_app.command("lint")
+def kb_lint() -> None:
+    """Validate every KB file, run each entry's examples and near misses, time every regex."""
+    from bot.knowledge.lint import lint
+
+    kb, matcher = _load()
+    problems = lint(kb, matcher)
+    console = Console(highlight=False)
+    if problems:
+        for p in problems:
+            console.print(p, soft_wrap=True, markup=False)
+        _fail(f"{len(problems)} problem(s) in the knowledge base")
+    console.print(f"ok: {len(kb.errors)} errors, {len(kb.faqs)} FAQs, {len(kb.environments)} environments")
+
+
+@kb_app.command("list")
+def kb_list() -> None:
+    """List the known errors and FAQs."""
+    kb, _ = _load()
+    console = Console(highlight=False)
+    for e in sorted(kb.errors.values(), key=lambda e: e.id):
+        console.print(f"{e.id:40} {e.severity:9} {e.title}", markup=False)
+    for f in sorted(kb.faqs.values(), key=lambda f: f.id):
+        console.print(f"faq/{f.id:36} {f.question}", markup=False)
+
+
+def main() -> None:
+    """Console-script entry; turns any unexpected failure into one line (debug: NGINX_TRIAGE_DEBUG=1)."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.stderr.write("nginx-triage: interrupted\n")
+        sys.exit(130)
+    except BrokenPipeError:
+        # `nginx-triage ... | head`: the reader left; that is not an error.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(0)
+    except Exception as exc:  # the last line of defence against a traceback
+        if os.environ.get("NGINX_TRIAGE_DEBUG"):
+            raise
+        sys.stderr.write(f"nginx-triage: internal error: {type(exc).__name__}: {exc} "
+                         "(set NGINX_TRIAGE_DEBUG=1 for the traceback)\n")
+        sys.exit(1)

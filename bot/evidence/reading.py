@@ -1,0 +1,120 @@
+"""Read pasted or file input safely: streamed, bounded per line, never a traceback.
+
+A 3 a.m. paste can be anything: an empty file, a core dump, a log with invalid UTF-8,
+a minified JSON blob on one 1 MB line. Lines are streamed (a 1 GB log must not be loaded
+whole), cut at ``MAX_LINE_BYTES``, and decoded with replacement characters. Input that
+cannot be a log (a directory, a binary, nothing at all) raises ``InputError`` with a
+message that says what was wrong and what to give instead.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+MAX_LINE_BYTES = 16384
+"""nginx writes at most 2048 bytes a line; wrappers and pasted context add some. Cut beyond."""
+
+_SNIFF_BYTES = 65536
+_CHUNK = 1 << 20
+
+
+class InputError(Exception):
+    """Input that cannot be used; the message is shown to the user as-is."""
+
+
+def check_path(path: Path) -> int:
+    """Refuse what is not a readable regular file; return its size."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file; pass the error log's path, or pipe it on stdin") from None
+    except PermissionError:
+        raise InputError(f"{path}: permission denied; try `sudo cat {path} | nginx-triage diagnose`") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise InputError(f"{path}: is a directory; pass the log file inside it, e.g. {path}/error.log")
+    if not os.access(path, os.R_OK):
+        raise InputError(f"{path}: permission denied; try `sudo cat {path} | nginx-triage diagnose`")
+    return st.st_size
+
+
+def check_sample(sample: bytes, name: str) -> None:
+    """Refuse binary data, judged on the first bytes of the input."""
+    nul = sample.find(b"\x00")
+    if nul >= 0:
+        raise InputError(
+            f"{name}: NUL byte at offset {nul}: this is binary data, not a text log "
+            "(a log truncated with copytruncate starts with NULs: `tr -d '\\000' < FILE`)"
+        )
+    if sample:
+        control = sum(1 for b in sample if b < 9 or 13 < b < 32)
+        if control > len(sample) // 10:
+            raise InputError(f"{name}: mostly control bytes: this is binary data, not a text log")
+
+
+def iter_lines_binary(stream: BinaryIO, name: str, *, on_bytes: object = None) -> Iterator[str]:
+    """Yield decoded lines from a byte stream, each cut at ``MAX_LINE_BYTES``.
+
+    Raises ``InputError`` for binary input (checked on the first 64 KiB) and for input
+    with no text at all. ``on_bytes`` (a callable taking a byte count) reports progress.
+    """
+    report = on_bytes if callable(on_bytes) else None
+    first = stream.read(_SNIFF_BYTES)
+    check_sample(first, name)
+    if not first.strip():
+        raise InputError(f"{name}: empty input; paste NGINX error-log lines or pass a log file")
+    pending = first
+    carry = b""
+    skipping = False  # inside an overlong line: drop bytes until its newline
+    while True:
+        buf = carry + pending if carry else pending
+        start = 0
+        while True:
+            nl = buf.find(b"\n", start)
+            if nl < 0:
+                break
+            if skipping:
+                skipping = False
+            else:
+                yield buf[start : min(nl, start + MAX_LINE_BYTES)].decode("utf-8", "replace")
+            start = nl + 1
+        rest = buf[start:]
+        if skipping:
+            carry = b""
+        elif len(rest) > MAX_LINE_BYTES:
+            yield rest[:MAX_LINE_BYTES].decode("utf-8", "replace")
+            carry = b""
+            skipping = True
+        else:
+            carry = rest
+        if report is not None:
+            report(len(pending))
+        pending = stream.read(_CHUNK)
+        if not pending:
+            break
+    if carry and not skipping:
+        yield carry.decode("utf-8", "replace")
+
+
+def iter_lines_text(text: str) -> Iterator[str]:
+    """Yield lines of already-decoded text (a Slack paste), each cut at ``MAX_LINE_BYTES``."""
+    if not text.strip():
+        raise InputError("empty input; paste NGINX error-log lines")
+    if "\x00" in text:
+        raise InputError("the text contains NUL bytes: paste the log as text, not a binary file")
+    for line in text.splitlines():
+        yield line[:MAX_LINE_BYTES]
+
+
+def open_input(path: Path) -> tuple[BinaryIO, int]:
+    """Open a checked file for streaming; returns the stream and its size."""
+    size = check_path(path)
+    try:
+        return path.open("rb"), size
+    except OSError as exc:
+        raise InputError(f"{path}: cannot open: {exc.strerror}") from None

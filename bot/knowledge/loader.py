@@ -1,0 +1,200 @@
+"""Load and validate the knowledge base from YAML files.
+
+Errors are collected for every file and reported together, each as ``file:line: field: what``,
+so that someone adding an entry sees all their mistakes at once and knows where they are.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from bot.knowledge.schema import EnvironmentEntry, ErrorEntry, EvidenceKindEntry, FaqEntry
+
+REQUIRED_ERROR_IDS: tuple[str, ...] = (
+    "bind-address-in-use", "client-body-buffered", "client-body-too-large",
+    "config-include-not-found", "config-test-failed", "conflicting-server-name",
+    "connection-reset-by-peer", "directory-index-forbidden", "file-not-found",
+    "host-not-found-in-upstream", "limiting-connections", "limiting-requests",
+    "no-live-upstreams", "no-space-left", "permission-denied", "resolver-failed",
+    "rlimit-nofile-notice", "server-names-hash-too-small", "setrlimit-failed",
+    "ssl-certificate-load-failed", "ssl-handshake-failed", "too-many-open-files",
+    "types-hash-too-small", "upstream-connection-refused", "upstream-no-route-to-host",
+    "upstream-prematurely-closed", "upstream-response-buffered",
+    "upstream-socket-backlog-full", "upstream-socket-missing",
+    "upstream-socket-permission-denied", "upstream-temporarily-disabled",
+    "upstream-timed-out", "upstream-too-big-header", "worker-connections-exceed-rlimit",
+    "worker-connections-not-enough", "worker-process-exited",
+)  # fmt: skip
+
+REQUIRED_FAQ_IDS: tuple[str, ...] = (
+    "proxy-uses-two-connections", "worker-connections-vs-open-files", "reload-or-restart",
+    "max-worker-connections", "worker-processes-auto", "check-worker-fd-limit",
+    "systemd-limitnofile", "total-capacity", "keepalive-slots", "http2-connections",
+)  # fmt: skip
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class KnowledgeBaseError(Exception):
+    """The knowledge base could not be loaded; ``problems`` lists every reason."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("knowledge base is invalid:\n" + "\n".join(f"  {p}" for p in problems))
+
+
+@dataclass(frozen=True)
+class KnowledgeBase:
+    """Every validated entry, by id, plus where each came from."""
+
+    errors: dict[str, ErrorEntry]
+    faqs: dict[str, FaqEntry]
+    environments: dict[str, EnvironmentEntry]
+    evidence: dict[str, EvidenceKindEntry] = field(default_factory=dict)
+    sources: dict[str, Path] = field(default_factory=dict)
+
+
+def builtin_kb_dir() -> Path:
+    """Locate the bundled KB: inside the installed wheel, else the source checkout."""
+    here = Path(__file__).resolve().parent.parent
+    for candidate in (here / "kb_data", here.parent / "kb"):
+        if (candidate / "errors").is_dir():
+            return candidate
+    raise KnowledgeBaseError([f"no knowledge base found next to {here} (expected kb_data/ or ../kb/)"])
+
+
+def kb_dirs_from_env() -> list[Path]:
+    """Built-in KB first, then ``KB_EXTRA_DIR`` (extra or replacement entries) if set."""
+    dirs = [builtin_kb_dir()]
+    extra = os.environ.get("KB_EXTRA_DIR")
+    if extra:
+        dirs.append(Path(extra))
+    return dirs
+
+
+def _node_line(node: yaml.Node | None, loc: Sequence[int | str]) -> int | None:
+    """1-based line of the YAML node at a pydantic error location, as deep as it exists."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for key in loc:
+        if isinstance(node, yaml.MappingNode):
+            nxt = next((v for k, v in node.value if getattr(k, "value", None) == key), None)
+            if nxt is None:
+                break
+            node = nxt
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int):
+            if key >= len(node.value):
+                break
+            node = node.value[key]
+        else:
+            break
+        line = node.start_mark.line + 1
+    return line
+
+
+def _load_one(path: Path, model: type[M], problems: list[str]) -> M | None:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(f"{path}: cannot read: {exc}")
+        return None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data: Any = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        problems.append(f"{where}: YAML syntax: {getattr(exc, 'problem', exc)}")
+        return None
+    if not isinstance(data, dict):
+        problems.append(f"{path}:1: top level must be a mapping, got {type(data).__name__}")
+        return None
+    try:
+        entry = model.model_validate(data)
+    except ValidationError as exc:
+        for err in exc.errors():
+            loc = [p for p in err["loc"] if isinstance(p, int | str)]
+            fld = ".".join(str(p) for p in loc) or "(top level)"
+            line = _node_line(node, loc)
+            problems.append(f"{path}:{line or 1}: {fld}: {err['msg']}")
+        return None
+    entry_id = getattr(entry, "id", None)
+    if entry_id != path.stem:
+        problems.append(f"{path}:{_node_line(node, ['id']) or 1}: id: {entry_id!r} must equal the file name {path.stem!r}")
+        return None
+    return entry
+
+
+def _yaml_files(directory: Path) -> Iterable[Path]:
+    if not directory.is_dir():
+        return []
+    return sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml"))
+
+
+def load_kb(dirs: Sequence[Path] | None = None, *, require_builtin_ids: bool = False) -> KnowledgeBase:
+    """Load every KB directory in order; a later file with the same id replaces an earlier one."""
+    dirs = list(dirs) if dirs is not None else kb_dirs_from_env()
+    problems: list[str] = []
+    errors: dict[str, ErrorEntry] = {}
+    faqs: dict[str, FaqEntry] = {}
+    envs: dict[str, EnvironmentEntry] = {}
+    sources: dict[str, Path] = {}
+    evidence: dict[str, EvidenceKindEntry] = {}
+    for base in dirs:
+        if not base.is_dir():
+            problems.append(f"{base}: knowledge-base directory does not exist")
+            continue
+        for path in _yaml_files(base / "errors"):
+            if (e := _load_one(path, ErrorEntry, problems)) is not None:
+                errors[e.id] = e
+                sources[f"errors/{e.id}"] = path
+        for path in _yaml_files(base / "faq"):
+            if (f := _load_one(path, FaqEntry, problems)) is not None:
+                faqs[f.id] = f
+                sources[f"faq/{f.id}"] = path
+        for path in _yaml_files(base / "environments"):
+            if (v := _load_one(path, EnvironmentEntry, problems)) is not None:
+                envs[v.id] = v
+                sources[f"environments/{v.id}"] = path
+        evidence.update(_load_evidence(base / "evidence.yaml", problems))
+    if require_builtin_ids:
+        missing = [i for i in REQUIRED_ERROR_IDS if i not in errors]
+        missing += [i for i in REQUIRED_FAQ_IDS if i not in faqs]
+        if missing and not problems:
+            problems.append(f"required entries missing: {', '.join(missing)}")
+    if problems:
+        raise KnowledgeBaseError(problems)
+    return KnowledgeBase(
+        errors=errors, faqs=faqs, environments=envs, evidence=evidence, sources=sources
+    )
+
+
+def _load_evidence(path: Path, problems: list[str]) -> dict[str, EvidenceKindEntry]:
+    """The evidence-kind table (optional in an extra KB directory)."""
+    if not path.is_file():
+        return {}
+    try:
+        text = path.read_text(encoding="utf-8")
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data: Any = yaml.safe_load(text)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        problems.append(f"{path}: cannot read: {exc}")
+        return {}
+    if not isinstance(data, dict):
+        problems.append(f"{path}:1: top level must be a mapping of evidence kinds")
+        return {}
+    out: dict[str, EvidenceKindEntry] = {}
+    for kind, body in data.items():
+        try:
+            out[str(kind)] = EvidenceKindEntry.model_validate(body)
+        except ValidationError as exc:
+            for err in exc.errors():
+                loc = [str(kind), *(p for p in err["loc"] if isinstance(p, int | str))]
+                problems.append(f"{path}:{_node_line(node, loc) or 1}: {'.'.join(map(str, loc))}: {err['msg']}")
+    return out

@@ -1,0 +1,190 @@
+"""Match parsed log lines against the knowledge base.
+
+Fast path: one Aho-Corasick pass over the lower-cased message finds which entries' literal
+anchors occur; only those entries' regexes run. Slow path, for lines the fast path misses
+(retyped, translated, cut short): rapidfuzz over masked templates, with a threshold, so
+that mangled nginx lines still land and other software's lines do not.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+
+import ahocorasick
+from rapidfuzz import fuzz, process
+
+from bot.evidence.errorlog import LogLine, parse_line
+from bot.knowledge.loader import KnowledgeBase
+from bot.knowledge.schema import ErrorEntry
+from bot.matching.masking import mask, mask_format
+
+FUZZY_THRESHOLD = 88.0
+"""Minimum rapidfuzz score (0-100) for a fuzzy match; calibrated on examples and near misses."""
+
+FUZZY_MIN_CHARS = 18
+"""Shorter masked messages carry too little wording to match fuzzily."""
+
+# Lines that are certainly not nginx error-log lines; fuzzy matching must not guess on them.
+_NOT_NGINX = re.compile(
+    r"""(?:
+        "\s?(?:GET|POST|PUT|HEAD|DELETE|OPTIONS|PATCH|CONNECT|PROPFIND|-|\\x[0-9A-F]{2})[^"]{0,4096}"\s\d{3}\s   # access log
+      | \bAH\d{5}:                                   # Apache
+      | ^\[pid:\s\d+\|app:                           # uWSGI
+      | \bswSSL_|\bWARNING\t                         # Swoole
+      | \bINFO\s(?:exited|spawned|success):          # supervisord
+      | ^nginx:\s(?:the\s)?configuration\sfile\s[^\s]+\s(?:syntax\sis\sok|test\sis\ssuccessful)
+    )""",
+    re.VERBOSE,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """The entry a line matched, how sure, and the facts read from it."""
+
+    kb_id: str
+    score: float
+    method: str  # "regex" or "fuzzy"
+    facts: dict[str, str]
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    entry: ErrorEntry
+    regexes: tuple[re.Pattern[str], ...]
+    exclude: tuple[str, ...]
+    errno: frozenset[int]
+    priority: int
+
+
+class Matcher:
+    """Classifies lines; build once per knowledge base, reuse for every line."""
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self.kb = kb
+        self._entries: list[_Compiled] = []
+        self._automaton = ahocorasick.Automaton()
+        anchor_owners: dict[str, set[int]] = {}
+        for idx, entry in enumerate(sorted(kb.errors.values(), key=lambda e: e.id)):
+            self._entries.append(
+                _Compiled(
+                    entry=entry,
+                    regexes=tuple(re.compile(r, re.IGNORECASE) for r in entry.match.regexes),
+                    exclude=tuple(x.lower() for x in entry.match.exclude),
+                    errno=frozenset(entry.match.errno),
+                    priority=entry.match.priority,
+                )
+            )
+            for anchor in entry.match.anchors:
+                anchor_owners.setdefault(anchor.lower(), set()).add(idx)
+        for anchor, owners in anchor_owners.items():
+            self._automaton.add_word(anchor, tuple(sorted(owners)))
+        self._automaton.make_automaton()
+        self.anchors: tuple[str, ...] = tuple(sorted(anchor_owners))
+        self._templates: list[str] = []
+        self._template_owner: list[int] = []
+        for idx, comp in enumerate(self._entries):
+            shapes = {mask_format(m.format) for m in comp.entry.messages}
+            shapes |= {mask(parse_line(ex.line).message) for ex in comp.entry.examples}
+            for shape in sorted(s for s in shapes if len(s) >= FUZZY_MIN_CHARS):
+                self._templates.append(shape)
+                self._template_owner.append(idx)
+        self._fuzzy_cached = lru_cache(maxsize=4096)(self._fuzzy_uncached)
+
+    # -- fast path -------------------------------------------------------------------
+
+    def _candidates(self, lowered: str) -> set[int]:
+        found: set[int] = set()
+        for _end, owners in self._automaton.iter(lowered):
+            found.update(owners)
+        return found
+
+    def _try(self, comp: _Compiled, line: LogLine, lowered: str) -> dict[str, str] | None:
+        if comp.errno and line.errno not in comp.errno:
+            return None
+        for ex in comp.exclude:
+            if ex in lowered:
+                return None
+        for rx in comp.regexes:
+            m = rx.search(line.message)
+            if m is not None:
+                return {k: v for k, v in m.groupdict().items() if v is not None}
+        return None
+
+    def all_regex_matches(self, line: LogLine) -> list[tuple[str, int, dict[str, str]]]:
+        """Every entry whose fast-path rules accept the line: (id, priority, facts)."""
+        lowered = line.message.lower()
+        out = []
+        for idx in self._candidates(lowered):
+            comp = self._entries[idx]
+            facts = self._try(comp, line, lowered)
+            if facts is not None:
+                out.append((comp.entry.id, comp.priority, facts))
+        return sorted(out, key=lambda t: (-t[1], t[0]))
+
+    def match_fast(self, line: LogLine) -> Match | None:
+        """The fast path alone: anchors, errno and regexes, highest priority wins."""
+        lowered = line.message.lower()
+        cands = self._candidates(lowered)
+        if not cands:
+            return None
+        ordered = sorted(cands, key=lambda i: (-self._entries[i].priority, self._entries[i].entry.id))
+        for idx in ordered:
+            comp = self._entries[idx]
+            facts = self._try(comp, line, lowered)
+            if facts is not None:
+                merged = line.facts()
+                merged.update(facts)
+                return Match(comp.entry.id, 1.0, "regex", merged)
+        return None
+
+    # -- slow path -------------------------------------------------------------------
+
+    def _fuzzy_uncached(self, shape: str) -> tuple[int, float] | None:
+        best = process.extractOne(
+            shape, self._templates, scorer=fuzz.WRatio, score_cutoff=FUZZY_THRESHOLD
+        )
+        if best is None:
+            return None
+        _tmpl, score, pos = best
+        # A short query inside a long template scores high with partial matching; demand
+        # that the query also covers a fair share of the template's own wording.
+        if len(shape) < 0.4 * len(self._templates[pos]) and fuzz.ratio(shape, _tmpl) < 60:
+            return None
+        return self._template_owner[pos], float(score)
+
+    def match_fuzzy(self, line: LogLine) -> Match | None:
+        """Fuzzy fallback over masked templates; None for lines that are clearly not nginx."""
+        if _NOT_NGINX.search(line.raw):
+            return None
+        shape = mask(line.message)
+        if len(shape) < FUZZY_MIN_CHARS:
+            return None
+        hit = self._fuzzy_cached(shape)
+        if hit is None:
+            return None
+        idx, score = hit
+        comp = self._entries[idx]
+        if comp.errno and line.errno is not None and line.errno not in comp.errno:
+            return None
+        lowered = line.message.lower()
+        if any(ex in lowered for ex in comp.exclude):
+            return None
+        return Match(comp.entry.id, round(score / 100.0, 3), "fuzzy", line.facts())
+
+    def match(self, line: LogLine) -> Match | None:
+        """Best match for a parsed line, or None."""
+        return self.match_fast(line) or self.match_fuzzy(line)
+
+    def match_text(self, raw: str) -> tuple[LogLine, Match | None]:
+        """Parse and match one raw line."""
+        line = parse_line(raw)
+        return line, self.match(line)
+
+    def match_lines(self, lines: Iterable[str]) -> Iterable[tuple[LogLine, Match | None]]:
+        """Parse and match many raw lines lazily."""
+        for raw in lines:
+            yield self.match_text(raw)

@@ -1,0 +1,27 @@
+"""Render a diagnosis as Markdown (GitHub / chat flavour) from a Jinja2 template."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from jinja2 import Environment, PackageLoader, Template, select_autoescape
+
+from bot.diagnosis.model import Diagnosis
+
+
+@lru_cache(maxsize=1)
+def _template() -> Template:
+    env = Environment(
+        loader=PackageLoader("bot.render", "templates"),
+        autoescape=select_autoescape(enabled_extensions=(), default=False),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    return env.get_template("diagnosis.md.j2")
+
+
+def render_markdown(diagnosis: Diagnosis) -> str:
+    """The diagnosis as Markdown."""
+    special = {f.id for f in diagnosis.findings} - {m.kb_id for m in diagnosis.matches}
+    return _template().render(d=diagnosis, special_findings=special).strip() + "\n"
