@@ -12,12 +12,14 @@ import sys
 from collections.abc import Callable, Iterator
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, BinaryIO, NoReturn
 
 import typer
 from rich.console import Console
 
 from bot.evidence.reading import InputError, iter_lines_binary, open_input
+from bot.knowledge.loader import KnowledgeBase
+from bot.matching.matcher import Matcher
 
 app = typer.Typer(
     add_completion=False,
@@ -55,10 +57,9 @@ def _fail(message: str, code: int = 1) -> NoReturn:
     raise typer.Exit(code)
 
 
-def _load():  # type: ignore[no-untyped-def]
+def _load() -> tuple[KnowledgeBase, Matcher]:
     """Load the KB and build the matcher, turning KB errors into a clear failure."""
     from bot.knowledge.loader import KnowledgeBaseError, load_kb
-    from bot.matching.matcher import Matcher
 
     try:
         kb = load_kb()
@@ -84,7 +85,7 @@ def _input_lines(files: list[Path] | None, show_progress: bool) -> Iterator[str]
                 yield from iter_lines_binary(stream, str(path))
 
 
-def _with_progress(stream, size: int, path: Path) -> Iterator[str]:  # type: ignore[no-untyped-def]
+def _with_progress(stream: BinaryIO, size: int, path: Path) -> Iterator[str]:
     from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
     with Progress(
@@ -134,7 +135,7 @@ def match(
     fmt: Annotated[MatchFormat, typer.Option("--format", "-f")] = MatchFormat.jsonl,
 ) -> None:
     """Match each input line against the knowledge base: one result per line."""
-    kb, matcher = _load()
+    _kb, matcher = _load()
     out = sys.stdout
     try:
         for no, (line, m) in enumerate(matcher.match_lines(_input_lines(files, False)), 1):

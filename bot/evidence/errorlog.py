@@ -42,9 +42,6 @@ _PREFIX = re.compile(
 )
 
 _ERRNO = re.compile(r"\((\d{1,5}):\s?([^)]{0,80})\)")
-_CONTEXT = re.compile(
-    r', (client|server|request|subrequest|upstream|host|referrer): ("(?:[^"\\]|\\.){0,2048}"|[^,]{0,512})'
-)
 _STREAM_BYTES = re.compile(r", bytes from/to (client|upstream):(\d+)/(\d+)")
 _NGINX_DATE = re.compile(r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d ")
 
@@ -102,22 +99,37 @@ def strip_wrappers(line: str) -> str:
     return line
 
 
-def _unquote(value: str) -> str:
-    if len(value) >= 2 and value[0] == '"' and value[-1] == '"':
-        return value[1:-1]
-    return value.strip()
+_CONTEXT_MARKERS = tuple((key, f", {key}: ") for key in CONTEXT_KEYS)
+
+
+def _context_value(message: str, start: int) -> str:
+    """The value starting at ``start``: a quoted string (with escapes) or text up to ", "."""
+    if message.startswith('"', start):
+        end = start + 1
+        while True:
+            end = message.find('"', end)
+            if end < 0:
+                return message[start + 1 :]
+            if message[end - 1] != "\\":
+                return message[start + 1 : end]
+            end += 1
+    end = message.find(", ", start)
+    return (message[start:] if end < 0 else message[start:end]).strip()
 
 
 def parse_context(message: str) -> tuple[str | None, dict[str, str]]:
-    """Split `` while ACTION`` and the ``, client: ...`` tail into facts."""
+    """Split `` while ACTION`` and the ``, client: ...`` tail into facts.
+
+    Plain ``find`` calls, not a regex: this runs for every line of a million-line log.
+    """
     ctx: dict[str, str] = {}
     cut = message.find(", client: ")
     head = message if cut < 0 else message[:cut]
     if cut >= 0:
-        for m in _CONTEXT.finditer(message, cut):
-            key = m.group(1)
-            if key not in ctx:
-                ctx[key] = _unquote(m.group(2))
+        for key, marker in _CONTEXT_MARKERS:
+            at = message.find(marker, cut)
+            if at >= 0:
+                ctx[key] = _context_value(message, at + len(marker))
         if ", bytes from/to " in message:
             for m in _STREAM_BYTES.finditer(message, cut):
                 ctx[f"bytes_{m.group(1)}"] = f"{m.group(2)}/{m.group(3)}"
@@ -128,34 +140,65 @@ def parse_context(message: str) -> tuple[str | None, dict[str, str]]:
     return action, ctx
 
 
+_LEVEL_SET = frozenset(LEVELS)
+
+
+def _parse_standard(raw: str) -> LogLine | None:
+    """Fast path for the common, unwrapped ``YYYY/MM/DD HH:MM:SS [level] pid#tid: *cid`` line."""
+    end = raw.find("] ", 21, 30)
+    if end < 0 or raw[21:end] not in _LEVEL_SET:
+        return None
+    start = end + 2
+    hash_at = raw.find("#", start, start + 12)
+    colon = raw.find(": ", hash_at, hash_at + 22) if hash_at > 0 else -1
+    if colon < 0:
+        return None
+    pid, tid = raw[start:hash_at], raw[hash_at + 1 : colon]
+    if not (pid.isdigit() and tid.isdigit()):
+        return None
+    pos = colon + 2
+    cid = None
+    if raw.startswith("*", pos):
+        space = raw.find(" ", pos)
+        if space > 0 and raw[pos + 1 : space].isdigit():
+            cid = int(raw[pos + 1 : space])
+            pos = space + 1
+    return _finish(raw, raw[pos:].strip(), raw[:19], raw[21:end], int(pid), int(tid), cid, False)
+
+
+def _finish(raw: str, message: str, time: str | None, level: str | None, pid: int | None,
+            tid: int | None, cid: int | None, console: bool) -> LogLine:
+    errno = errno_text = None
+    paren = message.find("(")
+    if paren >= 0:
+        em = _ERRNO.search(message, paren)
+        if em is not None:
+            errno, errno_text = int(em.group(1)), em.group(2).strip()
+    action, ctx = parse_context(message)
+    return LogLine(raw, message, time, level, pid, tid, cid, errno, errno_text, action, ctx, console)
+
+
 def parse_line(raw: str) -> LogLine:
     """Parse a pasted line; never raises. Overlong lines are cut to ``MAX_LINE_CHARS``."""
     if len(raw) > MAX_LINE_CHARS:
         raw = raw[:MAX_LINE_CHARS]
     raw = raw.rstrip("\r\n")
+    if len(raw) > 30 and raw[4] == "/" and raw[19] == " " and raw[20] == "[":
+        fast = _parse_standard(raw)
+        if fast is not None:
+            return fast
     line = raw if _NGINX_DATE.match(raw) else strip_wrappers(raw)
-    console = line.startswith("nginx: ")
     m = _PREFIX.match(line)
     assert m is not None  # every group is optional, so it always matches
-    message = line[m.end() :].strip()
-    errno = errno_text = None
-    if "(" in message:
-        em = _ERRNO.search(message)
-        if em is not None:
-            errno, errno_text = int(em.group(1)), em.group(2).strip()
-    action, ctx = parse_context(message)
     level = m.group("level")
-    return LogLine(
-        raw=raw,
-        message=message,
-        time=m.group("time"),
-        level=level.lower() if level else None,
-        pid=int(m.group("pid")) if m.group("pid") else None,
-        tid=int(m.group("tid")) if m.group("tid") else None,
-        cid=int(m.group("cid")) if m.group("cid") else None,
-        errno=errno,
-        errno_text=errno_text,
-        action=action,
-        context=ctx,
-        console=console,
+    pid, tid, cid = m.group("pid"), m.group("tid"), m.group("cid")
+    return _finish(
+        raw,
+        line[m.end() :].strip(),
+        m.group("time"),
+        level.lower() if level else None,
+        int(pid) if pid else None,
+        int(tid) if tid else None,
+        int(cid) if cid else None,
+        line.startswith("nginx: "),
     )

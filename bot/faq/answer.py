@@ -22,9 +22,7 @@ CONFIDENT_MARGIN = 4.0
 """How far the best FAQ must lead the next different one."""
 
 _STOP = frozenset(
-    "a an the is are was were be do does did i my me we our you your it its of to in on for "
-    "with and or how what why when which can should would could will there this that these "
-    "those nginx please hey hi so just about".split()
+    ["a", "an", "the", "is", "are", "was", "were", "be", "do", "does", "did", "i", "my", "me", "we", "our", "you", "your", "it", "its", "of", "to", "in", "on", "for", "with", "and", "or", "how", "what", "why", "when", "which", "can", "should", "would", "could", "will", "there", "this", "that", "these", "those", "nginx", "please", "hey", "hi", "so", "just", "about"]
 )
 _WORD = re.compile(r"[a-z0-9_]+")
 

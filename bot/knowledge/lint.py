@@ -70,10 +70,10 @@ def check_examples(kb: KnowledgeBase, matcher: Matcher) -> list[str]:
                     )
         for i, nm in enumerate(entry.near_misses):
             line = parse_line(nm.line)
-            got = matcher.match(line)
-            if got is not None:
+            hit = matcher.match(line)
+            if hit is not None:
                 problems.append(
-                    f"{where}: near_misses.{i}: matched {got.kb_id!r} ({got.method}, score {got.score}), "
+                    f"{where}: near_misses.{i}: matched {hit.kb_id!r} ({hit.method}, score {hit.score}), "
                     f"want nothing: {nm.line[:120]}"
                 )
     return problems
@@ -100,8 +100,7 @@ def adversarial_inputs(entry: ErrorEntry) -> Iterator[str]:
         if msg:
             yield (msg * (size // len(msg) + 1))[:size]
             yield msg[: len(msg) // 2] * (size // max(1, len(msg) // 2))
-    for filler in ("a" * size, " " * size, "1" * size, '"' * size, ("(24: " * size)[:size], ("/a" * size)[:size]):
-        yield filler
+    yield from ("a" * size, " " * size, "1" * size, '"' * size, ("(24: " * size)[:size], ("/a" * size)[:size])
 
 
 def _fastest_search(rx: re.Pattern[str], text: str) -> float:

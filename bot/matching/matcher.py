@@ -24,6 +24,9 @@ from bot.matching.masking import mask, mask_format
 FUZZY_THRESHOLD = 88.0
 """Minimum rapidfuzz score (0-100) for a fuzzy match; calibrated on examples and near misses."""
 
+HEAD_CACHE_SIZE = 20000
+"""Message heads remembered with their winning entry; cleared when full (memory stays flat)."""
+
 FUZZY_MIN_CHARS = 18
 """Shorter masked messages carry too little wording to match fuzzily."""
 
@@ -92,6 +95,7 @@ class Matcher:
             for shape in sorted(s for s in shapes if len(s) >= FUZZY_MIN_CHARS):
                 self._templates.append(shape)
                 self._template_owner.append(idx)
+        self._head_cache: dict[str, int] = {}
         self._fuzzy_cached = lru_cache(maxsize=4096)(self._fuzzy_uncached)
 
     # -- fast path -------------------------------------------------------------------
@@ -126,7 +130,31 @@ class Matcher:
         return sorted(out, key=lambda t: (-t[1], t[0]))
 
     def match_fast(self, line: LogLine) -> Match | None:
-        """The fast path alone: anchors, errno and regexes, highest priority wins."""
+        """The fast path alone: anchors, errno and regexes, highest priority wins.
+
+        Lines of one kind repeat with different context, so the winning entry is cached
+        by the message head (the text before ``, client:``); a hit runs one regex only.
+        """
+        message = line.message
+        cut = message.find(", client: ")
+        head = message if cut < 0 else message[:cut]
+        cached = self._head_cache.get(head)
+        if cached is not None:
+            comp = self._entries[cached]
+            facts = self._try(comp, line, message.lower())
+            if facts is not None:
+                merged = line.facts()
+                merged.update(facts)
+                return Match(comp.entry.id, 1.0, "regex", merged)
+        found = self._match_uncached(line)
+        if found is not None:
+            if len(self._head_cache) >= HEAD_CACHE_SIZE:
+                self._head_cache.clear()
+            self._head_cache[head] = found[0]
+            return found[1]
+        return None
+
+    def _match_uncached(self, line: LogLine) -> tuple[int, Match] | None:
         lowered = line.message.lower()
         cands = self._candidates(lowered)
         if not cands:
@@ -138,7 +166,7 @@ class Matcher:
             if facts is not None:
                 merged = line.facts()
                 merged.update(facts)
-                return Match(comp.entry.id, 1.0, "regex", merged)
+                return idx, Match(comp.entry.id, 1.0, "regex", merged)
         return None
 
     # -- slow path -------------------------------------------------------------------

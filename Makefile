@@ -1,0 +1,45 @@
+# The verbs people expect. Every target does its own set-up on a fresh machine.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+EXAMPLE := examples/worker-connections
+
+.PHONY: setup nginx demo test lint bench serve clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+# A real nginx for the integration tests (Debian package). Installed when we are root and
+# apt-get exists; otherwise those tests skip with the reason (CI makes them mandatory).
+nginx:
+	@if command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx; then \
+		echo "nginx: $$(/usr/sbin/nginx -v 2>&1)"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing nginx (Debian package)"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null) \
+			|| echo "nginx could not be installed; nginx integration tests will skip"; \
+	else \
+		echo "nginx not installed and not root: nginx integration tests will skip"; \
+	fi
+
+demo: setup
+	$(BIN)/nginx-triage diagnose $(EXAMPLE)/error.log
+
+test: setup nginx
+	$(BIN)/python -m pytest -q
+
+lint: setup
+	$(BIN)/ruff check bot tests bench
+	$(BIN)/mypy --strict bot
+
+bench: setup
+	$(BIN)/python bench/bench_errorlog.py
+
+clean:
+	rm -rf $(VENV) bench/out .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,144 @@
+"""The installed `nginx-triage` command, run as a user runs it, from another directory."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+TMO = 120
+LINE = ('2024/03/02 10:11:13 [alert] 2718#2718: *5512 1024 worker_connections are not enough '
+        'while connecting to upstream, client: 127.0.0.1, server: localhost, request: "GET /slow HTTP/1.1", '
+        'upstream: "http://127.0.0.1:9000/slow", host: "127.0.0.1:8080"')
+
+
+def run(cli, *args, stdin: bytes | None = None, cwd: Path | None = None):
+    return subprocess.run([*cli, *args], input=stdin, capture_output=True, timeout=TMO,
+                          cwd=cwd or Path("/"), check=False)
+
+
+def assert_clean_error(proc, *words):
+    err = proc.stderr.decode()
+    assert proc.returncode == 1, (proc.returncode, err)
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1, err
+    for w in words:
+        assert w in err, err
+
+
+def test_diagnose_json_contract(cli, tmp_path):
+    log = tmp_path / "error.log"
+    log.write_text((LINE + "\n") * 3 + "hello world\n")
+    proc = run(cli, "diagnose", "--format", "json", str(log))
+    assert proc.returncode == 0, proc.stderr
+    d = json.loads(proc.stdout)
+    for key in ("matches", "unmatched_lines", "capacity", "recommendations", "commands", "findings", "needs"):
+        assert key in d
+    m = d["matches"][0]
+    assert m["kb_id"] == "worker-connections-not-enough" and m["count"] == 3
+    assert m["facts"]["worker_connections"] == "1024" and m["title"]
+    assert d["unmatched_lines"] == 1
+    assert all({"id", "severity", "message", "evidence"} <= set(f) for f in d["findings"])
+    assert all({"evidence", "command", "why"} <= set(n) for n in d["needs"])
+    assert {"nginx-T", "worker-limits"} <= {n["evidence"] for n in d["needs"]}
+    assert all({"purpose", "command"} <= set(c) for c in d["commands"])
+
+
+def test_diagnose_text_and_markdown_from_stdin(cli):
+    for fmt, marker in (("text", "worker_connections"), ("markdown", "## 1.")):
+        proc = run(cli, "diagnose", "--format", fmt, stdin=(LINE + "\n").encode())
+        assert proc.returncode == 0, proc.stderr
+        assert marker in proc.stdout.decode()
+
+
+def test_match_jsonl_one_row_per_line(cli):
+    proc = run(cli, "match", "--format", "jsonl", stdin=f"{LINE}\n\nGET / 200\n".encode())
+    rows = [json.loads(x) for x in proc.stdout.decode().splitlines()]
+    assert [r["line_no"] for r in rows] == [1, 2, 3]
+    assert rows[0]["kb_id"] == "worker-connections-not-enough" and rows[0]["score"] == 1.0
+    assert rows[1]["kb_id"] is None and rows[2]["kb_id"] is None
+    assert set(rows[0]) >= {"line_no", "kb_id", "score", "facts"}
+
+
+def test_empty_input(cli, tmp_path):
+    empty = tmp_path / "empty.log"
+    empty.write_bytes(b"")
+    assert_clean_error(run(cli, "diagnose", str(empty)), "empty")
+    assert_clean_error(run(cli, "diagnose", stdin=b""), "empty")
+
+
+def test_binary_and_nul_bytes(cli, tmp_path):
+    blob = tmp_path / "core"
+    blob.write_bytes(bytes(range(256)) * 64)
+    assert_clean_error(run(cli, "diagnose", str(blob)), "binary")
+    nul = tmp_path / "nul.log"
+    nul.write_bytes(LINE.encode() + b"\n\x00\x00\x00\n")
+    assert_clean_error(run(cli, "diagnose", str(nul)), "NUL")
+
+
+def test_directory_and_missing_file(cli, tmp_path):
+    assert_clean_error(run(cli, "diagnose", str(tmp_path)), "is a directory")
+    assert_clean_error(run(cli, "diagnose", str(tmp_path / "nope.log")), "no such file")
+    assert_clean_error(run(cli, "match", str(tmp_path / "nope.log")), "no such file")
+
+
+def test_usage_error_exits_2(cli):
+    proc = run(cli, "diagnose", "--format", "yaml")
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr.decode()
+
+
+def test_invalid_utf8_and_megabyte_line_still_diagnosed(cli, tmp_path):
+    log = tmp_path / "mixed.log"
+    log.write_bytes(b"\xff\xfe garbage \xc3\x28\n" + b"A" * (1 << 20) + b"\n" + LINE.encode()
+                    + b" \xe9\xe9\n" + LINE.encode() + b"\n")
+    proc = run(cli, "diagnose", "--format", "json", str(log))
+    assert proc.returncode == 0, proc.stderr
+    d = json.loads(proc.stdout)
+    assert d["matches"][0]["kb_id"] == "worker-connections-not-enough"
+    assert d["matches"][0]["count"] == 2
+    assert d["lines"] == 4
+
+
+def test_ask_json(cli):
+    proc = run(cli, "ask", "why does a proxied request use two connections", "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    a = json.loads(proc.stdout)
+    assert a["id"] == "proxy-uses-two-connections" and a["confident"] is True
+    assert a["answer"] and isinstance(a["alternatives"], list)
+    proc = run(cli, "ask", "what is the airspeed of an unladen swallow", "--format", "json")
+    a = json.loads(proc.stdout)
+    assert a["id"] is None and a["confident"] is False and a["alternatives"]
+
+
+def test_kb_lint_passes(cli):
+    proc = run(cli, "kb", "lint")
+    assert proc.returncode == 0, proc.stdout.decode()[-3000:]
+
+
+def test_python_dash_m_works_from_any_directory(tmp_path):
+    proc = subprocess.run([str(ROOT / ".venv" / "bin" / "python"), "-m", "bot", "match"],
+                          input=(LINE + "\n").encode(), capture_output=True, cwd=tmp_path,
+                          timeout=TMO, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["kb_id"] == "worker-connections-not-enough"
+
+
+@pytest.mark.slow
+def test_wheel_carries_the_knowledge_base(tmp_path):
+    import zipfile
+
+    proc = subprocess.run([str(ROOT / ".venv" / "bin" / "python"), "-m", "pip", "wheel", "--no-deps",
+                           "-q", "-w", str(tmp_path), str(ROOT)], capture_output=True, timeout=300,
+                          check=False)
+    assert proc.returncode == 0, proc.stderr.decode()[-2000:]
+    wheel = next(tmp_path.glob("nginx_triage-*.whl"))
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "bot/kb_data/errors/worker-connections-not-enough.yaml" in names
+    assert "bot/kb_data/evidence.yaml" in names
+    assert any(n.startswith("bot/kb_data/faq/") for n in names)
+    assert "bot/render/templates/diagnosis.md.j2" in names
