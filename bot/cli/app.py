@@ -104,11 +104,23 @@ def diagnose(
     target_concurrency: Annotated[int | None, typer.Option("--target-concurrency", min=1, help="Peak concurrent requests the fix must carry.")] = None,
 ) -> None:
     """Explain NGINX errors and say how to fix them."""
-    from bot.diagnosis.build import diagnose_lines
+    from bot.diagnosis.build import diagnose_groups, group_lines
+    from bot.diagnosis.parallel import PARALLEL_MIN_BYTES, group_file_parallel
 
     kb, matcher = _load()
     try:
-        diagnosis = diagnose_lines(_input_lines(files, fmt is DiagnoseFormat.text), kb, matcher)
+        if files and len(files) == 1 and str(files[0]) != "-":
+            open_input(files[0])[0].close()  # same checks and messages as the serial path
+        big = files is not None and len(files) == 1 and files[0].is_file() and files[0].stat().st_size > PARALLEL_MIN_BYTES
+        if big and files is not None:
+            with files[0].open("rb") as head:
+                from bot.evidence.reading import check_sample
+
+                check_sample(head.read(65536), str(files[0]))
+            grouper = group_file_parallel(files[0], matcher)
+        else:
+            grouper = group_lines(_input_lines(files, fmt is DiagnoseFormat.text), matcher)
+        diagnosis = diagnose_groups(grouper, kb)
     except InputError as exc:
         _fail(str(exc))
     if fmt is DiagnoseFormat.json:

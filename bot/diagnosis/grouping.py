@@ -36,6 +36,15 @@ class BoundedCounter:
         else:
             self.other += 1
 
+    def merge(self, other: BoundedCounter) -> None:
+        """Add another counter's counts, keeping the bound."""
+        for key, n in other.counts.items():
+            if key in self.counts or len(self.counts) < self.limit:
+                self.counts[key] += n
+            else:
+                self.other += n
+        self.other += other.other
+
     def top(self, n: int = 5) -> list[tuple[str, int]]:
         """The ``n`` most common values with their counts."""
         return self.counts.most_common(n)
@@ -85,6 +94,24 @@ class MatchGroup:
         if len(self.samples) < 3:
             self.samples.append(line.raw)
 
+    def merge(self, other: MatchGroup) -> None:
+        """Fold in the group of a later part of the same log."""
+        self.count += other.count
+        self.fuzzy += other.fuzzy
+        for t in (other.first_time, other.last_time):
+            if t is not None:
+                if self.first_time is None or t < self.first_time:
+                    self.first_time = t
+                if self.last_time is None or t > self.last_time:
+                    self.last_time = t
+        self.levels.update(other.levels)
+        self.pids.merge(other.pids)
+        for key, tally in other.tallies.items():
+            self.tallies.setdefault(key, BoundedCounter()).merge(tally)
+        if not self.facts:
+            self.facts = dict(other.facts)
+        self.samples.extend(other.samples[: max(0, 3 - len(self.samples))])
+
     def summary_facts(self) -> dict[str, str]:
         """The first line's facts, with tallied facts replaced by their most common value."""
         out = {k: v for k, v in self.facts.items() if k not in ("time", "cid")}
@@ -103,6 +130,18 @@ class Grouper:
         self.unmatched = 0
         self.unmatched_samples: list[str] = []
         self.lines = 0
+
+    def merge(self, other: Grouper) -> None:
+        """Fold in the result of a later part of the same log."""
+        self.lines += other.lines
+        self.unmatched += other.unmatched
+        room = 20 - len(self.unmatched_samples)
+        self.unmatched_samples.extend(other.unmatched_samples[: max(0, room)])
+        for kb_id, group in other.groups.items():
+            if kb_id in self.groups:
+                self.groups[kb_id].merge(group)
+            else:
+                self.groups[kb_id] = group
 
     def add(self, line: LogLine, match: Match | None) -> None:
         """Fold one line, matched or not."""

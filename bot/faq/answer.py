@@ -15,7 +15,7 @@ from rapidfuzz import fuzz
 
 from bot.knowledge.loader import KnowledgeBase
 
-CONFIDENT_SCORE = 78.0
+CONFIDENT_SCORE = 70.0
 """Best score (0-100) needed before an answer is given outright."""
 
 CONFIDENT_MARGIN = 4.0
@@ -72,8 +72,10 @@ class FaqIndex:
         if not query:
             return []
         for faq_id, phr in self._phrasings:
-            s = max(fuzz.token_set_ratio(query, phr) * 0.9 + fuzz.ratio(query, phr) * 0.1,
-                    fuzz.WRatio(query, phr))
+            # token_set_ratio rewards shared words regardless of order; the small plain
+            # ratio share breaks ties towards the phrasing worded most like the question.
+            # (WRatio was dropped: one shared word scored 85 and drowned everything.)
+            s = fuzz.token_set_ratio(query, phr) * 0.9 + fuzz.ratio(query, phr) * 0.1
             if s > best.get(faq_id, 0.0):
                 best[faq_id] = s
         return sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))

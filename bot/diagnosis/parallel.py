@@ -1,0 +1,83 @@
+"""Group a large log file on every CPU: split it at line boundaries, group each part in a
+forked process, merge the groups.
+
+Matching is CPU-bound Python; on a multi-GB log one core is the bottleneck. Each part is
+streamed like the serial path, so memory per process stays flat. The matcher is shared
+with the children by ``fork`` (built once in the parent, copy-on-write).
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+from pathlib import Path
+from typing import BinaryIO
+
+from bot.diagnosis.grouping import Grouper
+from bot.evidence.reading import iter_lines_binary
+from bot.matching.matcher import Matcher
+
+PARALLEL_MIN_BYTES = 32 << 20
+"""Below this the fork and merge cost more than they save."""
+
+_MATCHER: Matcher | None = None  # set in the parent before forking
+
+
+class _RangeReader:
+    """A read-only view of bytes [start, end) of a file, for ``iter_lines_binary``."""
+
+    def __init__(self, stream: BinaryIO, start: int, end: int) -> None:
+        self._stream = stream
+        self._left = end - start
+        stream.seek(start)
+
+    def read(self, n: int = -1) -> bytes:
+        if self._left <= 0:
+            return b""
+        want = self._left if n < 0 else min(n, self._left)
+        data = self._stream.read(want)
+        self._left -= len(data)
+        return data
+
+
+def split_points(path: Path, parts: int) -> list[tuple[int, int]]:
+    """Byte ranges that cover the file, each starting at the beginning of a line."""
+    size = path.stat().st_size
+    bounds = [0]
+    with path.open("rb") as f:
+        for i in range(1, parts):
+            f.seek(size * i // parts)
+            f.readline()
+            pos = f.tell()
+            if bounds[-1] < pos < size:
+                bounds.append(pos)
+    bounds.append(size)
+    return [(a, b) for a, b in zip(bounds, bounds[1:], strict=False) if b > a]
+
+
+def _group_range(args: tuple[str, int, int]) -> Grouper:
+    path, start, end = args
+    assert _MATCHER is not None
+    grouper = Grouper()
+    add = grouper.add
+    match_text = _MATCHER.match_text
+    with open(path, "rb") as f:
+        for raw in iter_lines_binary(_RangeReader(f, start, end), path):  # type: ignore[arg-type]
+            line, m = match_text(raw)
+            add(line, m)
+    return grouper
+
+
+def group_file_parallel(path: Path, matcher: Matcher, workers: int | None = None) -> Grouper:
+    """Group one large file using ``workers`` processes (default: CPUs available)."""
+    global _MATCHER
+    workers = workers or len(os.sched_getaffinity(0))
+    ranges = split_points(path, workers)
+    _MATCHER = matcher
+    ctx = mp.get_context("fork")
+    with ctx.Pool(len(ranges)) as pool:
+        parts = pool.map(_group_range, [(str(path), a, b) for a, b in ranges])
+    merged = parts[0]
+    for part in parts[1:]:
+        merged.merge(part)
+    return merged
