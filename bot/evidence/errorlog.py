@@ -25,6 +25,7 @@ _WRAPPERS = re.compile(
       | \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?\s+(?:(?:stdout|stderr)\s+[FP]\s+)?
       | \d{4}-\d\d-\d\d\ \d\d:\d\d:\d\d\.\d+\s+                   # s6-log timestamps
       | [A-Z][a-z]{2}\ [\d ]\d\ \d\d:\d\d:\d\d\ [\w.-]{1,64}\ [\w./@-]{1,64}(?:\[\d+\])?:?\s  # journald/syslog
+      | [\w.-]{1,64}\ [\w./@-]{1,64}\[\d+\]:\s                    # syslog without a time: "host nginx[12]: "
       | (?:Starting|Restarting|Reloading|Stopping|Testing)\ [\w.-]{1,40}(?:\ configuration)?:\s
     )""",
     re.VERBOSE,
@@ -41,7 +42,9 @@ _PREFIX = re.compile(
     re.VERBOSE | re.IGNORECASE,
 )
 
-_ERRNO = re.compile(r"\((\d{1,5}):\s?([^)]{0,80})\)")
+# nginx writes "(%d: %s)"; the space tells errno from "(20:unable to get ...)" TLS codes.
+# A paste cut inside the parenthesis still carries the number.
+_ERRNO = re.compile(r"\((\d{1,5}): ([^)]{0,80})(?:\)|$)")
 _STREAM_BYTES = re.compile(r", bytes from/to (client|upstream):(\d+)/(\d+)")
 _NGINX_DATE = re.compile(r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d ")
 

@@ -8,6 +8,7 @@ clearly beats the runner-up; otherwise the closest questions are offered instead
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -61,9 +62,33 @@ class FaqIndex:
     def __init__(self, kb: KnowledgeBase) -> None:
         self.kb = kb
         self._phrasings: list[tuple[str, str]] = []
+        self._words: dict[str, set[str]] = {}
         for faq in kb.faqs.values():
+            words = self._words.setdefault(faq.id, set())
             for text in (faq.question, *faq.phrasings):
-                self._phrasings.append((faq.id, normalise(text)))
+                norm = normalise(text)
+                self._phrasings.append((faq.id, norm))
+                words.update(norm.split())
+        # Words that many FAQs share ("connections") tell them apart less than rare ones
+        # ("double", "systemd"): weight each word by inverse document frequency.
+        n = max(1, len(self._words))
+        df: dict[str, int] = {}
+        for words in self._words.values():
+            for w in words:
+                df[w] = df.get(w, 0) + 1
+        self._idf = {w: math.log((n + 1) / (c + 0.5)) for w, c in df.items()}
+        self._idf_unknown = math.log((n + 1) / 0.5)
+
+    def _coverage(self, query_words: list[str], faq_id: str) -> float:
+        """Share of the question's (IDF-weighted) words that this FAQ's phrasings use."""
+        words = self._words[faq_id]
+        total = hit = 0.0
+        for w in set(query_words):
+            weight = self._idf.get(w, self._idf_unknown)
+            total += weight
+            if w in words:
+                hit += weight
+        return hit / total if total else 0.0
 
     def scores(self, question: str) -> list[tuple[str, float]]:
         """Best score per FAQ id, highest first."""
@@ -78,7 +103,9 @@ class FaqIndex:
             s = fuzz.token_set_ratio(query, phr) * 0.9 + fuzz.ratio(query, phr) * 0.1
             if s > best.get(faq_id, 0.0):
                 best[faq_id] = s
-        return sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))
+        words = query.split()
+        blended = {fid: 0.7 * s + 30.0 * self._coverage(words, fid) for fid, s in best.items()}
+        return sorted(blended.items(), key=lambda kv: (-kv[1], kv[0]))
 
     def ask(self, question: str) -> Answer:
         """The confident answer, or None with the closest questions."""

@@ -8,9 +8,9 @@ model strict (``extra="forbid"``) so a typo in a field name is an error, not a s
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 KEBAB_ID = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 Severity = Literal["critical", "high", "medium", "low", "info"]
@@ -34,6 +34,18 @@ EvidenceKind = Literal[
     "certificate",
     "access-log",
 ]
+
+
+def _compiles(value: str) -> str:
+    """A KB regex must compile (case-insensitive, as the matcher uses it)."""
+    try:
+        re.compile(value, re.IGNORECASE)
+    except re.error as exc:
+        raise ValueError(f"regex {value!r} does not compile: {exc}") from exc
+    return value
+
+
+Regex = Annotated[str, AfterValidator(_compiles)]
 
 
 class Strict(BaseModel):
@@ -61,7 +73,7 @@ class MatchRules(Strict):
     """
 
     anchors: list[str] = Field(min_length=1)
-    regexes: list[str] = Field(min_length=1)
+    regexes: list[Regex] = Field(min_length=1)
     errno: list[int] = Field(default_factory=list)
     exclude: list[str] = Field(
         default_factory=list,
@@ -80,16 +92,6 @@ class MatchRules(Strict):
         for value in values:
             if len(value.strip()) < 3:
                 raise ValueError(f"anchor/exclude {value!r} is shorter than 3 characters")
-        return values
-
-    @field_validator("regexes")
-    @classmethod
-    def _compiles(cls, values: list[str]) -> list[str]:
-        for value in values:
-            try:
-                re.compile(value, re.IGNORECASE)
-            except re.error as exc:
-                raise ValueError(f"regex {value!r} does not compile: {exc}") from exc
         return values
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 
-_QUOTED = re.compile(r'"[^"]{0,2048}"')
+_QUOTED = re.compile(r'"([^"]{0,2048})"')
+_PROSE = re.compile(r"[a-z][a-z ,.:_-]{0,59}")
 _URL = re.compile(r"\b[a-z][a-z0-9+.-]{1,15}://\S{1,2048}")
 _IPV6 = re.compile(r"\[[0-9a-f:]{2,45}\](?::\d+)?")
 _IPV4 = re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b")
@@ -31,7 +32,9 @@ def context_head(message: str) -> str:
 def mask(message: str) -> str:
     """The shape of a message: lower case, values replaced by placeholders, spacing folded."""
     s = context_head(message).lower()
-    s = _QUOTED.sub('"s"', s)
+    # Quoted prose ("primary script unknown") is wording and stays; quoted values
+    # (paths, hosts, requests) are masked.
+    s = _QUOTED.sub(lambda m: m.group(0) if _PROSE.fullmatch(m.group(1)) else '"s"', s)
     s = _URL.sub("url", s)
     s = _IPV6.sub("ip", s)
     s = _IPV4.sub("ip", s)

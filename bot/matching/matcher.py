@@ -184,8 +184,13 @@ class Matcher:
             return None
         return self._template_owner[pos], float(score)
 
-    def match_fuzzy(self, line: LogLine) -> Match | None:
-        """Fuzzy fallback over masked templates; None for lines that are clearly not nginx."""
+    def match_fuzzy(self, line: LogLine, rejected: frozenset[int] = frozenset()) -> Match | None:
+        """Fuzzy fallback over masked templates; None for lines that are clearly not nginx.
+
+        ``rejected`` are entries whose anchors occur in the line but whose rules said no:
+        the fast path has examined those and fuzzy matching must not overrule it (every
+        ``FastCGI sent in stderr: "..."`` masks alike, but only one is "Primary script unknown").
+        """
         if _NOT_NGINX.search(line.raw):
             return None
         shape = mask(line.message)
@@ -195,6 +200,8 @@ class Matcher:
         if hit is None:
             return None
         idx, score = hit
+        if idx in rejected:
+            return None
         comp = self._entries[idx]
         if comp.errno and line.errno is not None and line.errno not in comp.errno:
             return None
@@ -205,7 +212,10 @@ class Matcher:
 
     def match(self, line: LogLine) -> Match | None:
         """Best match for a parsed line, or None."""
-        return self.match_fast(line) or self.match_fuzzy(line)
+        found = self.match_fast(line)
+        if found is not None:
+            return found
+        return self.match_fuzzy(line, frozenset(self._candidates(line.message.lower())))
 
     def match_text(self, raw: str) -> tuple[LogLine, Match | None]:
         """Parse and match one raw line."""
