@@ -282,7 +282,7 @@ def capacity(inp: SizingInput, rules: SizingRules = DEFAULT_RULES) -> Capacity:
     else:
         explain.append(f"HTTP/3 requests: each QUIC stream takes a slot and its connection another, worst case "
                        f"{per_static} per request: floor({slots} / {per_static}) = {slot_clients} per worker")
-    reserve = f"{slots} - {keepalive} idle upstream keepalive" if keepalive else f"{slots}"
+    reserve = f"({slots} - {keepalive} idle upstream keepalive)" if keepalive else f"{slots}"
     if keepalive:
         explain.append(f"idle upstream keepalive connections keep their slots: up to {keepalive} per worker "
                        f"(sum of keepalive N over the upstreams)")

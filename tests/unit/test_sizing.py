@@ -160,6 +160,20 @@ def test_target_from_alert() -> None:
     assert any("511" in line for line in t.explain)
 
 
+def test_alert_beats_a_calmer_snapshot() -> None:
+    t = target_concurrency(SizingInput(worker_processes=1, worker_connections=1024, listeners=1,
+                                       observed_alert_worker_connections=1024, observed_concurrency=50))
+    assert (t.value, t.source) == (1022, "alert")
+    assert any("snapshot" in line for line in t.explain)
+
+
+def test_setrlimit_failure_seen_on_worker_is_explained() -> None:
+    cap = capacity(SizingInput(worker_connections=4096, worker_rlimit_nofile=8192,
+                               worker_nofile_soft=1024, worker_nofile_hard=4096))
+    assert cap.fd_limit_per_worker == 1024
+    assert any("setrlimit() failed" in line for line in cap.explain)
+
+
 def test_target_none_says_what_to_give() -> None:
     t = target_concurrency(SizingInput())
     assert t.value is None and t.source == "none"
