@@ -16,10 +16,12 @@ temporary copy only, and everything parseable is still extracted.
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 import tempfile
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,8 +51,10 @@ _NOISE = re.compile(
 )
 # Control bytes (tab and newline excepted) and U+FFFD mean a line came from a binary file.
 _BINARY = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
-_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 _MAX_REPAIRS = 200
+# A line that, after its balanced quoted strings, still opens a quote (or escapes one).
+_OPEN_QUOTE = re.compile(r"""^(?:[^'"\\\n]*+(?:'[^'\\\n]*'|"[^"\\\n]*")?+)*+['"\\]""", re.MULTILINE)
+_INDENT_OR_COMMENT = re.compile(r"^[ \t]+(?:#.*)?|^#.*", re.MULTILINE)
 # Top-level names that only make sense inside ``http {}``: a paste made of them is a snippet.
 _HTTP_LEVEL = frozenset({"server", "upstream", "map", "geo", "split_clients", "limit_req_zone",
                          "limit_conn_zone", "proxy_cache_path", "log_format", "location"})
@@ -293,15 +297,32 @@ class NginxConfig:
 # --------------------------------------------------------------------------- splitting
 
 
-def _strip_noise(lines: list[str], *, leading: bool, trailing: bool) -> list[str]:
-    """Drop prompts, ``nginx: ...`` verdicts and code fences at the edges of a block."""
+def _is_prose(line: str) -> bool:
+    """A line a person typed around a snippet: its first word is no directive nginx knows."""
+    stripped = line.strip()
+    if not stripped or stripped[0] in "#}{":
+        return False
+    word = re.split(r"[\s;{]", stripped, maxsplit=1)[0]
+    return word not in _KNOWN_DIRECTIVES
+
+
+def _strip_noise(lines: list[str], *, leading: bool, prose: bool) -> list[str]:
+    """Drop prompts, ``nginx: ...`` verdicts and code fences (and, optionally, prose) at the edges.
+
+    Trailing blank lines go only together with noise: the last blank line of a dump is
+    nginx's own and is removed later, exactly once.
+    """
     start, end = 0, len(lines)
     if leading:
-        while start < end and (not lines[start].strip() or _NOISE.match(lines[start])):
+        while start < end and (not lines[start].strip() or _NOISE.match(lines[start])
+                               or (prose and _is_prose(lines[start]))):
             start += 1
-    if trailing:
-        while end > start and _NOISE.match(lines[end - 1]):
-            end -= 1
+    cut = end
+    while cut > start and (not lines[cut - 1].strip() or _NOISE.match(lines[cut - 1])
+                           or (prose and _is_prose(lines[cut - 1]))):
+        cut -= 1
+    if any(lines[i].strip() for i in range(cut, end)):
+        return [*lines[start:cut], "", ""]
     return lines[start:end]
 
 
@@ -316,7 +337,7 @@ def _split_dump(text: str) -> tuple[dict[str, str], list[ConfigIssue]]:
         last = i + 1 == len(headers)
         block = text[start:] if last else text[start : headers[i + 1].start()]
         if last:
-            block = "\n".join(_strip_noise(block.split("\n"), leading=False, trailing=True))
+            block = "\n".join(_strip_noise(block.split("\n"), leading=False, prose=False))
         # nginx writes one newline after each file's content: remove exactly that one.
         if block.endswith("\n"):
             block = block[:-1]
@@ -454,8 +475,39 @@ def _repair(disk: str, text: str, path: str, issues: list[ConfigIssue]) -> str:
     return text
 
 
+def _cut_partial_tail(text: str, path: str, issues: list[ConfigIssue]) -> str:
+    """Drop a directive the paste cuts off before its ``;`` (crossplane would lose the whole file).
+
+    The partial text is blanked, not terminated: ``proxy_read_tim`` is not a directive
+    nginx ever read, so it must not become one here.
+    """
+    cut = max(text.rfind(";"), text.rfind("{"), text.rfind("}")) + 1
+    tail = text[cut:]
+    residue = [ln for ln in tail.split("\n") if ln.strip() and not ln.lstrip().startswith("#")]
+    if not residue:
+        return text
+    line = text.count("\n", 0, cut) + 1 + next(i for i, ln in enumerate(tail.split("\n")) if ln in residue)
+    issues.append(ConfigIssue(f'the text ends inside directive "{residue[0].split()[0]}" before its ";" '
+                              "(truncated paste?); ignored it", path, line))
+    return text[:cut] + "\n" * tail.count("\n")
+
+
+def _lexer_friendly(text: str) -> str:
+    """Drop indentation and whole-line comments from the temporary copy (lines never move).
+
+    crossplane's lexer walks the text one character at a time through three generators;
+    indentation is a fifth of a typical file and tokens never depend on it. Only safe when
+    no quoted string runs over a line end, so any line that leaves a quote open keeps the
+    file as it is.
+    """
+    if _OPEN_QUOTE.search(text):
+        return text
+    return _INDENT_OR_COMMENT.sub("", text)
+
+
 def _parse_text(disk: str, text: str, path: str, issues: list[ConfigIssue]) -> list[dict[str, Any]]:
     """crossplane's parse of one file, repaired first when it would fail."""
+    text = _lexer_friendly(_cut_partial_tail(text, path, issues))
     _write(disk, text)
     payload = crossplane.parse(disk, catch_errors=True, single=True, strict=False,
                                check_ctx=False, check_args=False, comments=False)
@@ -629,7 +681,8 @@ def _upstream(d: Directive, inner: list[Directive]) -> Upstream:
 
 def _upstream_of(target: str, names: set[str]) -> str | None:
     """The ``upstream {}`` a ``*_pass`` target names: scheme stripped, no port, no variables."""
-    host = _SCHEME.sub("", target, count=1).split("/", 1)[0]
+    scheme = target.find("://")
+    host = (target if scheme < 0 else target[scheme + 3 :]).split("/", 1)[0]
     if "$" in host or host.startswith("unix:"):
         return None
     return host if host in names else None
@@ -653,17 +706,42 @@ def _looks_like_config(directives: list[Directive]) -> bool:
     return any(d.name in _KNOWN_DIRECTIVES for d in directives)
 
 
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic collector while the parse allocates.
+
+    A 10,000-server dump makes about a million small dicts, lists and tuples, none of them in
+    cycles; the collector's repeated passes over them cost more than a third of the parse.
+    On the way out, freeze + unfreeze moves the survivors straight to the oldest generation
+    (two list splices) instead of letting the next allocation scan them all as young objects.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.freeze()
+            gc.unfreeze()
+            gc.enable()
+
+
 def parse_dump(text: str) -> NginxConfig:
     """Parse ``nginx -T`` output, a lone nginx.conf or a lone ``server {}`` block. Never raises on damage.
 
     Raises ``ConfigParseError`` only when nothing in ``text`` looks like NGINX configuration.
     """
+    with _gc_paused():
+        return _parse_dump(text)
+
+
+def _parse_dump(text: str) -> NginxConfig:
     text = text.replace("\r\n", "\n")
     files, issues = _split_dump(text)
     wrapped: list[str] = []
     if not files:
-        kept = _strip_noise(text.split("\n"), leading=True, trailing=True)
-        files = {PASTED: "\n".join(kept)}
+        kept = _strip_noise(text.split("\n"), leading=True, prose=True)
+        files = {PASTED: "\n".join(kept)[:-1] if kept[-2:] == ["", ""] else "\n".join(kept)}
     main_file = next(iter(files))
     parsed: dict[str, list[dict[str, Any]]] = {}
     with tempfile.TemporaryDirectory(prefix="nginx-triage-") as root:
