@@ -29,7 +29,7 @@ nginx:
 	fi
 
 demo: setup
-	$(BIN)/nginx-triage diagnose $(EXAMPLE)/error.log
+	$(BIN)/nginx-triage diagnose $(EXAMPLE)/error.log $(EXAMPLE)/nginx-T.txt $(EXAMPLE)/worker-limits.txt
 
 test: setup nginx
 	$(BIN)/python -m pytest -q

@@ -99,46 +99,60 @@ def _with_progress(stream: BinaryIO, size: int, path: Path) -> Iterator[str]:
 
 @app.command()
 def diagnose(
-    files: Annotated[list[Path] | None, typer.Argument(help="Log files or pasted evidence; stdin when none or '-'.")] = None,
+    files: Annotated[list[Path] | None, typer.Argument(help="Error logs, `nginx -T` dumps, /proc/PID/limits, ... (any mix); stdin when none or '-'.")] = None,
     fmt: Annotated[DiagnoseFormat, typer.Option("--format", "-f", help="Output format.")] = DiagnoseFormat.text,
     target_concurrency: Annotated[int | None, typer.Option("--target-concurrency", min=1, help="Peak concurrent requests the fix must carry.")] = None,
+    environment: Annotated[str | None, typer.Option("--environment", "-e", help="systemd-host, docker, docker-compose, kubernetes-ingress-nginx, official-nginx-image, plain-host (default: detected).")] = None,
 ) -> None:
     """Explain NGINX errors and say how to fix them."""
-    from bot.diagnosis.build import diagnose_groups, group_lines
-    from bot.diagnosis.parallel import PARALLEL_MIN_BYTES, group_file_parallel
+    from bot.cli.intake import collect
+    from bot.diagnosis.build import diagnose_evidence
 
     kb, matcher = _load()
+    if environment is not None and environment not in kb.environments:
+        _fail(f"unknown environment {environment!r}; one of: {', '.join(sorted(kb.environments))}", 2)
     try:
-        if files and len(files) == 1 and str(files[0]) != "-":
-            open_input(files[0])[0].close()  # same checks and messages as the serial path
-        big = files is not None and len(files) == 1 and files[0].is_file() and files[0].stat().st_size > PARALLEL_MIN_BYTES
-        if big and files is not None:
-            with files[0].open("rb") as head:
-                from bot.evidence.reading import check_sample
-
-                check_sample(head.read(65536), str(files[0]))
-            grouper = group_file_parallel(files[0], matcher)
-        else:
-            grouper = group_lines(_input_lines(files, fmt is DiagnoseFormat.text), matcher)
-        diagnosis = diagnose_groups(grouper, kb)
+        evidence = collect(files, matcher, _progress_hook if fmt is DiagnoseFormat.text else None)
     except InputError as exc:
         _fail(str(exc))
+    diagnosis = diagnose_evidence(evidence, kb, target_concurrency, environment)
     if fmt is DiagnoseFormat.json:
-        payload = diagnosis.to_json()
-        if target_concurrency is not None:
-            payload["target_concurrency"] = {"value": target_concurrency, "source": "--target-concurrency"}
-        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+        sys.stdout.write(json.dumps(diagnosis.to_json(), indent=2) + "\n")
     elif fmt is DiagnoseFormat.markdown:
         from bot.render.markdown import render_markdown
 
         sys.stdout.write(render_markdown(diagnosis))
     elif fmt is DiagnoseFormat.diff:
-        if not diagnosis.recommendations:
-            _fail("no diff: paste the output of `nginx -T` along with the log so the fix can name files and lines")
+        if not diagnosis.diff:
+            if "nginx-T" not in diagnosis.evidence:
+                _fail("no diff: paste the output of `sudo nginx -T` along with the log, so the fix can name files and lines")
+            _fail("no diff: nothing in the configuration needs to change for these errors")
+        sys.stdout.write(diagnosis.diff)
     else:
         from bot.render.text import render_text
 
         render_text(diagnosis, Console(highlight=False))
+
+
+def _progress_hook(path: Path, size: int) -> Callable[[int], None] | None:
+    """A progress callback on a terminal for big inputs (None when not worth showing)."""
+    if size < PROGRESS_MIN_BYTES or not sys.stderr.isatty():
+        return None
+    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+
+    progress = Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
+                        TimeRemainingColumn(), console=Console(stderr=True), transient=True)
+    task = progress.add_task(f"reading {path.name}", total=size)
+    progress.start()
+    done = [0]
+
+    def advance(n: int) -> None:
+        done[0] += n
+        progress.advance(task, n)
+        if done[0] >= size:
+            progress.stop()
+
+    return advance
 
 
 @app.command()

@@ -2,21 +2,64 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from jinja2 import ChainableUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
+from bot.diagnosis.evidence import Evidence
+from bot.diagnosis.findings import cross_findings
 from bot.diagnosis.grouping import Grouper, MatchGroup
-from bot.diagnosis.model import Command, Diagnosis, Finding, MatchSummary, Need
+from bot.diagnosis.model import Command, Diagnosis, Finding, MatchSummary, Recommendation
+from bot.diagnosis.plan import (
+    alert_rule,
+    detect_environment,
+    diff_for,
+    directive_changes,
+    environment_commands,
+    missing_evidence,
+    reproduction,
+)
+from bot.diagnosis.sizing_input import build_sizing_input
 from bot.knowledge.loader import KnowledgeBase
 from bot.knowledge.schema import ErrorEntry
 from bot.matching.matcher import Matcher
+from bot.sizing import Capacity, SizingInput, capacity, recommend
+from bot.sizing import Recommendation as SizingRecommendation
 
 SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
 
 _JINJA = SandboxedEnvironment(undefined=ChainableUndefined, autoescape=False, trim_blocks=True)
+
+
+_KEEP_BREAK = re.compile(r"^\s*(?:[-*+]\s|\d+[.)]\s|```|\||#|\$\s)|^\s{2,}\S")
+
+
+def reflow(text: str) -> str:
+    """Join the hard-wrapped lines of YAML block text into paragraphs.
+
+    KB authors wrap prose at ~90 columns; terminals and Slack wrap themselves. Lists, code
+    fences, tables and indented lines keep their breaks.
+    """
+    out: list[str] = []
+    in_code = False
+    for line in text.strip().splitlines():
+        stripped = line.strip()
+        if stripped.startswith("```"):
+            in_code = not in_code
+            out.append(line)
+            continue
+        if in_code or not stripped or not out or not out[-1].strip() or _KEEP_BREAK.match(line):
+            out.append(line)
+            continue
+        if out[-1].lstrip().startswith("```") or (_KEEP_BREAK.match(out[-1]) and out[-1].startswith(" " * 2)):
+            out.append(line)
+            continue
+        out[-1] = out[-1].rstrip() + " " + stripped
+    return "\n".join(out)
 
 
 def render_fix(entry: ErrorEntry, facts: Mapping[str, str], count: int,
@@ -24,7 +67,7 @@ def render_fix(entry: ErrorEntry, facts: Mapping[str, str], count: int,
     """Render an entry's Jinja2 fix text; a broken template degrades to its raw text."""
     try:
         template = _JINJA.from_string(entry.fix)
-        return template.render(facts=dict(facts), count=count, sizing=dict(sizing or {}), env=env).strip()
+        return reflow(template.render(facts=dict(facts), count=count, sizing=dict(sizing or {}), env=env))
     except TemplateError as exc:
         return f"{entry.fix.strip()}\n(template error in kb/errors/{entry.id}.yaml: {exc})"
 
@@ -38,7 +81,8 @@ def group_lines(lines: Iterable[str], matcher: Matcher) -> Grouper:
     return grouper
 
 
-def _summary(entry: ErrorEntry, group: MatchGroup) -> MatchSummary:
+def _summary(entry: ErrorEntry, group: MatchGroup, sizing: Mapping[str, Any] | None = None,
+             env: str = "") -> MatchSummary:
     facts = group.summary_facts()
     return MatchSummary(
         kb_id=entry.id,
@@ -52,17 +96,55 @@ def _summary(entry: ErrorEntry, group: MatchGroup) -> MatchSummary:
         top={k: t.top(5) for k, t in sorted(group.tallies.items())},
         fuzzy=group.fuzzy,
         samples=list(group.samples),
-        meaning=entry.meaning.strip(),
-        fix=render_fix(entry, facts, group.count),
+        meaning=reflow(entry.meaning),
+        fix=render_fix(entry, facts, group.count, sizing, env),
     )
 
 
 def diagnose_groups(grouper: Grouper, kb: KnowledgeBase) -> Diagnosis:
-    """Build the diagnosis from grouped matches."""
+    """Build the diagnosis from grouped log lines alone."""
+    return diagnose_evidence(Evidence(grouper=grouper), kb)
+
+
+def _sizing(ev: Evidence, target_concurrency: int | None) -> tuple[SizingInput, SizingRecommendation | None]:
+    """Run the sizing math when there is anything to size from."""
+    inp = build_sizing_input(ev, target_concurrency)
+    if ev.config is None and ev.worker_limits is None and inp.observed_alert_worker_connections is None \
+            and target_concurrency is None:
+        return inp, None
+    return inp, recommend(inp)
+
+
+def _capacity_after(inp: SizingInput, recs: list[Recommendation]) -> Capacity:
+    """Capacity with exactly the recommended directive changes applied."""
+    changed = {r.directive: int(r.recommended) for r in recs if r.recommended.isdigit()}
+    return capacity(replace(
+        inp,
+        worker_connections=changed.get("worker_connections", inp.worker_connections),
+        worker_rlimit_nofile=changed.get("worker_rlimit_nofile", inp.worker_rlimit_nofile),
+        worker_processes=changed.get("worker_processes", inp.worker_processes),
+    ))
+
+
+def diagnose_evidence(ev: Evidence, kb: KnowledgeBase, target_concurrency: int | None = None,
+                      environment: str | None = None) -> Diagnosis:
+    """Everything the engine concludes from the evidence collected so far."""
+    grouper = ev.grouper
     entries = [kb.errors[k] for k in grouper.groups if k in kb.errors]
     entries.sort(key=lambda e: (SEVERITY_ORDER[e.severity], -grouper.groups[e.id].count, e.id))
-    matches = [_summary(e, grouper.groups[e.id]) for e in entries]
-    findings = [
+    matched = {e.id for e in entries}
+    inp, rec = _sizing(ev, target_concurrency)
+    if environment and environment in kb.environments:
+        env_id, detected = environment, True
+    else:
+        env_id, detected = detect_environment(kb, ev.env_text)
+    recommendations, edits = directive_changes(ev.config, rec, matched)
+    template_vars = rec.template_vars() if rec else {}
+    if rec is not None and ev.config is not None and not any(r.directive == "worker_rlimit_nofile" for r in recommendations):
+        template_vars.pop("recommended_worker_rlimit_nofile", None)  # workers already inherit enough
+    matches = [_summary(e, grouper.groups[e.id], template_vars, env_id) for e in entries]
+    findings = cross_findings(ev, rec, env_id)
+    findings += [
         Finding(
             id=m.kb_id,
             severity=m.severity,
@@ -71,36 +153,57 @@ def diagnose_groups(grouper: Grouper, kb: KnowledgeBase) -> Diagnosis:
         )
         for m in matches
     ]
-    needs: list[Need] = []
-    seen_needs: set[str] = set()
-    commands: list[Command] = []
-    seen_cmds: set[str] = set()
+    diff, diff_problem = diff_for(ev.config, edits)
+    problems = list(ev.problems) + ([diff_problem] if diff_problem else [])
+    env = kb.environments.get(env_id)
+    commands = environment_commands(env, rec, bool(diff), matched)
+    seen_cmds = {c.command for c in commands}
     for entry in entries:
-        for need in entry.needs:
-            if need.evidence in seen_needs:
-                continue
-            seen_needs.add(need.evidence)
-            kind = kb.evidence.get(need.evidence)
-            needs.append(Need(need.evidence, kind.command if kind else "", need.why))
         for diag in entry.diagnostics:
             if diag.command not in seen_cmds:
                 seen_cmds.add(diag.command)
                 commands.append(Command(diag.why, diag.command))
+    needs = missing_evidence(kb, entries, ev)
     notes = []
     if grouper.lines and not matches:
         notes.append(
             "No line matched a known NGINX error. Paste lines from nginx's error.log "
             "(not access.log), e.g. `tail -n 200 /var/log/nginx/error.log`."
         )
+    if ev.config is not None and recommendations and not diff and not diff_problem:
+        notes.append("The changes could not be placed in a file; edit them by hand.")
+    capacity: dict[str, Any] = {}
+    target: dict[str, Any] = {}
+    explain: list[str] = []
+    alert = reproduce = ""
+    if rec is not None:
+        capacity = rec.capacity_before.to_dict()
+        after_fix = _capacity_after(inp, recommendations)
+        capacity["after_fix"] = after_fix.to_dict()
+        target = {"value": rec.target.value, "source": rec.target.source, "explain": list(rec.target.explain)}
+        explain = list(rec.explain)
+        alert = alert_rule(after_fix.max_connections, after_fix.max_proxied_requests)
+        reproduce = reproduction(rec.capacity_before.max_proxied_requests)
     return Diagnosis(
         matches=matches,
         unmatched_lines=grouper.unmatched,
         lines=grouper.lines,
         unmatched_samples=grouper.unmatched_samples[:5],
+        capacity=capacity,
+        recommendations=recommendations,
         commands=commands,
         findings=findings,
         needs=needs,
         notes=notes,
+        target_concurrency=target,
+        sizing_explain=explain,
+        environment={"id": env_id, "title": env.title if env else env_id, "detected": detected},
+        evidence=sorted(ev.present),
+        problems=problems,
+        diff=diff,
+        alert_rule=alert,
+        reproduce=reproduce,
+        questions=list(ev.questions),
     )
 
 

@@ -82,6 +82,15 @@ class Diagnosis:
     findings: list[Finding] = field(default_factory=list)
     needs: list[Need] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    target_concurrency: dict[str, Any] = field(default_factory=dict)
+    sizing_explain: list[str] = field(default_factory=list)
+    environment: dict[str, Any] = field(default_factory=dict)
+    evidence: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    diff: str = ""
+    alert_rule: str = ""
+    reproduce: str = ""
+    questions: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """The JSON shape of ``nginx-triage diagnose --format json``."""

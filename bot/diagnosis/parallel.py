@@ -8,6 +8,7 @@ with the children by ``fork`` (built once in the parent, copy-on-write).
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing as mp
 import os
 from pathlib import Path
@@ -52,7 +53,7 @@ def split_points(path: Path, parts: int) -> list[tuple[int, int]]:
             if bounds[-1] < pos < size:
                 bounds.append(pos)
     bounds.append(size)
-    return [(a, b) for a, b in zip(bounds, bounds[1:], strict=False) if b > a]
+    return [(a, b) for a, b in itertools.pairwise(bounds) if b > a]
 
 
 def _group_range(args: tuple[str, int, int]) -> Grouper:

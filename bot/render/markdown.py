@@ -6,7 +6,7 @@ from functools import lru_cache
 
 from jinja2 import Environment, PackageLoader, Template, select_autoescape
 
-from bot.diagnosis.model import Diagnosis
+from bot.diagnosis.model import Diagnosis, Finding
 
 
 @lru_cache(maxsize=1)
@@ -23,5 +23,10 @@ def _template() -> Template:
 
 def render_markdown(diagnosis: Diagnosis) -> str:
     """The diagnosis as Markdown."""
-    special = {f.id for f in diagnosis.findings} - {m.kb_id for m in diagnosis.matches}
-    return _template().render(d=diagnosis, special_findings=special).strip() + "\n"
+    return _template().render(d=diagnosis, special=cross_findings(diagnosis)).strip() + "\n"
+
+
+def cross_findings(diagnosis: Diagnosis) -> list[Finding]:
+    """Findings other than the one-per-matched-entry ones (those are the matches themselves)."""
+    matched = {m.kb_id for m in diagnosis.matches}
+    return [f for f in diagnosis.findings if f.id not in matched]

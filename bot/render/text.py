@@ -9,6 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from bot.diagnosis.model import Diagnosis
+from bot.render.markdown import cross_findings
 
 _STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
 
@@ -44,12 +45,30 @@ def render_text(diagnosis: Diagnosis, console: Console) -> None:
         body.append(Text.assemble(("Fix: ", "bold green"), m.fix))
         body.append(Text(m.samples[0] if m.samples else "", style="italic dim"))
         console.print(Panel(Group(*body), title=head, title_align="left"))
+    special = cross_findings(d)
+    if special:
+        console.print("[bold]Findings[/]")
+        for f in special:
+            console.print(f"  [{_STYLE.get(f.severity, '')}]{f.severity}[/] [dim]{f.id}[/]: {escape(f.message)}", soft_wrap=True)
+    if d.capacity:
+        cap, after = d.capacity, d.capacity.get("after_fix", {})
+        console.print(
+            f"[bold]Capacity[/]: {cap.get('workers')} worker(s) x {cap.get('worker_connections')} worker_connections"
+            f" = {cap.get('max_connections')} connections, {cap.get('max_proxied_requests')} proxied requests"
+            + (f"; after the fix {after.get('max_connections')} / {after.get('max_proxied_requests')}" if after else "")
+        )
+        for line in d.sizing_explain:
+            console.print(f"  [dim]- {escape(line)}[/]", soft_wrap=True)
     if d.recommendations:
         table = Table("directive", "now", "set to", "where", "why", title="Changes")
         for r in d.recommendations:
-            where = f"{r.file}:{r.line}" if r.file else "-"
+            where = f"{r.file}:{r.line}" if r.line else (f"{r.file} (new)" if r.file else "-")
             table.add_row(r.directive, r.current or "unset", r.recommended, where, r.why)
         console.print(table)
+    if d.diff:
+        from rich.syntax import Syntax
+
+        console.print(Syntax(d.diff, "diff", theme="ansi_dark", background_color="default"))
     if d.commands:
         console.print("[bold]Commands[/]")
         for c in d.commands:
@@ -58,3 +77,9 @@ def render_text(diagnosis: Diagnosis, console: Console) -> None:
         console.print("[bold]Evidence that would sharpen this[/] (paste the output)")
         for n in d.needs:
             console.print(f"  [cyan]{n.evidence}[/]: {escape(n.command)}  [dim]({escape(n.why)})[/]", soft_wrap=True)
+    for problem in d.problems:
+        console.print(f"[yellow]could not read[/]: {escape(problem)}", soft_wrap=True)
+    if d.environment:
+        env = d.environment
+        console.print(f"[dim]environment: {env.get('title')}"
+                      + ("" if env.get("detected") else " (assumed; --environment to change)") + "[/]")

@@ -1,0 +1,96 @@
+"""Read CLI inputs (files, stdin) into an ``Evidence`` bundle.
+
+Small inputs are read whole and sniffed: one file may hold a log, an ``nginx -T`` dump and
+a limits table. Large inputs can only be logs (nobody has a 32 MB ``nginx -T``), so they
+are streamed straight into the matcher, on every CPU when it is one big file.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from bot.diagnosis.evidence import Evidence
+from bot.diagnosis.parallel import PARALLEL_MIN_BYTES, group_file_parallel
+from bot.evidence.reading import InputError, check_path, check_sample, iter_lines_binary
+from bot.matching.matcher import Matcher
+
+SNIFF_MAX_BYTES = 32 << 20
+"""Inputs up to this size are read whole and split into evidence sections."""
+
+
+def _decode(data: bytes) -> str:
+    return data.decode("utf-8", "replace")
+
+
+def _take_stream(ev: Evidence, stream: BinaryIO, name: str, matcher: Matcher) -> None:
+    head = stream.read(SNIFF_MAX_BYTES)
+    check_sample(head[:65536], name)
+    if not head.strip():
+        raise InputError(f"{name}: empty input; paste NGINX error-log lines or pass a log file")
+    more = stream.read(1)
+    if not more:
+        ev.add_text(_decode(head), matcher, name)
+        return
+    # Bigger than any evidence but a log: sniff the head, stream the rest as log lines.
+    cut = head.rfind(b"\n") + 1
+    ev.add_text(_decode(head[:cut]), matcher, name)
+
+    def rest() -> Iterator[bytes]:
+        yield head[cut:] + more
+        while chunk := stream.read(1 << 20):
+            yield chunk
+
+    ev.add_log_lines(iter_lines_binary(_ChunkReader(rest()), name), matcher)  # type: ignore[arg-type]
+
+
+class _ChunkReader:
+    """A ``read()`` over an iterator of byte chunks, for ``iter_lines_binary``."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self._buf = b""
+
+    def read(self, n: int = -1) -> bytes:
+        while n < 0 or len(self._buf) < n:
+            nxt = next(self._chunks, None)
+            if nxt is None:
+                break
+            self._buf += nxt
+        if n < 0:
+            out, self._buf = self._buf, b""
+        else:
+            out, self._buf = self._buf[:n], self._buf[n:]
+        return out
+
+
+def collect(files: list[Path] | None, matcher: Matcher,
+            progress: Callable[[Path, int], Callable[[int], None] | None] | None = None) -> Evidence:
+    """Evidence from every input in order; raises ``InputError`` for unusable input."""
+    ev = Evidence()
+    sources = files or [Path("-")]
+    for path in sources:
+        if str(path) == "-":
+            if sys.stdin.isatty() and not files:
+                raise InputError("no input: pass a log file, or pipe lines in, e.g. "
+                                 "`tail -n 500 error.log | nginx-triage diagnose`")
+            _take_stream(ev, sys.stdin.buffer, "stdin", matcher)
+            continue
+        size = check_path(path)
+        if size > PARALLEL_MIN_BYTES and len(sources) == 1:
+            with path.open("rb") as f:
+                check_sample(f.read(65536), str(path))
+            ev.grouper.merge(group_file_parallel(path, matcher))
+            ev.present.add("error-log")
+            continue
+        with path.open("rb") as stream:
+            if size > SNIFF_MAX_BYTES:
+                report = progress(path, size) if progress else None
+                check_sample(stream.read(65536), str(path))
+                stream.seek(0)
+                ev.add_log_lines(iter_lines_binary(stream, str(path), on_bytes=report), matcher)
+            else:
+                _take_stream(ev, stream, str(path), matcher)
+    return ev
