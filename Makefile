@@ -18,14 +18,15 @@ setup: $(STAMP)
 # A real nginx for the integration tests (Debian package). Installed when we are root and
 # apt-get exists; otherwise those tests skip with the reason (CI makes them mandatory).
 nginx:
-	@if command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx; then \
-		echo "nginx: $$(/usr/sbin/nginx -v 2>&1)"; \
+	@if { command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx; } && command -v patch >/dev/null 2>&1; then \
+		echo "nginx: $$(/usr/sbin/nginx -v 2>&1), patch: $$(patch --version | head -1)"; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-		echo "installing nginx (Debian package)"; \
-		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null) \
+		echo "installing nginx and patch (Debian packages)"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			-o Dpkg::Options::=--force-confold nginx patch >/dev/null) \
 			|| echo "nginx could not be installed; nginx integration tests will skip"; \
 	else \
-		echo "nginx not installed and not root: nginx integration tests will skip"; \
+		echo "nginx or patch missing and not root: the real-nginx tests will skip"; \
 	fi
 
 demo: setup

@@ -207,6 +207,14 @@ class Evidence:
                 self.present.add("ps-nginx")
             elif kind == "question":
                 self.questions.append(section.text.strip())
+            else:
+                # Unrecognised text still goes through the matcher: a mangled or translated
+                # nginx line the sniffer could not place may match fuzzily; the rest is
+                # counted as unmatched (the queue for growing the KB).
+                present = "error-log" in self.present
+                self.add_log_lines((ln for ln in section.text.splitlines() if ln.strip()), matcher)
+                if not present and not self.grouper.groups:
+                    self.present.discard("error-log")
         except EvidenceError as exc:
             self.problems.append(f"{where}: {exc}")
 

@@ -40,7 +40,7 @@ class _SlowHandler(http.server.BaseHTTPRequestHandler):
     delay = 1.0
     protocol_version = "HTTP/1.1"
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_GET(self) -> None:
         time.sleep(self.delay)
         body = b"ok\n"
         self.send_response(200)
@@ -99,7 +99,7 @@ class Nginx:
         return sorted(int(line.split()[0]) for line in out.splitlines()
                       if "worker process" in line and "shutting down" not in line)
 
-    def dump_T(self) -> str:  # noqa: N802 (named after the flag)
+    def dump_T(self) -> str:
         proc = self.cmd("-T")
         return proc.stderr + proc.stdout
 
