@@ -191,11 +191,13 @@ class Evidence:
                 self.file_nr = parse_file_nr(section.text)
                 self.present.add("sysctl-fs")
             elif kind == "nproc":
-                self.nproc = parse_nproc(section.text)
-                self.present.add("nproc")
                 quota = _CPU_MAX.search(section.text)
                 if quota and quota.group(1) != "max":
                     self.cpu_quota = int(quota.group(1)) / int(quota.group(2))
+                counts = _CPU_MAX.sub("", section.text)
+                if any(line.strip().isdigit() or "nproc:" in line for line in counts.splitlines()):
+                    self.nproc = parse_nproc(counts)
+                self.present.add("nproc")
             elif kind == "ss-s":
                 self.sockets = parse_ss_summary(section.text)
                 self.present.add("ss-s")

@@ -114,6 +114,7 @@ def prompt_command(line: str) -> str | None:
 
 
 _COMMAND_KINDS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"cpu\.max\b|cpu\.cfs_quota_us"), "nproc"),
     (re.compile(r"/proc/.{0,200}?/limits\b"), "proc-limits"),
     (re.compile(r"file-nr"), "file-nr"),
     (re.compile(r"\bulimit\b"), "ulimit"),
@@ -159,6 +160,7 @@ _FILE_NR = re.compile(r"^\d+\t\d+\t\d+$")
 _FILE_NR_LOOSE = re.compile(r"^\d+\s+\d+\s+\d+$")
 _NPROC_LINE = re.compile(r"^nproc:\s*\d+$")
 _NUMBER = re.compile(r"^\d{1,19}$")
+_CPU_MAX = re.compile(r"^(?:max|\d{1,19})\s\d{1,19}$")
 _SS_SUMMARY = re.compile(
     r"^(?:Total:\s+\d+|TCP:\s+\d+\s+\(estab|Transport\s+Total\s+IP\s+IPv6$|(?:RAW|UDP|TCP|INET|FRAG|\*)\s+\d+\s+(?:\d+|-)\s+(?:\d+|-)$)"
 )
@@ -196,7 +198,9 @@ def _loose_fits(kind: str, s: str) -> bool:
         return True  # "cat: /proc/9/limits: No such file": the parser explains what to do
     if kind == "ulimit":
         return _ULIMIT_LOOSE.match(s) is not None
-    if kind in ("nproc", "ss-count"):
+    if kind == "nproc":  # `nproc; cat /sys/fs/cgroup/cpu.max` prints a count and "QUOTA PERIOD"
+        return _NUMBER.match(s) is not None or _CPU_MAX.match(s) is not None
+    if kind == "ss-count":
         return _NUMBER.match(s) is not None
     if kind == "sysctl":
         return _SYSCTL_LOOSE.match(s) is not None

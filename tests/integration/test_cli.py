@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -142,3 +143,46 @@ def test_wheel_carries_the_knowledge_base(tmp_path):
     assert "bot/kb_data/evidence.yaml" in names
     assert any(n.startswith("bot/kb_data/faq/") for n in names)
     assert "bot/render/templates/diagnosis.md.j2" in names
+
+
+@pytest.mark.parametrize("dump", ["truncated.txt", "unbalanced.txt", "binary-junk.txt", "missing-include.txt"])
+def test_malformed_dump_is_reported_and_the_rest_still_diagnosed(cli, tmp_path, dump):
+    from tests.conftest import DATA
+
+    log = tmp_path / "error.log"
+    log.write_text(LINE + "\n")
+    proc = run(cli, "diagnose", "--format", "json", str(log), str(DATA / "nginx-T" / dump))
+    assert proc.returncode == 0, proc.stderr
+    d = json.loads(proc.stdout)
+    assert d["matches"][0]["kb_id"] == "worker-connections-not-enough"
+    assert d["problems"], "the damage in the dump must be reported"
+    assert any(re.search(r"/\S+:\d+", p) for p in d["problems"]), d["problems"]
+
+
+def test_mixed_paste_on_stdin_reads_every_kind(cli):
+    paste = (LINE + "\n\n$ sudo nginx -T\n"
+             "# configuration file /etc/nginx/nginx.conf:\nworker_processes 2;\n"
+             "events {\n    worker_connections 1024;\n}\nhttp {\n    server {\n        listen 80;\n"
+             "        location / { proxy_pass http://127.0.0.1:9000; }\n    }\n}\n\n"
+             "$ cat /proc/$(pgrep -nf '[n]ginx: worker process')/limits\n"
+             "Limit                     Soft Limit           Hard Limit           Units     \n"
+             "Max open files            1024                 524288               files     \n"
+             "$ nproc\n2\n")
+    proc = run(cli, "diagnose", "--format", "json", "--target-concurrency", "3000", stdin=paste.encode())
+    assert proc.returncode == 0, proc.stderr
+    d = json.loads(proc.stdout)
+    assert {"error-log", "nginx-T", "worker-limits", "nproc"} <= set(d["evidence"])
+    recs = {r["directive"]: r for r in d["recommendations"]}
+    assert recs["worker_connections"]["file"] == "/etc/nginx/nginx.conf"
+    assert recs["worker_connections"]["line"] == 3
+    assert int(recs["worker_rlimit_nofile"]["recommended"]) >= int(recs["worker_connections"]["recommended"])
+    assert d["capacity"]["fd_limit_per_worker"] == 1024
+    assert d["target_concurrency"]["value"] == 3000
+    assert "fd-limit-below-connections" not in {f["id"] for f in d["findings"]}
+    diff = run(cli, "diagnose", "--format", "diff", "--target-concurrency", "3000", stdin=paste.encode())
+    assert diff.returncode == 0 and diff.stdout.decode().startswith("--- etc/nginx/nginx.conf")
+
+
+def test_diff_without_config_says_what_to_paste(cli):
+    proc = run(cli, "diagnose", "--format", "diff", stdin=(LINE + "\n").encode())
+    assert_clean_error(proc, "nginx -T")
