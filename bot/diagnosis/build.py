@@ -16,6 +16,7 @@ from bot.diagnosis.grouping import Grouper, MatchGroup
 from bot.diagnosis.model import Command, Diagnosis, Finding, MatchSummary, Recommendation
 from bot.diagnosis.plan import (
     alert_rule,
+    as_settings,
     detect_environment,
     diff_for,
     directive_changes,
@@ -138,9 +139,13 @@ def diagnose_evidence(ev: Evidence, kb: KnowledgeBase, target_concurrency: int |
         env_id, detected = environment, True
     else:
         env_id, detected = detect_environment(kb, ev.env_text)
-    recommendations, edits = directive_changes(ev.config, rec, matched)
+    env = kb.environments.get(env_id)
+    directive_recs, edits = directive_changes(ev.config, rec, matched)
+    recommendations = directive_recs
+    if env is not None and env.settings:
+        recommendations, edits = as_settings(env, directive_recs), []
     template_vars = rec.template_vars() if rec else {}
-    if rec is not None and ev.config is not None and not any(r.directive == "worker_rlimit_nofile" for r in recommendations):
+    if rec is not None and ev.config is not None and not any(r.directive == "worker_rlimit_nofile" for r in directive_recs):
         template_vars.pop("recommended_worker_rlimit_nofile", None)  # workers already inherit enough
     matches = [_summary(e, grouper.groups[e.id], template_vars, env_id) for e in entries]
     findings = cross_findings(ev, rec, env_id)
@@ -155,8 +160,7 @@ def diagnose_evidence(ev: Evidence, kb: KnowledgeBase, target_concurrency: int |
     ]
     diff, diff_problem = diff_for(ev.config, edits)
     problems = list(ev.problems) + ([diff_problem] if diff_problem else [])
-    env = kb.environments.get(env_id)
-    commands = environment_commands(env, rec, bool(diff), matched)
+    commands = environment_commands(env, rec, bool(diff), matched, recommendations)
     seen_cmds = {c.command for c in commands}
     for entry in entries:
         for diag in entry.diagnostics:
@@ -178,7 +182,7 @@ def diagnose_evidence(ev: Evidence, kb: KnowledgeBase, target_concurrency: int |
     alert = reproduce = ""
     if rec is not None:
         capacity = rec.capacity_before.to_dict()
-        after_fix = _capacity_after(inp, recommendations)
+        after_fix = _capacity_after(inp, directive_recs)
         capacity["after_fix"] = after_fix.to_dict()
         target = {"value": rec.target.value, "source": rec.target.source, "explain": list(rec.target.explain)}
         explain = list(rec.explain)

@@ -5,6 +5,7 @@ alert rule sized to the computed ceiling.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 
 from bot.diagnosis.config_diff import Edit, apply_command, make_diff
@@ -100,6 +101,37 @@ def directive_changes(config: NginxConfig | None, rec: SizingRecommendation | No
     return recs, edits
 
 
+def as_settings(env: EnvironmentEntry | None, recs: list[Recommendation]) -> list[Recommendation]:
+    """Where nginx.conf is generated (ingress-nginx), name the setting to change instead."""
+    if env is None or not env.settings:
+        return recs
+    out = []
+    for r in recs:
+        key = env.settings.get(r.directive)
+        if key is None:
+            out.append(r)
+            continue
+        out.append(Recommendation(
+            directive=key, context=f"{env.title} setting (renders `{r.directive}`)", current=r.current,
+            recommended=r.recommended, file=None, line=None,
+            why=f"{r.why}; nginx.conf is generated here, so set {key} rather than editing the file",
+        ))
+    return out
+
+
+def settings_command(env: EnvironmentEntry | None, recs: list[Recommendation]) -> Command | None:
+    """The one command that applies every changed setting (e.g. a ConfigMap patch)."""
+    if env is None or not env.settings or "apply_settings" not in env.commands:
+        return None
+    keys = set(env.settings.values())
+    data = {r.directive: r.recommended for r in recs if r.directive in keys}
+    if not data:
+        return None
+    payload = json.dumps({"data": data}, separators=(",", ":"))
+    return Command("apply the new settings (the controller reloads nginx by itself)",
+                   env.commands["apply_settings"].replace("{settings_json}", payload))
+
+
 def diff_for(config: NginxConfig | None, edits: list[Edit]) -> tuple[str, str | None]:
     """(unified diff, problem) for the edits; empty diff when there is nothing to change."""
     if config is None or not edits:
@@ -111,12 +143,16 @@ def diff_for(config: NginxConfig | None, edits: list[Edit]) -> tuple[str, str | 
 
 
 def environment_commands(env: EnvironmentEntry | None, rec: SizingRecommendation | None,
-                         has_diff: bool, matched: set[str]) -> list[Command]:
+                         has_diff: bool, matched: set[str],
+                         recs: list[Recommendation] | None = None) -> list[Command]:
     """Test, apply (reload or restart), and verify, in the user's environment."""
     if env is None:
         return []
     c = env.commands
     out: list[Command] = []
+    apply_settings = settings_command(env, recs or [])
+    if apply_settings is not None:
+        out.append(apply_settings)
     if has_diff:
         saved = DIFF_PATH
         out.append(Command(f"save the diff: the same diagnose command with `--format diff > {saved}`",
@@ -126,7 +162,7 @@ def environment_commands(env: EnvironmentEntry | None, rec: SizingRecommendation
     if "test_config" in c:
         out.append(Command("test the changed configuration", c["test_config"]))
     sizing = bool(matched & SIZING_ENTRIES)
-    if rec is not None and rec.needs_restart and "raise_fd_limit" in c:
+    if rec is not None and rec.needs_restart and "raise_fd_limit" in c and apply_settings is None:
         limit = rec.recommended_limit_nofile
         cmd = c["raise_fd_limit"].strip()
         if limit:
@@ -134,7 +170,7 @@ def environment_commands(env: EnvironmentEntry | None, rec: SizingRecommendation
         out.append(Command("raise the master's open-file limit (needs a restart, a reload keeps the old master)", cmd))
         if "restart" in c:
             out.append(Command("restart nginx", c["restart"]))
-    elif "reload" in c:
+    elif "reload" in c and apply_settings is None:
         out.append(Command("reload: new workers start with the new values, old ones drain", c["reload"]))
     if sizing:
         for key, purpose in (("worker_pids", "verify: the new workers are running"),

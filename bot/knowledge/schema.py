@@ -182,6 +182,11 @@ class EnvironmentEntry(Strict):
     )
     commands: dict[str, str] = Field(min_length=1)
     notes: list[str] = Field(default_factory=list)
+    settings: dict[str, str] = Field(
+        default_factory=dict,
+        description="nginx directive -> the setting that controls it where nginx.conf is generated "
+        "(ingress-nginx ConfigMap keys); non-empty means: change these, never diff nginx.conf",
+    )
 
 
 class EvidenceKindEntry(Strict):
