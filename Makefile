@@ -40,6 +40,7 @@ lint: setup
 	$(BIN)/mypy --strict bot
 
 bench: setup
+	$(BIN)/python bench/bench_config.py
 	$(BIN)/python bench/bench_errorlog.py
 
 clean:

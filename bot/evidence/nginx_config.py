@@ -17,9 +17,11 @@ temporary copy only, and everything parseable is still extracted.
 from __future__ import annotations
 
 import gc
+import multiprocessing as mp
 import os
 import re
 import tempfile
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -726,6 +728,43 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+PARALLEL_MIN_BYTES = 1 << 20
+"""Dumps at least this big, in several files, are parsed on every CPU (crossplane's lexer is
+pure Python and most of the cost of a large dump)."""
+
+
+def _parse_file(job: tuple[str, int, str, str]) -> tuple[str, list[dict[str, Any]], list[ConfigIssue], list[str]]:
+    """Parse one file of the dump: (path, statements, issues, synthetic wrapper block names)."""
+    root, index, path, content = job
+    disk = _disk_path(root, path, index)
+    file_issues: list[ConfigIssue] = []
+    work = _blank_binary_lines(content, path, file_issues)
+    stmts = _parse_text(disk, work, path, file_issues)
+    wrapped: list[str] = []
+    if path == PASTED:
+        wrap = _snippet_wrap(stmts)
+        if wrap is not None:
+            wrapped = wrap[0].split()[::2]
+            file_issues = [i for i in file_issues if "binary" in i.message]
+            stmts = _parse_text(disk, wrap[0] + work + wrap[1], path, file_issues)
+    return path, stmts, file_issues, wrapped
+
+
+def _worth_parallel(files: dict[str, str]) -> bool:
+    # Forking a multi-threaded process (the Slack bot) is unsafe; the CLI is single-threaded.
+    return (len(files) >= 4 and sum(len(c) for c in files.values()) >= PARALLEL_MIN_BYTES
+            and threading.active_count() == 1 and len(os.sched_getaffinity(0)) > 1
+            and "fork" in mp.get_all_start_methods())
+
+
+def _parse_files_parallel(jobs: list[tuple[str, int, str, str]]) -> list[
+        tuple[str, list[dict[str, Any]], list[ConfigIssue], list[str]]]:
+    """``_parse_file`` for every job on every CPU, results in job order."""
+    workers = min(len(os.sched_getaffinity(0)), len(jobs))
+    with mp.get_context("fork").Pool(workers) as pool:
+        return pool.map(_parse_file, jobs, chunksize=max(1, len(jobs) // (workers * 4)))
+
+
 def parse_dump(text: str) -> NginxConfig:
     """Parse ``nginx -T`` output, a lone nginx.conf or a lone ``server {}`` block. Never raises on damage.
 
@@ -745,19 +784,13 @@ def _parse_dump(text: str) -> NginxConfig:
     main_file = next(iter(files))
     parsed: dict[str, list[dict[str, Any]]] = {}
     with tempfile.TemporaryDirectory(prefix="nginx-triage-") as root:
-        for index, (path, content) in enumerate(files.items()):
-            disk = _disk_path(root, path, index)
-            work = _blank_binary_lines(content, path, issues)
-            file_issues: list[ConfigIssue] = []
-            stmts = _parse_text(disk, work, path, file_issues)
-            if path == PASTED:
-                wrap = _snippet_wrap(stmts)
-                if wrap is not None:
-                    wrapped = wrap[0].split()[::2]
-                    file_issues = []
-                    stmts = _parse_text(disk, wrap[0] + work + wrap[1], path, file_issues)
+        jobs = [(root, index, path, content) for index, (path, content) in enumerate(files.items())]
+        results = _parse_files_parallel(jobs) if _worth_parallel(files) else [_parse_file(job) for job in jobs]
+        for path, stmts, file_issues, wrap_names in results:
             issues.extend(file_issues)
             parsed[path] = stmts
+            if wrap_names:
+                wrapped = wrap_names
 
     prefix = os.path.dirname(main_file) if os.path.isabs(main_file) else None
     state = _Walk(parsed=parsed, prefix=prefix, issues=issues)

@@ -268,6 +268,15 @@ class _ConfigScan:
         return self.depth == 0 and not self.quote and not self.pending
 
     def feed(self, s: str) -> None:
+        if not self.quote and "#" not in s and '"' not in s and "'" not in s:
+            # Most config lines have no quotes or comments: count braces in C, not per char.
+            opens, closes = s.count("{"), s.count("}")
+            if opens or closes:
+                self.depth = max(0, self.depth + opens - closes)
+            if self.depth == 0:
+                body = s.rstrip()
+                self.pending = bool(body) and not body.endswith((";", "{", "}"))
+            return
         token_start = True
         i, n = 0, len(s)
         while i < n:
@@ -374,11 +383,12 @@ class _Classifier:
         return self._emit(self._content(s, raw))
 
     def _dump_line(self, s: str, raw: str) -> _Label | None:
-        header = _T_HEADER.match(s)
+        header = _T_HEADER.match(s) if s.startswith("# configuration file ") else None
         if header is not None:
             self.scan.reset()
             return self._emit(_Label("nginx-T", header.group("path"), "header"))
-        if _prompt(s, strict=True) is not None:
+        # Every prompt form ends in one of these characters; most config lines have none.
+        if ("#" in s or "$" in s or "%" in s or ">" in s) and _prompt(s, strict=True) is not None:
             self.in_dump = False
             return None
         if not self.scan.at_top or (
