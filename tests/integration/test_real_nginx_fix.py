@@ -26,11 +26,12 @@ elif os.geteuid() != 0 and not REQUIRE:
 CONCURRENCY = 40
 REQUESTS = 80
 
-SLOTS_CONF = """worker_processes 1;
+CONF = """worker_processes 1;
+RLIMIT
 error_log {prefix}/logs/error.log notice;
 pid {prefix}/nginx.pid;
 events {
-    worker_connections 16;
+    worker_connections CONNECTIONS;
 }
 http {
     access_log off;
@@ -45,27 +46,8 @@ http {
     }
 }
 """
-
-FDS_CONF = """worker_processes 1;
-worker_rlimit_nofile 32;
-error_log {prefix}/logs/error.log notice;
-pid {prefix}/nginx.pid;
-events {
-    worker_connections 1024;
-}
-http {
-    access_log off;
-    upstream app {
-        server 127.0.0.1:UPSTREAM;
-    }
-    server {
-        listen 127.0.0.1:{port};
-        location / {
-            proxy_pass http://app;
-        }
-    }
-}
-"""
+SLOTS_CONF = CONF.replace("RLIMIT\n", "").replace("CONNECTIONS", "16")
+FDS_CONF = CONF.replace("RLIMIT", "worker_rlimit_nofile 32;").replace("CONNECTIONS", "1024")
 
 
 def _diagnose(cli: list[str], files: list[Path], *args: str) -> subprocess.CompletedProcess[str]:
