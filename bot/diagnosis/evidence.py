@@ -45,6 +45,18 @@ _LIMITS_CONF = re.compile(r"^\s*[*@\w-]+\s+(?:soft|hard|-)\s+nofile\s+\d+", re.M
 _CPU_MAX = re.compile(r"^(\d+|max)\s+(\d+)\s*$", re.MULTILINE)
 
 
+_CONFIG_LINE_END = re.compile(r"[;{}]\s*(?:#.*)?$")
+
+
+def _looks_like_config(text: str) -> bool:
+    """Mostly lines ending in ``;``, ``{`` or ``}``: nginx configuration, not prose or logs."""
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.strip().startswith("#")]
+    if len(lines) < 3:
+        return False
+    ends = sum(1 for ln in lines if _CONFIG_LINE_END.search(ln))
+    return ends >= 0.6 * len(lines) and any(ln.endswith("{") for ln in lines)
+
+
 @dataclass
 class LimitsPaste:
     """One /proc/PID/limits table and what we could tell about whose it is."""
@@ -209,6 +221,9 @@ class Evidence:
                 self.present.add("ps-nginx")
             elif kind == "question":
                 self.questions.append(section.text.strip())
+            elif _looks_like_config(section.text):
+                # A bare nginx.conf or `server {}` snippet, pasted without `nginx -T` headers.
+                self._take_config(section.text, where)
             else:
                 # Unrecognised text still goes through the matcher: a mangled or translated
                 # nginx line the sniffer could not place may match fuzzily; the rest is
