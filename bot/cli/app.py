@@ -220,6 +220,22 @@ def kb_lint() -> None:
     console.print(f"ok: {len(kb.errors)} errors, {len(kb.faqs)} FAQs, {len(kb.environments)} environments")
 
 
+class GapsFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
+@kb_app.command("gaps")
+def kb_gaps(
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="How many line shapes to show.")] = 50,
+    fmt: Annotated[GapsFormat, typer.Option("--format", "-f", help="text or json.")] = GapsFormat.text,
+) -> None:
+    """Log lines nothing in the KB matched, most frequent first (the queue for new entries)."""
+    from bot.cli.gaps import gaps_command
+
+    raise typer.Exit(gaps_command(limit, fmt.value))
+
+
 @kb_app.command("list")
 def kb_list() -> None:
     """List the known errors and FAQs."""

@@ -1,0 +1,296 @@
+"""Persistence shared by every bot replica: conversations, event dedupe, feedback, KB gaps.
+
+The database is the only coordination point between replicas, so each operation that
+must be exclusive is made atomic by the database itself (a primary key, a row lock, a
+single UPSERT), never by a check-then-write in Python.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from types import TracebackType
+from typing import Self, TypeVar
+
+from sqlalchemy import Connection, delete, insert, select, text, update
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
+from bot.conversation.model import ConversationState
+from bot.store.connection import (
+    SQLITE_BEGIN_OPTION,
+    StoreError,
+    build_engine,
+    parse_url,
+    resolve_url,
+    safe_url,
+    scrub,
+)
+from bot.store.dialect import insert_ignore, upsert_add
+from bot.store.schema import Base, Conversation, Feedback, ProcessedEvent, UnmatchedLine
+from bot.store.unmatched import Gap, group_lines
+
+T = TypeVar("T")
+
+log = logging.getLogger(__name__)
+
+EVENT_RETENTION = timedelta(hours=24)
+"""Slack retries for at most ~5 minutes; a day of event ids is ample and keeps the table small."""
+PRUNE_EVERY_S = 600.0
+"""Each process prunes old event ids at most this often (and on its first claim)."""
+UPSERT_BATCH = 500
+SCHEMA_LOCK_KEY = 0x6E67_7472_6961_6765 & 0x7FFF_FFFF_FFFF_FFFF
+"""PostgreSQL advisory lock id serialising ``create_all`` across processes ("ngtriage")."""
+
+
+@dataclass(frozen=True)
+class FeedbackRecord:
+    """One stored feedback click."""
+
+    thread: str
+    user: str
+    value: str
+    comment: str | None
+    created_at: datetime
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Store:
+    """The bot's database. Thread-safe; one per process.
+
+    ``url`` None means ``DATABASE_URL``, else a SQLite file in the state dir. Nothing
+    connects until first use, so a bot can start with the database down and report it
+    through ``ping``/``last_error`` instead of crashing.
+    """
+
+    def __init__(self, url: str | None = None) -> None:
+        self._url = parse_url(resolve_url(url))
+        self.url = safe_url(self._url)
+        """The database URL with its password masked; safe to log."""
+        self.backend = self._url.get_backend_name()
+        self._engine = build_engine(self._url)
+        self._schema_ready = False
+        self._schema_lock = threading.Lock()
+        self._prune_lock = threading.Lock()
+        self._next_prune = 0.0
+        self.last_error: str | None = None
+        """Why the last ``ping`` failed, password-free; None when it succeeded."""
+
+    # -- plumbing ---------------------------------------------------------------------
+
+    def _error(self, action: str, exc: SQLAlchemyError) -> StoreError:
+        orig = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+        reason = scrub(str(orig), self._url) or type(orig).__name__
+        return StoreError(f"{action} failed on {self.url}: {reason}", self.url)
+
+    @contextmanager
+    def _translated(self, action: str) -> Iterator[None]:
+        """Turn driver errors into ``StoreError``; anything else (a caller's ``fn``) passes through."""
+        try:
+            yield
+        except SQLAlchemyError as exc:
+            error = self._error(action, exc)
+            # Drop the driver exception from the chain if it could carry the password.
+            leaks = bool(self._url.password) and str(self._url.password) in str(exc)
+            raise error from (None if leaks else exc)
+
+    @contextmanager
+    def _transaction(self, action: str, *, write: bool) -> Iterator[Connection]:
+        """One transaction; on SQLite writes take the write lock at BEGIN (``BEGIN IMMEDIATE``)."""
+        self.ensure_schema()
+        with self._translated(action), self._engine.connect() as conn:
+            if write and self.backend == "sqlite":
+                conn.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
+            with conn.begin():
+                yield conn
+
+    def ensure_schema(self) -> None:
+        """Create missing tables; idempotent and safe when several processes start at once.
+
+        PostgreSQL: a transaction-scoped advisory lock serialises the check-then-create of
+        ``create_all`` (concurrent CREATE TABLE can otherwise fail on the catalog's unique
+        index). SQLite: the same happens inside ``BEGIN IMMEDIATE``; DDL is transactional in both.
+        """
+        if self._schema_ready:
+            return
+        with self._schema_lock:
+            if self._schema_ready:
+                return
+            with self._translated("creating the schema"), self._engine.connect() as conn:
+                if self.backend == "sqlite":
+                    conn.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
+                with conn.begin():
+                    if self.backend == "postgresql":
+                        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
+                    Base.metadata.create_all(conn)
+            self._schema_ready = True
+
+    # -- readiness --------------------------------------------------------------------
+
+    def ping(self) -> bool:
+        """True when the database answers and the schema exists; never raises (for /readyz)."""
+        try:
+            self.ensure_schema()
+            with self._translated("checking the database"), self._engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except StoreError as exc:
+            self.last_error = str(exc)
+            return False
+        except Exception as exc:  # readiness must answer, whatever went wrong
+            self.last_error = f"checking the database failed on {self.url}: {type(exc).__name__}"
+            return False
+        self.last_error = None
+        return True
+
+    # -- Slack event dedupe -----------------------------------------------------------
+
+    def claim_event(self, event_id: str) -> bool:
+        """True exactly once per ``event_id`` across processes and replicas (the primary key decides)."""
+        now = _now()
+        with self._transaction("recording a Slack event id", write=True) as conn:
+            claimed = insert_ignore(conn, ProcessedEvent, {"event_id": event_id, "received_at": now}, ["event_id"])
+        self._maybe_prune(now)
+        return claimed
+
+    def _maybe_prune(self, now: datetime) -> None:
+        """Delete event ids older than ``EVENT_RETENTION``, at most every ``PRUNE_EVERY_S``.
+
+        Best effort: a failed prune is retried next time and never fails the claim.
+        """
+        if time.monotonic() < self._next_prune or not self._prune_lock.acquire(blocking=False):
+            return
+        try:
+            self._next_prune = time.monotonic() + PRUNE_EVERY_S
+            with self._transaction("pruning old Slack event ids", write=True) as conn:
+                conn.execute(delete(ProcessedEvent).where(ProcessedEvent.received_at < now - EVENT_RETENTION))
+        except StoreError as exc:
+            log.warning("%s", exc)
+        finally:
+            self._prune_lock.release()
+
+    # -- conversations ----------------------------------------------------------------
+
+    def update(self, thread: str, fn: Callable[[ConversationState | None], tuple[ConversationState, T]]) -> T:
+        """Atomically read, change and write one thread's state; returns ``fn``'s second value.
+
+        ``fn`` gets the stored state (None for a new thread) while the row is locked, so
+        two replicas handling the same thread run one after the other and neither loses
+        the other's paste. ``fn`` runs once per call: keep side effects (posting to Slack)
+        out of it, since a failed commit would undo the state but not them. If ``fn``
+        raises, nothing is written and its exception propagates unchanged. The stored
+        state gets ``version`` + 1 and a fresh ``updated_at``.
+        """
+        now = _now()
+        with self._transaction("updating a conversation", write=True) as conn:
+            if self.backend == "postgresql":
+                # Row locks need a row: a placeholder (state NULL) lets the first two
+                # events of a new thread queue on the same lock. It rolls back with us.
+                insert_ignore(
+                    conn, Conversation, {"thread": thread, "state": None, "version": 0, "updated_at": now}, ["thread"]
+                )
+            row = conn.execute(
+                select(Conversation.state, Conversation.version).where(Conversation.thread == thread).with_for_update()
+            ).one_or_none()
+            current = self._decode(thread, row.state) if row is not None else None
+            state, result = fn(current)
+            if state.thread != thread:
+                raise ValueError(f"update({thread!r}) returned the state of thread {state.thread!r}")
+            state.version = (row.version if row is not None else 0) + 1
+            state.updated_at = now.timestamp()
+            values = {"state": state.to_json(), "version": state.version, "updated_at": now}
+            if row is None:
+                conn.execute(insert(Conversation).values(thread=thread, **values))
+            else:
+                conn.execute(update(Conversation).where(Conversation.thread == thread).values(**values))
+        return result
+
+    def load(self, thread: str) -> ConversationState | None:
+        """The stored state of ``thread``, or None when the bot has not seen it."""
+        with self._transaction("loading a conversation", write=False) as conn:
+            stored = conn.execute(select(Conversation.state).where(Conversation.thread == thread)).scalar_one_or_none()
+        return self._decode(thread, stored)
+
+    def _decode(self, thread: str, stored: str | None) -> ConversationState | None:
+        if stored is None:
+            return None
+        try:
+            return ConversationState.from_json(stored)
+        except (ValueError, TypeError) as exc:
+            raise StoreError(f"the stored state of thread {thread!r} in {self.url} is unreadable: {exc}", self.url) from None
+
+    # -- feedback ---------------------------------------------------------------------
+
+    def record_feedback(self, thread: str, user: str, value: str, comment: str | None = None) -> None:
+        """Store one feedback click (helpful / not helpful / get a human) with an optional comment."""
+        with self._transaction("recording feedback", write=True) as conn:
+            conn.execute(
+                insert(Feedback).values(thread=thread, user=user, value=value, comment=comment, created_at=_now())
+            )
+
+    def feedback_for(self, thread: str) -> list[FeedbackRecord]:
+        """Feedback on one thread, oldest first."""
+        with self._transaction("loading feedback", write=False) as conn:
+            rows = conn.execute(
+                select(Feedback.thread, Feedback.user, Feedback.value, Feedback.comment, Feedback.created_at)
+                .where(Feedback.thread == thread)
+                .order_by(Feedback.id)
+            ).all()
+        return [FeedbackRecord(r.thread, r.user, r.value, r.comment, r.created_at) for r in rows]
+
+    # -- KB gaps ----------------------------------------------------------------------
+
+    def record_unmatched(self, lines: Iterable[str]) -> None:
+        """Count lines nothing matched, by shape. Callers pass lines already redacted."""
+        shapes = group_lines(lines)
+        if not shapes:
+            return
+        now = _now()
+        rows = [
+            {"fingerprint": s.fingerprint, "sample": s.sample, "count": s.count, "first_seen": now, "last_seen": now}
+            for s in shapes
+        ]
+        with self._transaction("recording unmatched lines", write=True) as conn:
+            for start in range(0, len(rows), UPSERT_BATCH):
+                upsert_add(
+                    conn, UnmatchedLine, rows[start : start + UPSERT_BATCH], ["fingerprint"], "count", ["last_seen"]
+                )
+
+    def gaps(self, limit: int = 50) -> list[Gap]:
+        """The most frequent shapes of unmatched lines, ties broken by the most recent."""
+        if limit <= 0:
+            return []
+        with self._transaction("listing unmatched lines", write=False) as conn:
+            rows = conn.execute(
+                select(
+                    UnmatchedLine.sample,
+                    UnmatchedLine.count,
+                    UnmatchedLine.first_seen,
+                    UnmatchedLine.last_seen,
+                    UnmatchedLine.fingerprint,
+                )
+                .order_by(UnmatchedLine.count.desc(), UnmatchedLine.last_seen.desc(), UnmatchedLine.fingerprint)
+                .limit(limit)
+            ).all()
+        # Unpacked by position: ``Row.count`` is tuple.count, not the column.
+        return [Gap(sample, count, first, last, key) for sample, count, first, last, key in rows]
+
+    # -- lifecycle --------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close pooled connections."""
+        self._engine.dispose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
