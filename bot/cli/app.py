@@ -205,6 +205,15 @@ def ask(
         console.print(f"  - {alt.question}  [dim]nginx-triage ask \"{alt.question}\"[/]")
 
 
+@app.command()
+def chat() -> None:
+    """The Slack conversation in the terminal: paste, answer, walk through the fix."""
+    from bot.cli.chat import run_chat
+
+    kb, matcher = _load()
+    raise typer.Exit(run_chat(kb, matcher, sys.stdin, Console(highlight=False)))
+
+
 @kb_app.command("lint")
 def kb_lint() -> None:
     """Validate every KB file, run each entry's examples and near misses, time every regex."""

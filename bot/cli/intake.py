@@ -7,11 +7,13 @@ are streamed straight into the matcher, on every CPU when it is one big file.
 
 from __future__ import annotations
 
+import itertools
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from bot.diagnosis import fastgroup
 from bot.diagnosis.evidence import Evidence
 from bot.diagnosis.parallel import PARALLEL_MIN_BYTES, group_file_parallel
 from bot.evidence.reading import InputError, check_path, check_sample, iter_lines_binary
@@ -69,6 +71,17 @@ class _ChunkReader:
         return out
 
 
+def _take_big_file_native(ev: Evidence, stream: BinaryIO, name: str, matcher: Matcher,
+                          report: Callable[[int], None] | None) -> None:
+    """``ev.add_log_lines`` over a big seekable log, with the per-line loop in C."""
+    room = 50 - len(ev.env_text)  # the first lines, for environment detection, as add_log_lines keeps
+    if room > 0:
+        ev.env_text.extend(raw[:500] for raw in itertools.islice(iter_lines_binary(stream, name), room))
+        stream.seek(0)
+    fastgroup.group_stream_native(stream, name, matcher, grouper=ev.grouper, on_bytes=report)
+    ev.present.add("error-log")
+
+
 def collect(files: list[Path] | None, matcher: Matcher,
             progress: Callable[[Path, int], Callable[[int], None] | None] | None = None) -> Evidence:
     """Evidence from every input in order; raises ``InputError`` for unusable input."""
@@ -93,7 +106,10 @@ def collect(files: list[Path] | None, matcher: Matcher,
                 report = progress(path, size) if progress else None
                 check_sample(stream.read(65536), str(path))
                 stream.seek(0)
-                ev.add_log_lines(iter_lines_binary(stream, str(path), on_bytes=report), matcher)
+                if fastgroup.available():
+                    _take_big_file_native(ev, stream, str(path), matcher, report)
+                else:
+                    ev.add_log_lines(iter_lines_binary(stream, str(path), on_bytes=report), matcher)
             else:
                 _take_stream(ev, stream, str(path), matcher)
     return ev

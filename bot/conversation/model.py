@@ -124,6 +124,9 @@ class ConversationState:
     pastes: list[str] = field(default_factory=list)
     guide_step: int | None = None
     guide_done: list[int] = field(default_factory=list)
+    awaiting_paste: int | None = None
+    """The guide step whose output the user said they would paste next (``guide_paste``).
+    Added after the first version: older JSON without it loads with None."""
     environment: str | None = None
     target_concurrency: int | None = None
     feedback: list[dict[str, str]] = field(default_factory=list)

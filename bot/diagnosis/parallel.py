@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 from typing import BinaryIO
 
+from bot.diagnosis import fastgroup
 from bot.diagnosis.grouping import Grouper
 from bot.evidence.reading import iter_lines_binary
 from bot.matching.matcher import Matcher
@@ -59,6 +60,9 @@ def split_points(path: Path, parts: int) -> list[tuple[int, int]]:
 def _group_range(args: tuple[str, int, int]) -> Grouper:
     path, start, end = args
     assert _MATCHER is not None
+    if fastgroup.available():  # per-line work in C, one classification per message head
+        with open(path, "rb") as f:
+            return fastgroup.group_stream_native(_RangeReader(f, start, end), path, _MATCHER)  # type: ignore[arg-type]
     grouper = Grouper()
     add = grouper.add
     match_text = _MATCHER.match_text
