@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 EXAMPLE := examples/worker-connections
 
-.PHONY: setup nginx demo test lint bench serve clean
+.PHONY: setup nginx demo test lint bench serve chat clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,13 @@ lint: setup
 bench: setup
 	$(BIN)/python bench/bench_config.py
 	$(BIN)/python bench/bench_errorlog.py
+	$(BIN)/python bench/bench_slack.py
+
+serve: setup
+	$(BIN)/nginx-triage serve --port $${PORT:-3000}
+
+chat: setup
+	$(BIN)/nginx-triage chat
 
 clean:
 	rm -rf $(VENV) bench/out .pytest_cache .mypy_cache .ruff_cache

@@ -214,6 +214,17 @@ def chat() -> None:
     raise typer.Exit(run_chat(kb, matcher, sys.stdin, Console(highlight=False)))
 
 
+@app.command()
+def serve(
+    port: Annotated[int, typer.Option("--port", "-p", min=1, max=65535, help="HTTP port (events at /slack/events, plus /healthz, /readyz, /metrics).")] = 3000,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "0.0.0.0",
+) -> None:
+    """The Slack bot: Socket Mode when SLACK_APP_TOKEN is set, else HTTP on --port."""
+    from bot.slack.serve import serve as run_serve
+
+    raise typer.Exit(run_serve(port, host))
+
+
 @kb_app.command("lint")
 def kb_lint() -> None:
     """Validate every KB file, run each entry's examples and near misses, time every regex."""

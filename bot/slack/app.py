@@ -1,0 +1,55 @@
+"""The Bolt app: built-in request verification and self-event filtering, our counters, our listeners."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from slack_bolt import App, BoltResponse
+
+from bot.slack.bot import TriageBot
+from bot.slack.listeners import register_listeners
+from bot.slack.metrics import EVENTS_RECEIVED
+
+
+def request_type(body: dict[str, Any]) -> str:
+    """A short label for metrics: the event type, ``command``, ``block_actions``, ``message_action``…"""
+    if body.get("command"):
+        return "command"
+    kind = str(body.get("type") or "unknown")
+    if kind == "event_callback":
+        event = body.get("event") or {}
+        return str(event.get("type") or "event")
+    return kind
+
+
+def build_app(bot: TriageBot) -> App:
+    """A Bolt app that acks first and works after (``process_before_response=False``).
+
+    Listeners only queue work on ``bot.runner``; Bolt's own executor runs them, so an ack
+    never waits for the engine, the store or the Web API.
+    """
+    settings = bot.settings
+    app = App(
+        name="nginx-triage",
+        client=bot.client,
+        signing_secret=settings.signing_secret,
+        process_before_response=False,
+        # auth.test runs on the first request, not here: the process must start with Slack down.
+        token_verification_enabled=False,
+        request_verification_enabled=True,
+        ignoring_self_events_enabled=True,
+        listener_executor=ThreadPoolExecutor(max_workers=settings.listener_threads,
+                                             thread_name_prefix="nginx-triage-listener"),
+        logger=logging.getLogger("nginx_triage.slack.bolt"),
+    )
+
+    @app.use
+    def count_requests(body: dict[str, Any], next: Callable[[], BoltResponse]) -> BoltResponse:
+        EVENTS_RECEIVED.labels(type=request_type(body)).inc()
+        return next()
+
+    register_listeners(app, bot)
+    return app

@@ -1,0 +1,30 @@
+"""``app_mention``: someone mentions the bot, usually with a pasted alert. Reply in its thread."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import BoltContext
+from slack_bolt.request import BoltRequest
+
+from bot.slack.bot import TriageBot
+from bot.slack.callbacks.delivery import file_refs, is_from_a_bot, retry_num, team_of
+from bot.slack.replies import ThreadDestination
+from bot.slack.text import clean_text
+from bot.slack.turns import Turn
+
+
+def on_app_mention(bot: TriageBot, body: dict[str, Any], event: dict[str, Any], context: BoltContext,
+                   request: BoltRequest) -> None:
+    """Queue a turn for the mention's thread (Bolt has already acked)."""
+    if is_from_a_bot(event) or not event.get("channel"):
+        return
+    channel = str(event["channel"])
+    thread_ts = str(event.get("thread_ts") or event["ts"])
+    turn = Turn(
+        team=team_of(body, event), channel=channel, thread_ts=thread_ts, user=str(event.get("user") or ""),
+        surface="mention", text=clean_text(str(event.get("text") or ""), context.bot_user_id),
+        files=file_refs(event), event_id=body.get("event_id"), retry_num=retry_num(request), kind="app_mention",
+    )
+    dest = ThreadDestination(bot.client, channel, thread_ts)
+    bot.runner.submit(lambda: bot.runner.run(turn, dest), key=turn.thread)

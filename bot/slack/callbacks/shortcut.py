@@ -1,0 +1,35 @@
+"""Message shortcut ``diagnose_message``: diagnose the message it was used on, in that message's thread."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, BoltContext, Respond
+
+from bot.slack.bot import TriageBot
+from bot.slack.callbacks.delivery import file_refs, team_of
+from bot.slack.replies import FallbackDestination, ResponseUrlDestination, ThreadDestination
+from bot.slack.text import clean_text
+from bot.slack.turns import Turn
+
+CALLBACK_ID = "diagnose_message"
+
+
+def on_diagnose_message(bot: TriageBot, ack: Ack, shortcut: dict[str, Any], respond: Respond,
+                        context: BoltContext) -> None:
+    """Ack, then run the message's text and files through the engine in its thread."""
+    ack()
+    message: dict[str, Any] = shortcut.get("message") or {}
+    channel = str((shortcut.get("channel") or {}).get("id") or "")
+    if not channel or not message.get("ts"):
+        return
+    thread_ts = str(message.get("thread_ts") or message["ts"])
+    turn = Turn(
+        team=team_of(shortcut), channel=channel, thread_ts=thread_ts,
+        user=str((shortcut.get("user") or {}).get("id") or ""), surface="shortcut",
+        text=clean_text(str(message.get("text") or ""), context.bot_user_id), files=file_refs(message),
+        kind="message_action",
+    )
+    # Not a member of the channel: the user still gets the answer, privately.
+    dest = FallbackDestination(ThreadDestination(bot.client, channel, thread_ts), ResponseUrlDestination(respond))
+    bot.runner.submit(lambda: bot.runner.run(turn, dest), key=turn.thread)

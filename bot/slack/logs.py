@@ -1,0 +1,74 @@
+"""Structured JSON logs with the Slack thread as context; secrets never reach a log line."""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import json
+import logging
+import re
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+log_context: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("slack_log_context", default=None)
+"""Fields added to every log line emitted while handling one turn (thread, event_id, …)."""
+
+_TOKEN_RE = re.compile(r"\b(xox[abposre]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+)")
+_STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None)).keys()) | {"message", "asctime"}
+
+
+@contextlib.contextmanager
+def logging_context(**fields: Any) -> Iterator[None]:
+    """Add ``fields`` to every log line in this block (and nested blocks)."""
+    merged = dict(log_context.get() or {})
+    merged.update({k: v for k, v in fields.items() if v is not None})
+    token = log_context.set(merged)
+    try:
+        yield
+    finally:
+        log_context.reset(token)
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, context and extra fields."""
+
+    def __init__(self, secrets: Sequence[str] = ()) -> None:
+        super().__init__()
+        self._secrets = tuple(s for s in secrets if len(s) >= 4)
+
+    def scrub(self, text: str) -> str:
+        """Remove configured secrets and anything shaped like a Slack token."""
+        for secret in self._secrets:
+            text = text.replace(secret, "[secret]")
+        return _TOKEN_RE.sub("[secret]", text)
+
+    def format(self, record: logging.LogRecord) -> str:
+        data: dict[str, Any] = {
+            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        data.update(log_context.get() or {})
+        for key, value in vars(record).items():
+            if key not in _STANDARD_ATTRS and not key.startswith("_"):
+                data[key] = value
+        if record.exc_info:
+            data["exc"] = self.formatException(record.exc_info)
+        return self.scrub(json.dumps(data, default=str, ensure_ascii=False))
+
+
+def configure_logging(secrets: Sequence[str] = (), level: int = logging.INFO) -> None:
+    """Send every log record (ours, Bolt's, slack_sdk's) to stderr as JSON lines."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter(secrets))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        if isinstance(old.formatter, JsonFormatter):
+            root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
+    # slack_sdk logs full request bodies at DEBUG; keep it quieter than our own lines.
+    logging.getLogger("slack_sdk").setLevel(max(level, logging.INFO))

@@ -1,0 +1,130 @@
+"""Where replies go: a thread (chat.postMessage + files_upload_v2) or a response_url (ephemeral)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackClientError
+
+from bot.conversation.model import Reply
+from bot.render.blocks import SlackMessage, render_reply, validate_message
+from bot.slack.metrics import MATCHES, REPLIES_SENT, SLACK_API_ERRORS
+from bot.slack.webclient import call_slack
+
+log = logging.getLogger("nginx_triage.slack.replies")
+
+SNIPPET_TYPES = frozenset({"diff", "text", "nginx", "shell", "yaml", "json", "ini", "markdown", "plain"})
+"""Snippet types we pass to Slack for syntax highlighting; others upload as plain text."""
+
+
+def render_checked(reply: Reply) -> SlackMessage:
+    """Render a reply; if the blocks break a Slack limit, send the text alone rather than fail."""
+    msg = render_reply(reply)
+    problems = validate_message(msg)
+    if problems:
+        log.error("rendered blocks break Slack limits; sending text only",
+                  extra={"reply_kind": reply.kind, "problems": problems[:5]})
+        return SlackMessage(text=msg.text, blocks=[], files=msg.files)
+    return msg
+
+
+def count_matches(reply: Reply) -> None:
+    """Count each KB entry named in a posted diagnosis."""
+    if reply.diagnosis is not None:
+        for match in reply.diagnosis.matches:
+            MATCHES.labels(kb_id=match.kb_id).inc()
+
+
+class Destination(Protocol):
+    """Somewhere a reply can be posted."""
+
+    def post(self, reply: Reply) -> bool:
+        """Post one reply (and its files); False when Slack refused it for good."""
+        ...
+
+
+class ThreadDestination:
+    """Replies in a Slack thread: the message, then each attachment as an uploaded file."""
+
+    def __init__(self, client: WebClient, channel: str, thread_ts: str) -> None:
+        self.client = client
+        self.channel = channel
+        self.thread_ts = thread_ts
+
+    def post_text(self, text: str, blocks: list[dict[str, Any]] | None = None) -> str | None:
+        """Post a message in the thread; its ts, or None when Slack refused."""
+        resp = call_slack(
+            "chat.postMessage", self.client.chat_postMessage, channel=self.channel, thread_ts=self.thread_ts,
+            text=text, blocks=blocks or None, unfurl_links=False, unfurl_media=False,
+        )
+        if resp is None:
+            return None
+        REPLIES_SENT.inc()
+        return str(resp.get("ts") or "")
+
+    def post(self, reply: Reply) -> bool:
+        """Post the message, then upload its attachments into the same thread."""
+        msg = render_checked(reply)
+        if self.post_text(msg.text, msg.blocks) is None:
+            return False
+        count_matches(reply)
+        for attachment in msg.files:
+            snippet = attachment.filetype if attachment.filetype in SNIPPET_TYPES else None
+            uploaded = call_slack(
+                "files.upload_v2", self.client.files_upload_v2, channel=self.channel, thread_ts=self.thread_ts,
+                content=attachment.content, filename=attachment.filename, title=attachment.title,
+                snippet_type=snippet,
+            )
+            if uploaded is None:
+                # The message went out; say plainly that its file did not, rather than stay silent.
+                self.post_text(f"I could not upload `{attachment.filename}` to this thread; "
+                               "ask me again in a minute to get it.")
+        return True
+
+
+class ResponseUrlDestination:
+    """Ephemeral replies through an interaction's response_url (slash commands, shortcuts)."""
+
+    def __init__(self, respond: Callable[..., Any]) -> None:
+        self._respond = respond
+
+    def post(self, reply: Reply) -> bool:
+        """Post the reply to the user only; files cannot be ephemeral, so they are named instead."""
+        msg = render_checked(reply)
+        text, blocks = msg.text, list(msg.blocks)
+        if msg.files:
+            names = ", ".join(f"`{f.filename}`" for f in msg.files)
+            note = f"This answer comes with {names}: run it in a thread where I am a member to get the files."
+            text = f"{text}\n\n{note}"
+            if blocks:
+                blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": note}]})
+        try:
+            result = self._respond(text=text, blocks=blocks or None, response_type="ephemeral",
+                                   replace_original=False)
+            status = int(getattr(result, "status_code", 200))
+            if status >= 400:
+                raise ValueError(f"http_{status}")
+        except (SlackClientError, OSError, ValueError) as exc:
+            code = str(exc) if isinstance(exc, ValueError) else type(exc).__name__
+            SLACK_API_ERRORS.labels(method="response_url", error=code).inc()
+            log.error("posting to response_url failed; giving up on it",
+                      extra={"method": "response_url", "error": code})
+            return False
+        REPLIES_SENT.inc()
+        count_matches(reply)
+        return True
+
+
+class FallbackDestination:
+    """Try the thread; when Slack refuses (bot not in the channel…), tell the user privately."""
+
+    def __init__(self, primary: Destination, fallback: Destination) -> None:
+        self._primary = primary
+        self._fallback = fallback
+
+    def post(self, reply: Reply) -> bool:
+        """Post to the primary destination, else to the fallback."""
+        return self._primary.post(reply) or self._fallback.post(reply)
