@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +108,22 @@ def build_engine(url: URL) -> Engine:
         raise StoreError(f"cannot use {safe_url(url)}: {scrub(str(exc), url)}", safe_url(url)) from None
 
 
+def _set_wal(cursor: Any, attempts: int = 50) -> None:
+    """Switch the file to WAL. Switching needs the file to itself, and SQLite answers "database
+    is locked" at once (no busy wait) while another process holds it, e.g. two replicas
+    starting together: retry briefly. WAL is stored in the file, so once any process has
+    switched it, every later connection is in WAL already; if all attempts fail, carry on in
+    the default journal mode (slower readers, same correctness)."""
+    for attempt in range(attempts):
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            time.sleep(min(0.2, 0.01 * (attempt + 1)))
+
+
 def _sqlite_engine(url: URL) -> Engine:
     """SQLite with WAL (readers do not block the writer) and BEGIN under our control.
 
@@ -123,7 +141,7 @@ def _sqlite_engine(url: URL) -> Engine:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         try:
-            cursor.execute("PRAGMA journal_mode=WAL")
+            _set_wal(cursor)
             cursor.execute("PRAGMA synchronous=NORMAL")
         finally:
             cursor.close()
