@@ -143,6 +143,36 @@ def _yaml_files(directory: Path) -> Iterable[Path]:
     return sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml"))
 
 
+_KIND_KEYS = (("errors", "match"), ("faq", "phrasings"), ("environments", "commands"))
+
+
+def _flat_files(base: Path, problems: list[str]) -> dict[str, list[Path]]:
+    """YAML files directly in a KB directory, sorted by what they hold.
+
+    A Kubernetes ConfigMap mounts as one flat directory, so a team's extra entries may sit
+    side by side; the top-level keys tell an error entry (``match``) from a FAQ
+    (``phrasings``) and an environment (``commands``).
+    """
+    out: dict[str, list[Path]] = {kind: [] for kind, _ in _KIND_KEYS}
+    for path in _yaml_files(base):
+        if path.name == "evidence.yaml":
+            continue
+        try:
+            data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            data = None  # _load_one reports it with its line below
+        kind = next((k for k, key in _KIND_KEYS if isinstance(data, dict) and key in data), None)
+        if kind is None:
+            if data is None:
+                out["errors"].append(path)
+            else:
+                problems.append(f"{path}:1: not a KB entry: an error entry has `match`, a FAQ `phrasings`, "
+                                "an environment `commands`")
+            continue
+        out[kind].append(path)
+    return out
+
+
 def load_kb(dirs: Sequence[Path] | None = None, *, require_builtin_ids: bool = False) -> KnowledgeBase:
     """Load every KB directory in order; a later file with the same id replaces an earlier one."""
     dirs = list(dirs) if dirs is not None else kb_dirs_from_env()
@@ -156,15 +186,16 @@ def load_kb(dirs: Sequence[Path] | None = None, *, require_builtin_ids: bool = F
         if not base.is_dir():
             problems.append(f"{base}: knowledge-base directory does not exist")
             continue
-        for path in _yaml_files(base / "errors"):
+        flat = _flat_files(base, problems)
+        for path in [*_yaml_files(base / "errors"), *flat["errors"]]:
             if (e := _load_one(path, ErrorEntry, problems)) is not None:
                 errors[e.id] = e
                 sources[f"errors/{e.id}"] = path
-        for path in _yaml_files(base / "faq"):
+        for path in [*_yaml_files(base / "faq"), *flat["faq"]]:
             if (f := _load_one(path, FaqEntry, problems)) is not None:
                 faqs[f.id] = f
                 sources[f"faq/{f.id}"] = path
-        for path in _yaml_files(base / "environments"):
+        for path in [*_yaml_files(base / "environments"), *flat["environments"]]:
             if (v := _load_one(path, EnvironmentEntry, problems)) is not None:
                 envs[v.id] = v
                 sources[f"environments/{v.id}"] = path

@@ -76,3 +76,20 @@ def test_extra_dir_overrides_and_adds(tmp_path, monkeypatch):
     kb = load_kb()
     assert kb.errors["worker-connections-not-enough"].severity == "low"
     assert len(kb.errors) >= 36
+
+
+def test_flat_extra_dir_like_a_configmap_mount(tmp_path, monkeypatch):
+    src = builtin_kb_dir()
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    shutil.copy(src / "errors" / "worker-connections-not-enough.yaml", flat / "worker-connections-not-enough.yaml")
+    (flat / "worker-connections-not-enough.yaml").write_text(
+        (flat / "worker-connections-not-enough.yaml").read_text().replace("severity: critical", "severity: high"))
+    shutil.copy(src / "faq" / "reload-or-restart.yaml", flat / "reload-or-restart.yaml")
+    monkeypatch.setenv("KB_EXTRA_DIR", str(flat))
+    kb = load_kb()
+    assert kb.errors["worker-connections-not-enough"].severity == "high"
+    assert kb.sources["faq/reload-or-restart"].parent == flat
+    (flat / "junk.yaml").write_text("hello: world\n")
+    with pytest.raises(KnowledgeBaseError, match="not a KB entry"):
+        load_kb()
