@@ -28,8 +28,9 @@ def request_type(body: dict[str, Any]) -> str:
 def build_app(bot: TriageBot) -> App:
     """A Bolt app that acks first and works after (``process_before_response=False``).
 
-    Listeners only queue work on ``bot.runner``; Bolt's own executor runs them, so an ack
-    never waits for the engine, the store or the Web API.
+    Listeners only turn a delivery into a picklable job and queue it (``bot.submit``, which
+    never blocks); Bolt's own executor runs them, and the jobs run in worker processes, so an
+    ack never waits for the engine, the store or the Web API.
     """
     settings = bot.settings
     app = App(

@@ -9,7 +9,7 @@ import logging
 import re
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 log_context: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("slack_log_context", default=None)
@@ -34,9 +34,10 @@ def logging_context(**fields: Any) -> Iterator[None]:
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message, context and extra fields."""
 
-    def __init__(self, secrets: Sequence[str] = ()) -> None:
+    def __init__(self, secrets: Sequence[str] = (), fields: Mapping[str, Any] | None = None) -> None:
         super().__init__()
         self._secrets = tuple(s for s in secrets if len(s) >= 4)
+        self._fields = dict(fields or {})
 
     def scrub(self, text: str) -> str:
         """Remove configured secrets and anything shaped like a Slack token."""
@@ -51,6 +52,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
+        data.update(self._fields)
         data.update(log_context.get() or {})
         for key, value in vars(record).items():
             if key not in _STANDARD_ATTRS and not key.startswith("_"):
@@ -60,10 +62,12 @@ class JsonFormatter(logging.Formatter):
         return self.scrub(json.dumps(data, default=str, ensure_ascii=False))
 
 
-def configure_logging(secrets: Sequence[str] = (), level: int = logging.INFO) -> None:
-    """Send every log record (ours, Bolt's, slack_sdk's) to stderr as JSON lines."""
+def configure_logging(secrets: Sequence[str] = (), level: int = logging.INFO,
+                      fields: Mapping[str, Any] | None = None) -> None:
+    """Send every log record (ours, Bolt's, slack_sdk's) to stderr as JSON lines; ``fields``
+    go on every line (a worker process adds its number)."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter(secrets))
+    handler.setFormatter(JsonFormatter(secrets, fields))
     root = logging.getLogger()
     for old in list(root.handlers):
         if isinstance(old.formatter, JsonFormatter):

@@ -2,7 +2,11 @@
 
 Both modes answer GET /healthz, /readyz and /metrics on ``port``. The process starts and
 stays up with the database or Slack unreachable; /readyz says what is missing. SIGTERM
-(or SIGINT) stops intake, lets queued turns finish, and returns 0.
+(or SIGINT) stops intake, lets queued turns finish (bounded), and returns 0.
+
+This process only acks: turns run in worker processes (``bot.slack.workers``), started here
+and supervised for as long as it runs; ``NGINX_TRIAGE_TURNS=threads`` runs them on threads
+of this process instead.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from bot.slack.bot import TriageBot, create_bot
 from bot.slack.http_server import Readiness, SlackHTTPServer
 from bot.slack.logs import configure_logging
 from bot.slack.settings import SettingsError, SlackSettings
+from bot.slack.workers import ProcessRunner
 from bot.store import Store, StoreError
 
 log = logging.getLogger("nginx_triage.slack.serve")
@@ -91,9 +96,10 @@ def serve(port: int, host: str = "0.0.0.0") -> int:
         log.error("cannot start: %s", exc)
         return 1
     configure_logging(settings.secrets())
-    # Acks are short I/O-bound bursts competing for the GIL with CPU-bound turns; a shorter
-    # switch interval lets an ack thread in sooner (p99 ack latency), at a small throughput cost.
-    sys.setswitchinterval(ACK_SWITCH_INTERVAL_S)
+    if settings.turn_mode == "threads":
+        # Acks are short I/O-bound bursts competing for the GIL with CPU-bound turns; a shorter
+        # switch interval lets an ack thread in sooner, at a small throughput cost.
+        sys.setswitchinterval(ACK_SWITCH_INTERVAL_S)
     problems = settings.problems()
     for problem in problems:
         log.error("not ready: %s", problem)
@@ -108,10 +114,15 @@ def serve(port: int, host: str = "0.0.0.0") -> int:
     stop = threading.Event()
     bot: TriageBot | None = None
     app: App | None = None
+    workers: ProcessRunner | None = None
     if kb is not None and store is not None and not problems:
-        bot = create_bot(settings, store=store, kb=kb)
+        if settings.turn_mode == "processes":
+            workers = ProcessRunner(settings).start()  # they load in the background; /readyz waits for them
+        bot = create_bot(settings, store=store, kb=kb, runner=workers)
         app = build_app(bot)
     readiness = Readiness(store=store, kb_loaded=kb is not None, problems=problems)
+    if workers is not None:
+        readiness.extra_checks["workers"] = workers.why_not_ready
     socket_runner: SocketModeRunner | None = None
     if settings.socket_mode and app is not None:
         socket_runner = SocketModeRunner(app, settings, stop)
@@ -121,6 +132,8 @@ def serve(port: int, host: str = "0.0.0.0") -> int:
         server = SlackHTTPServer((host, port), None if settings.socket_mode else app, readiness)
     except OSError as exc:
         log.error("cannot listen on %s:%s: %s", host, port, exc)
+        if bot is not None:
+            bot.shutdown(0)
         return 1
     server.socket_mode = settings.socket_mode
     _install_signal_handlers(stop)
@@ -128,7 +141,8 @@ def serve(port: int, host: str = "0.0.0.0") -> int:
     if socket_runner is not None:
         socket_runner.start()
     log.info("nginx-triage serving", extra={"mode": "socket" if settings.socket_mode else "http",
-                                            "host": host, "port": server.port, "store": store.url if store else None})
+                                            "host": host, "port": server.port, "store": store.url if store else None,
+                                            "turns": settings.turn_mode, "workers": settings.workers})
     stop.wait()
 
     log.info("shutting down: no new events, finishing turns in flight")

@@ -13,6 +13,10 @@ MAX_REQUEST_BYTES = 4 * 1024 * 1024
 """Largest HTTP body accepted on /slack/events; Slack's payloads are far smaller."""
 
 
+TURN_MODES = ("processes", "threads")
+"""Where turns run: worker processes (``serve``'s default) or threads of the acking process."""
+
+
 def default_workers() -> int:
     """One turn worker per CPU, between 2 and 4."""
     return max(2, min(4, os.cpu_count() or 2))
@@ -35,6 +39,24 @@ def _int_env(env: Mapping[str, str], name: str, default: int) -> int:
     return value
 
 
+def _choice_env(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return choices[0]
+    if raw not in choices:
+        raise SettingsError(f"{name}={raw!r} is not one of {', '.join(choices)}")
+    return raw
+
+
+def _nice_env(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) > 19:
+        raise SettingsError(f"{name}={raw!r} is not a niceness between 0 and 19")
+    return int(raw)
+
+
 @dataclass(frozen=True)
 class SlackSettings:
     """Everything the bot needs from its environment. Secrets are excluded from ``repr``."""
@@ -48,8 +70,18 @@ class SlackSettings:
     max_file_bytes: int = MAX_FILE_BYTES
     """Cap on one download and on what one turn hands the engine (text plus files)."""
     workers: int = field(default_factory=lambda: default_workers())
-    """Turn worker threads. Turns are CPU-bound under the GIL: more threads than CPUs only
-    slow the acks down (bench/bench_slack.py)."""
+    """Turn workers: processes with ``turn_mode="processes"``, else threads. Turns are
+    CPU-bound; more workers than CPUs only add contention (bench/bench_slack.py)."""
+    turn_mode: str = "processes"
+    """``processes``: turns run in ``workers`` spawned worker processes, so they never hold the
+    GIL of the process that acks Slack. ``threads``: in this process (tests, tiny installs)."""
+    worker_threads: int = 4
+    """Threads per worker process: a turn waiting on Slack (a 429, a download) does not hold up
+    the other threads routed to that worker. CPU work inside one worker still takes turns."""
+    queue_size: int = 100
+    """Turns queued or running per worker before new ones are refused (back-pressure)."""
+    worker_nice: int = 5
+    """Niceness added to worker processes, so the acking process wins the CPU under load."""
     listener_threads: int = 16
     http_timeout: int = 10
 
@@ -71,6 +103,10 @@ class SlackSettings:
             database_url=env.get("DATABASE_URL", "").strip() or None,
             max_file_bytes=_int_env(env, "NGINX_TRIAGE_MAX_FILE_BYTES", MAX_FILE_BYTES),
             workers=_int_env(env, "NGINX_TRIAGE_WORKERS", default_workers()),
+            turn_mode=_choice_env(env, "NGINX_TRIAGE_TURNS", TURN_MODES),
+            worker_threads=_int_env(env, "NGINX_TRIAGE_WORKER_THREADS", 4),
+            queue_size=_int_env(env, "NGINX_TRIAGE_QUEUE_SIZE", 100),
+            worker_nice=_nice_env(env, "NGINX_TRIAGE_WORKER_NICE", 5),
             listener_threads=_int_env(env, "NGINX_TRIAGE_LISTENER_THREADS", 16),
             http_timeout=_int_env(env, "NGINX_TRIAGE_SLACK_TIMEOUT", 10),
         )

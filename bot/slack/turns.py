@@ -1,21 +1,18 @@
 """One turn of a conversation: dedupe, read files, run the engine inside the store's atomic
-update, post the replies. Runs on a bounded worker pool, never on the thread that acks Slack."""
+update, post the replies. Runs in a worker process (or, in tests, a worker thread), never on
+the thread that acks Slack."""
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from collections import deque
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from bot.conversation.model import Incoming, IncomingFile, Reply, Surface
 from bot.evidence.redact import redact
 from bot.slack.files import FileFetcher, FileRef, FileRefused
 from bot.slack.logs import logging_context
-from bot.slack.metrics import EVENTS_DUPLICATE, REPLY_SECONDS, TURNS_IN_FLIGHT, UNMATCHED_LINES
+from bot.slack.metrics import EVENTS_DUPLICATE, REPLY_SECONDS, UNMATCHED_LINES
 from bot.slack.ports import ConversationStore, Engine
 from bot.slack.replies import Destination
 from bot.slack.settings import SlackSettings
@@ -58,85 +55,19 @@ def error_reply(text: str) -> Reply:
     return Reply(kind="error", text=text)
 
 
-class TurnRunner:
-    """Runs turns on a bounded pool; turns of one thread run one after the other, in order, in
-    this process (the store's atomic update keeps replicas consistent)."""
+class TurnHandler:
+    """Runs one turn: dedupe, files, the engine inside the store's atomic update, the replies.
+
+    Stateless between turns, so any number of threads (or worker processes, each with its
+    own handler) may run turns; ordering per thread is the dispatcher's job (``bot.slack.pool``,
+    ``bot.slack.workers``) and the store's row lock keeps replicas consistent.
+    """
 
     def __init__(self, settings: SlackSettings, store: ConversationStore, engine: Engine, files: FileFetcher) -> None:
         self.settings = settings
         self.store = store
         self.engine = engine
         self.files = files
-        self._pool = ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="nginx-triage-turn")
-        self._queues: dict[str, deque[Callable[[], object]]] = {}
-        self._queues_lock = threading.Lock()
-        self._pending = 0
-        self._pending_lock = threading.Condition()
-
-    # -- pool ------------------------------------------------------------------------
-
-    def submit(self, job: Callable[[], object], key: str | None = None) -> None:
-        """Queue work after the ack; exceptions are logged, never raised into Bolt.
-
-        Jobs with the same ``key`` (a thread) run one at a time in submission order, so a
-        reply typed while the bot is still answering the mention is read after it.
-        """
-        with self._pending_lock:
-            self._pending += 1
-        TURNS_IN_FLIGHT.inc()
-        if key is None:
-            self._pool.submit(self._run_one, job)
-            return
-        with self._queues_lock:
-            queue = self._queues.get(key)
-            if queue is not None:
-                queue.append(job)
-                return
-            self._queues[key] = deque([job])
-        self._pool.submit(self._drain, key)
-
-    def _run_one(self, job: Callable[[], object]) -> None:
-        try:
-            job()
-        except Exception:
-            log.exception("a turn failed")
-        finally:
-            TURNS_IN_FLIGHT.dec()
-            with self._pending_lock:
-                self._pending -= 1
-                self._pending_lock.notify_all()
-
-    def _drain(self, key: str) -> None:
-        """Run the jobs queued for one key until none is left."""
-        while True:
-            with self._queues_lock:
-                job = self._queues[key][0]
-            self._run_one(job)
-            with self._queues_lock:
-                queue = self._queues[key]
-                queue.popleft()
-                if not queue:
-                    del self._queues[key]
-                    return
-
-    def wait_idle(self, timeout: float) -> bool:
-        """Wait until no turn is queued or running; False on timeout."""
-        deadline = time.monotonic() + timeout
-        with self._pending_lock:
-            while self._pending:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self._pending_lock.wait(left)
-        return True
-
-    def shutdown(self, timeout: float = 20.0) -> bool:
-        """Finish queued turns (up to ``timeout``), then stop the pool."""
-        idle = self.wait_idle(timeout)
-        self._pool.shutdown(wait=idle, cancel_futures=True)
-        return idle
-
-    # -- one turn --------------------------------------------------------------------
 
     def claim(self, event_id: str | None) -> bool:
         """True when this process should handle the event; False for a delivery already claimed."""

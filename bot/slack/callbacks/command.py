@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt import Ack, BoltContext, Respond
 
 from bot.slack.bot import TriageBot
-from bot.slack.replies import Destination, FallbackDestination, ResponseUrlDestination, ThreadDestination
+from bot.slack.jobs import JobContext, ResponseUrlTarget, Target
+from bot.slack.replies import Destination, FallbackDestination, ThreadDestination
 from bot.slack.text import clean_text
 from bot.slack.turns import Turn, error_reply
 from bot.slack.webclient import call_slack
@@ -30,21 +31,45 @@ def split_subcommand(text: str) -> tuple[str, str]:
     return sub, parts[1] if len(parts) > 1 else ""
 
 
+@dataclass(frozen=True)
+class CommandJob:
+    """A slash command to answer after the ack (picklable: the command's form fields and its response_url)."""
+
+    command: dict[str, str]
+    response_url: str | None
+    bot_user_id: str | None
+
+    @property
+    def key(self) -> None:
+        return None  # ``diagnose`` opens a new thread; nothing to order against
+
+    @property
+    def busy_target(self) -> Target:
+        return ResponseUrlTarget(self.response_url)
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": "command", "channel": self.command.get("channel_id")}
+
+    def run(self, ctx: JobContext) -> None:
+        answer_command(ctx, self.command, self.response_url, self.bot_user_id)
+
+
 def on_command(bot: TriageBot, ack: Ack, command: dict[str, Any], respond: Respond, context: BoltContext) -> None:
-    """Ack within Slack's 3 s with an ephemeral note, then answer from the worker pool."""
+    """Ack within Slack's 3 s with an ephemeral note, then answer from a worker."""
     ack(text=WORKING, response_type="ephemeral")
-    bot_user_id = context.bot_user_id
-    bot.runner.submit(lambda: answer_command(bot, command, respond, bot_user_id))
+    fields = {str(k): str(v) for k, v in command.items() if isinstance(v, str | int | float | bool)}
+    response_url = respond.response_url or fields.get("response_url")
+    bot.submit(CommandJob(fields, response_url or None, context.bot_user_id))
 
 
-def answer_command(bot: TriageBot, command: dict[str, Any], respond: Callable[..., Any],
+def answer_command(ctx: JobContext, command: dict[str, str], response_url: str | None,
                    bot_user_id: str | None) -> None:
     """Run the subcommand; ``diagnose`` opens a thread in the channel so the conversation can go on."""
     sub, rest = split_subcommand(str(command.get("text") or ""))
     team = str(command.get("team_id") or "T0")
     channel = str(command.get("channel_id") or "")
     user = str(command.get("user_id") or "")
-    private: Destination = ResponseUrlDestination(respond)
+    private: Destination = ResponseUrlTarget(response_url).open(ctx.client)
     one_off = f"cmd-{command.get('trigger_id') or 'none'}"
     text = clean_text(rest, bot_user_id)
     if sub in ("", "help"):
@@ -53,21 +78,21 @@ def answer_command(bot: TriageBot, command: dict[str, Any], respond: Callable[..
         private.post(error_reply(USAGE))
         return
     if sub == "diagnose":
-        ts = _open_thread(bot, channel, user)
+        ts = _open_thread(ctx, channel, user)
         if ts:
-            thread = ThreadDestination(bot.client, channel, ts)
+            thread = ThreadDestination(ctx.client, channel, ts)
             turn = Turn(team=team, channel=channel, thread_ts=ts, user=user, surface="command", text=text,
                         kind="command")
-            bot.runner.run(turn, FallbackDestination(thread, private))
+            ctx.turns.run(turn, FallbackDestination(thread, private))
             return
     turn = Turn(team=team, channel=channel, thread_ts=one_off, user=user, surface="command", text=text,
                 kind="command")
-    bot.runner.run(turn, private)
+    ctx.turns.run(turn, private)
 
 
-def _open_thread(bot: TriageBot, channel: str, user: str) -> str | None:
+def _open_thread(ctx: JobContext, channel: str, user: str) -> str | None:
     """A top-level message that the diagnosis goes under; None when the bot cannot post here."""
-    result = call_slack("chat.postMessage", bot.client.chat_postMessage, channel=channel,
+    result = call_slack("chat.postMessage", ctx.client.chat_postMessage, channel=channel,
                         text=f"<@{user}> asked me to diagnose a paste (`/nginx-triage diagnose`). "
                              "My findings are in this thread; reply here with more evidence.")
     return str(result["ts"]) if result is not None and result.get("ts") else None

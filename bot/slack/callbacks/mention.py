@@ -9,7 +9,7 @@ from slack_bolt.request import BoltRequest
 
 from bot.slack.bot import TriageBot
 from bot.slack.callbacks.delivery import file_refs, is_from_a_bot, retry_num, team_of
-from bot.slack.replies import ThreadDestination
+from bot.slack.jobs import ThreadTarget, TurnJob
 from bot.slack.text import clean_text
 from bot.slack.turns import Turn
 
@@ -26,5 +26,4 @@ def on_app_mention(bot: TriageBot, body: dict[str, Any], event: dict[str, Any], 
         surface="mention", text=clean_text(str(event.get("text") or ""), context.bot_user_id),
         files=file_refs(event), event_id=body.get("event_id"), retry_num=retry_num(request), kind="app_mention",
     )
-    dest = ThreadDestination(bot.client, channel, thread_ts)
-    bot.runner.submit(lambda: bot.runner.run(turn, dest), key=turn.thread)
+    bot.submit(TurnJob(turn, ThreadTarget(channel, thread_ts)))

@@ -9,7 +9,7 @@ from slack_bolt.request import BoltRequest
 
 from bot.slack.bot import TriageBot
 from bot.slack.callbacks.delivery import file_refs, is_from_a_bot, retry_num, team_of
-from bot.slack.replies import ThreadDestination
+from bot.slack.jobs import ThreadTarget, TurnJob
 from bot.slack.text import clean_text, mentions_user
 from bot.slack.turns import Turn
 
@@ -37,8 +37,5 @@ def on_message(bot: TriageBot, body: dict[str, Any], event: dict[str, Any], cont
         text=clean_text(raw_text, context.bot_user_id), files=file_refs(event), event_id=body.get("event_id"),
         retry_num=retry_num(request), kind="message",
     )
-    dest = ThreadDestination(bot.client, channel, thread_ts)
-    if is_dm:
-        bot.runner.submit(lambda: bot.runner.run(turn, dest), key=turn.thread)
-    else:
-        bot.runner.submit(lambda: bot.runner.run_if_known(turn, dest), key=turn.thread)
+    # In a channel, only threads the bot already has a conversation in (the worker checks the store).
+    bot.submit(TurnJob(turn, ThreadTarget(channel, thread_ts), only_known_threads=not is_dm))

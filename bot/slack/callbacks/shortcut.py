@@ -8,7 +8,7 @@ from slack_bolt import Ack, BoltContext, Respond
 
 from bot.slack.bot import TriageBot
 from bot.slack.callbacks.delivery import file_refs, team_of
-from bot.slack.replies import FallbackDestination, ResponseUrlDestination, ThreadDestination
+from bot.slack.jobs import FallbackTarget, ResponseUrlTarget, ThreadTarget, TurnJob
 from bot.slack.text import clean_text
 from bot.slack.turns import Turn
 
@@ -31,5 +31,6 @@ def on_diagnose_message(bot: TriageBot, ack: Ack, shortcut: dict[str, Any], resp
         kind="message_action",
     )
     # Not a member of the channel: the user still gets the answer, privately.
-    dest = FallbackDestination(ThreadDestination(bot.client, channel, thread_ts), ResponseUrlDestination(respond))
-    bot.runner.submit(lambda: bot.runner.run(turn, dest), key=turn.thread)
+    response_url = respond.response_url or shortcut.get("response_url")
+    target = FallbackTarget(ThreadTarget(channel, thread_ts), ResponseUrlTarget(str(response_url or "") or None))
+    bot.submit(TurnJob(turn, target))

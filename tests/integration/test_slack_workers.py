@@ -1,0 +1,177 @@
+"""Turn worker processes (``bot.slack.workers``): a crashed worker is restarted and its turn
+logged; a full queue refuses at once with a "busy" reply; SIGTERM drains the queues. Real
+spawned workers, a SQLite store, the fake Slack on 127.0.0.1; every wait is bounded."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from bot.knowledge.loader import KnowledgeBase
+from bot.slack.bot import BUSY, create_bot
+from bot.slack.jobs import ThreadTarget, TurnJob
+from bot.slack.logs import JsonFormatter
+from bot.slack.metrics import REGISTRY
+from bot.slack.turns import Turn
+from bot.slack.workers import ProcessRunner, route
+from bot.store import Store
+from tests.fakes.fake_slack import BOT_TOKEN, SIGNING_SECRET, TEAM, FakeSlack, event_body, sign
+from tests.fakes.slack_harness import CHANNEL, USER, mention, settings_for
+from tests.integration.nginx_harness import free_port
+from tests.integration.test_slack_http import ALERT, WAIT_S, replies
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeSlack]:
+    server = FakeSlack().start()
+    yield server
+    server.stop()
+
+
+def turn_job(root: str, event_id: str) -> TurnJob:
+    turn = Turn(team=TEAM, channel=CHANNEL, thread_ts=root, user=USER, surface="mention", text=ALERT,
+                event_id=event_id, kind="app_mention")
+    return TurnJob(turn, ThreadTarget(CHANNEL, root))
+
+
+def sample(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def test_routing_is_stable_and_spreads_threads() -> None:
+    keys = [f"{TEAM}:{CHANNEL}:18000004{i:02d}.000100" for i in range(40)]
+    assert [route(k, 3) for k in keys] == [route(k, 3) for k in keys]
+    assert {route(k, 3) for k in keys} == {0, 1, 2}
+    assert route(None, 3) is None
+
+
+class JsonLines(logging.Handler):
+    """Log lines as ``serve`` writes them (with the thread context), for assertions."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.lines: list[dict[str, object]] = []
+        self.setFormatter(JsonFormatter())
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(json.loads(self.format(record)))
+
+
+def test_a_killed_worker_is_restarted_and_its_turn_logged(fake: FakeSlack, tmp_path: Path) -> None:
+    captured = JsonLines()
+    workers_log = logging.getLogger("nginx_triage.slack.workers")
+    workers_log.addHandler(captured)
+    workers_log.setLevel(logging.INFO)
+    settings = replace(settings_for(fake, f"sqlite:///{tmp_path / 'bot.db'}"), workers=1, worker_threads=1)
+    runner = ProcessRunner(settings).start()
+    try:
+        assert runner.wait_ready(60)
+        restarts, lost = sample("nginx_triage_worker_restarts_total"), sample("nginx_triage_turns_lost_total")
+        # Slack makes the worker wait (429, Retry-After 5) while it posts: kill it right then.
+        fake.rate_limit_next("chat.postMessage", times=1, retry_after=5)
+        assert runner.submit(turn_job("1800000400.000100", "EvCrash1"))
+        fake.wait_for(lambda: fake.calls_to("chat.postMessage"), WAIT_S, "the rate-limited post")
+        pid = runner.worker_pids()[0]
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        assert runner.wait_idle(WAIT_S)  # the lost turn no longer counts as pending
+        assert runner.wait_ready(60)
+        assert runner.worker_pids()[0] not in (None, pid)
+        assert sample("nginx_triage_worker_restarts_total") == restarts + 1
+        assert sample("nginx_triage_turns_lost_total") == lost + 1
+        lost_lines = [line for line in captured.lines if str(line["msg"]).startswith("turn lost")]
+        assert len(lost_lines) == 1
+        assert lost_lines[0]["thread"] == f"{TEAM}:{CHANNEL}:1800000400.000100"
+        assert lost_lines[0]["event_id"] == "EvCrash1" and lost_lines[0]["exit_code"] == -signal.SIGKILL
+        # The restarted worker takes new turns.
+        assert runner.submit(turn_job("1800000400.000200", "EvCrash2"))
+        replies(fake, "1800000400.000200", 1)
+        assert runner.wait_idle(WAIT_S)
+        assert sample("nginx_triage_replies_sent_total") >= 1  # counted by the worker, reported to us
+    finally:
+        workers_log.removeHandler(captured)
+        assert runner.shutdown(20)
+
+
+def test_a_full_queue_refuses_at_once_and_says_busy(fake: FakeSlack, kb: KnowledgeBase, tmp_path: Path) -> None:
+    settings = replace(settings_for(fake, f"sqlite:///{tmp_path / 'bot.db'}"), workers=1, worker_threads=1,
+                       queue_size=2)
+    runner = ProcessRunner(settings).start()
+    store = Store(settings.database_url)
+    bot = create_bot(settings, store=store, kb=kb, runner=runner)
+    try:
+        assert runner.wait_ready(60)
+        rejected = sample("nginx_triage_turns_rejected_total", reason="queue_full")
+        fake.rate_limit_next("chat.postMessage", times=1, retry_after=3)  # keeps the first turn busy
+        roots = [f"1800000401.{i:06d}" for i in range(1, 5)]
+        assert bot.submit(turn_job(roots[0], "EvFull0"))
+        fake.wait_for(lambda: fake.calls_to("chat.postMessage"), WAIT_S, "the first turn's post (held by a 429)")
+        started = time.monotonic()
+        accepted = [bot.submit(turn_job(root, f"EvFull{i}")) for i, root in enumerate(roots[1:], 1)]
+        assert time.monotonic() - started < 2.0  # never waits for room (each refusal posts one short note)
+        assert accepted == [True, False, False]
+        assert sample("nginx_triage_turns_rejected_total", reason="queue_full") == rejected + 2
+        for root in roots[2:]:
+            assert BUSY in replies(fake, root, 1, "the busy note")[0].text
+        for root in roots[:2]:
+            assert "worker_connections are not enough" in json.dumps(replies(fake, root, 1)[0].blocks)
+    finally:
+        assert bot.shutdown(20)
+        store.close()
+
+
+def test_sigterm_drains_queued_turns_before_exiting(fake: FakeSlack, tmp_path: Path) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL", "NGINX_TRIAGE_"))}
+    env.update({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": fake.base_url,
+                "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}", "NGINX_TRIAGE_WORKERS": "1",
+                "NGINX_TRIAGE_WORKER_THREADS": "1"})
+    code = f"import sys; from bot.slack.serve import serve; sys.exit(serve({port}, '127.0.0.1'))"
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+                conn.request("GET", "/readyz")
+                if conn.getresponse().status == 200:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.1)
+        else:
+            pytest.fail("serve did not become ready within 60 s")
+        fake.rate_limit_next("chat.postMessage", times=1, retry_after=2)  # so turns are still queued at SIGTERM
+        roots = [f"1800000402.{i:06d}" for i in range(1, 6)]
+        for i, root in enumerate(roots):
+            body = event_body(mention(ALERT, root), f"EvDrain{i}")
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            conn.request("POST", "/slack/events", body=body.encode(),
+                         headers={"Content-Type": "application/json", **sign(body)})
+            assert conn.getresponse().status == 200
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=40) == 0
+        for root in roots:  # every acked event was answered before the process exited
+            assert len(fake.thread_messages(CHANNEL, root)) == 1, root
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        _, err = proc.communicate(timeout=10)
+    lines = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    assert any(line["msg"] == "stopped" for line in lines)
+    assert any(line.get("worker") == 0 and line["msg"] == "turn worker ready" for line in lines)
+    assert BOT_TOKEN not in err
