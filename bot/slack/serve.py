@@ -23,6 +23,7 @@ from slack_bolt.adapter.socket_mode import SocketModeHandler
 from bot.knowledge.loader import KnowledgeBase, KnowledgeBaseError, load_kb
 from bot.slack.app import build_app
 from bot.slack.bot import TriageBot, create_bot
+from bot.slack.health import SlackProbe
 from bot.slack.http_server import Readiness, SlackHTTPServer
 from bot.slack.logs import configure_logging
 from bot.slack.settings import SettingsError, SlackSettings
@@ -123,6 +124,8 @@ def serve(port: int, host: str = "0.0.0.0") -> int:
     readiness = Readiness(store=store, kb_loaded=kb is not None, problems=problems)
     if workers is not None:
         readiness.extra_checks["workers"] = workers.why_not_ready
+    if app is not None:
+        readiness.extra_checks["slack"] = SlackProbe(app.client, stop).start().why_not_ready
     socket_runner: SocketModeRunner | None = None
     if settings.socket_mode and app is not None:
         socket_runner = SocketModeRunner(app, settings, stop)

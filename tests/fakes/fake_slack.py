@@ -91,7 +91,7 @@ class SharedFile:
 class FakeSlack:
     """The fake Web API server. ``base_url`` (ending in ``/api/``) goes into SLACK_API_URL."""
 
-    def __init__(self, bot_token: str = BOT_TOKEN) -> None:
+    def __init__(self, bot_token: str = BOT_TOKEN, port: int = 0) -> None:
         self.bot_token = bot_token
         self.calls: list[Call] = []
         self.messages: list[Message] = []
@@ -104,7 +104,7 @@ class FakeSlack:
         self._ts = itertools.count(1)
         self._ids = itertools.count(1)
         handler = type("Handler", (_Handler,), {"fake": self})
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), handler)
         self.server.daemon_threads = True
         self.server.request_queue_size = 256
         self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)

@@ -1,6 +1,7 @@
-"""A real `nginx-triage serve` process starts while its database is unreachable, serves
-/healthz at once, says in /readyz why it is not ready, and becomes ready on its own when the
-database starts answering (here: a TCP relay to the real PostgreSQL switched on later)."""
+"""A real `nginx-triage serve` process starts while its database and Slack are unreachable,
+serves /healthz at once, says in /readyz why it is not ready, and becomes ready on its own
+when both start answering (a TCP relay to the real PostgreSQL, then the fake Slack Web API,
+switched on later)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from contextlib import contextmanager, suppress
 import pytest
 
 from tests.conftest import ROOT
+from tests.fakes.fake_slack import BOT_TOKEN, FakeSlack
 
 REQUIRE = os.environ.get("CI") == "true" or os.environ.get("NGINX_TRIAGE_REQUIRE_POSTGRES") == "1"
 
@@ -113,13 +115,13 @@ def test_ready_once_the_database_answers(tmp_path):
         if REQUIRE:
             raise AssertionError("PostgreSQL is required at 127.0.0.1:5432 in CI")
         pytest.skip("PostgreSQL is not reachable at 127.0.0.1:5432")
-    db_port, http_port = _free_port(), _free_port()
+    db_port, http_port, slack_port = _free_port(), _free_port(), _free_port()
     env = {
         **os.environ,
         "DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1:{db_port}/test?connect_timeout=2",
-        "SLACK_BOT_TOKEN": "xoxb-test-readiness",
         "SLACK_SIGNING_SECRET": "readiness-secret",
-        "SLACK_API_URL": f"http://127.0.0.1:{_free_port()}/api/",
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_API_URL": f"http://127.0.0.1:{slack_port}/api/",
         "NGINX_TRIAGE_STATE_DIR": str(tmp_path),
     }
     env.pop("SLACK_APP_TOKEN", None)
@@ -132,8 +134,20 @@ def test_ready_once_the_database_answers(tmp_path):
         assert isinstance(report, dict) and any("store" in str(r) for r in report["reasons"]), report
         assert "password" not in json.dumps(report)
         with tcp_relay(db_port, 5432):
-            report = _wait(http_port, "/readyz", 200, 30)
-            assert isinstance(report, dict) and report["ready"] is True
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                report = _get(http_port, "/readyz")[1]
+                if isinstance(report, dict) and all(str(r).startswith("slack") for r in report["reasons"]):
+                    break  # the store answers and the workers are up; only Slack is missing
+                time.sleep(0.2)
+            assert isinstance(report, dict) and report["ready"] is False
+            assert [r for r in report["reasons"] if str(r).startswith("slack")] == report["reasons"], report
+            slack = FakeSlack(port=slack_port).start()
+            try:
+                report = _wait(http_port, "/readyz", 200, 30)
+                assert isinstance(report, dict) and report["ready"] is True
+            finally:
+                slack.stop()
         assert proc.poll() is None, "the process must stay up throughout"
     finally:
         proc.send_signal(signal.SIGTERM)
