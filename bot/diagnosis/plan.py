@@ -155,7 +155,8 @@ def environment_commands(env: EnvironmentEntry | None, rec: SizingRecommendation
         out.append(apply_settings)
     if has_diff:
         saved = DIFF_PATH
-        out.append(Command(f"save the diff: the same diagnose command with `--format diff > {saved}`",
+        out.append(Command(f"save the diff on the server as {saved} (in Slack it is the attached "
+                           "nginx-triage-fix.diff; from the command line, the same diagnose run with --format diff)",
                            f"nginx-triage diagnose --format diff FILES... > {saved}"))
         out.append(Command("apply it (dry run first; run as root)",
                            apply_command(saved, dry_run=True) + " && " + apply_command(saved).removeprefix("cd / && ")))
