@@ -69,7 +69,8 @@ def start_serve(fake: FakeSlack, db: Path) -> tuple[subprocess.Popen[bytes], int
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL"))}
     env.update({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-                "SLACK_API_URL": fake.base_url, "DATABASE_URL": f"sqlite:///{db}"})
+                "SLACK_API_URL": fake.base_url,
+                "DATABASE_URL": os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{db}"})
     code = f"import sys; from bot.slack.serve import serve; sys.exit(serve({port}, '127.0.0.1'))"
     proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)

@@ -236,15 +236,25 @@ def _head_value(m: re.Match[str], counter: _Counter) -> str:
 
 _Rule = tuple[re.Pattern[str], Callable[[re.Match[str], _Counter], str], tuple[str, ...]]
 
+_TOKEN_HINTS: tuple[tuple[str, ...], ...] = (
+    ("xox",), ("xoxe.",), ("xapp-",), ("ghp_", "gho_", "ghu_", "ghs_", "ghr_"), ("github_pat_",),
+    ("AKIA", "ASIA", "AGPA", "AIDA", "AROA", "ANPA", "ANVA", "AIPA"), ("eyJ",), ("Bearer",),
+    ("hooks.slack.com",),
+)
+assert len(_TOKEN_HINTS) == len(_TOKEN_PATTERNS)
+
+# Lower-case hints are looked for in the lower-cased text (key names are case-insensitive).
+_SECRET_NAME_HINTS = ("pass", "pwd", "secret", "token", "key", "credential", "sig")
+
 _RULES: tuple[_Rule, ...] = (
     (_HEADER_DIRECTIVE, _header_directive, ("header", "_param", "trailer")),
     (_AUTH_LINE, _auth_line, ("uthorization", "UTHORIZATION")),
-    (_SET_VARIABLE, _set_variable, ("set",)),
+    (_SET_VARIABLE, _set_variable, ("set ", "set\t")),
     (_SECRET_DIRECTIVE, _secret_directive, ("secure_link_secret", "auth_jwt_key", "auth_basic_password")),
-    *((p, _head_value, ()) for p in _TOKEN_PATTERNS),
-    (_URL_CREDENTIALS, _head_value, ("://",)),
+    *((p, _head_value, hints) for p, hints in zip(_TOKEN_PATTERNS, _TOKEN_HINTS, strict=True)),
+    (_URL_CREDENTIALS, _head_value, ("@",)),
     (_QUERY_PARAM, _query_param, ("=",)),
-    (_KEY_VALUE, _key_value, ("=", ":")),
+    (_KEY_VALUE, _key_value, _SECRET_NAME_HINTS),
 )
 """Most specific first: a header directive keeps its scheme before the generic rules see it.
 The literal hints let a rule skip texts that cannot contain its pattern (most pastes)."""
@@ -260,8 +270,9 @@ def redact(text: str) -> tuple[str, int]:
     """(text with every secret value replaced by ``<redacted>``, number of secrets masked)."""
     counter = _Counter()
     text = _pem_blocks(text, counter)
+    lowered = text.lower()
     for pattern, replace, hints in _RULES:
-        if hints and not any(h in text for h in hints):
+        if hints and not any(h in text or (h.islower() and h in lowered) for h in hints):
             continue
         text = pattern.sub(_bound(replace, counter), text)
     return text, counter.masked

@@ -26,18 +26,20 @@ def request_type(body: dict[str, Any]) -> str:
 
 
 def build_app(bot: TriageBot) -> App:
-    """A Bolt app that acks first and works after (``process_before_response=False``).
+    """A Bolt app whose listeners only turn a delivery into a picklable job and queue it
+    (``bot.submit``, which never waits for room); the turn runs after the ack, in a worker
+    process, so the ack never waits for the engine or the Web API.
 
-    Listeners only turn a delivery into a picklable job and queue it (``bot.submit``, which
-    never blocks); Bolt's own executor runs them, and the jobs run in worker processes, so an
-    ack never waits for the engine, the store or the Web API.
+    With the durable inbox on, listeners run before the ack (``process_before_response``)
+    so the job is written to the inbox (one INSERT) before Slack hears 200: an acked delivery
+    is always on disk. With it off, Bolt acks first and runs the listener after.
     """
     settings = bot.settings
     app = App(
         name="nginx-triage",
         client=bot.client,
         signing_secret=settings.signing_secret,
-        process_before_response=False,
+        process_before_response=bot.inbox is not None,
         # auth.test runs on the first request, not here: the process must start with Slack down.
         token_verification_enabled=False,
         request_verification_enabled=True,

@@ -141,8 +141,25 @@ TURNS_LOST = _counter(
 WORKER_RESTARTS = _counter(
     "nginx_triage_worker_restarts_total", "Turn worker processes restarted after they died.",
 )
+INBOX_WRITE_FAILURES = _counter(
+    "nginx_triage_inbox_write_failures_total",
+    "Deliveries acked without a durable inbox record (database down): run in memory only, lost if this process dies.",
+)
+INBOX_WRITE_SECONDS = _histogram(
+    "nginx_triage_inbox_write_seconds", "Time to record one delivery in the inbox, in the ack path.",
+    (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
+)
+INBOX_RECOVERED = _counter(
+    "nginx_triage_inbox_recovered_total",
+    "Inbox items leased by the recovery loop (their process died, or their run failed and is retried).",
+)
+INBOX_GIVEN_UP = _counter(
+    "nginx_triage_inbox_given_up_total", "Inbox items given up after too many failed attempts (each is logged).",
+)
 TURNS_IN_FLIGHT = Gauge("nginx_triage_turns_in_flight", "Turns queued or running in the worker pool.", registry=REGISTRY)
 WORKERS_READY = Gauge("nginx_triage_workers_ready", "Turn worker processes up and taking turns.", registry=REGISTRY)
+INBOX_PENDING = Gauge("nginx_triage_inbox_pending", "Open inbox items (acked, not yet answered), all replicas.",
+                      registry=REGISTRY)
 
 
 def exposition() -> tuple[bytes, str]:

@@ -40,6 +40,13 @@ class Dispatcher(Protocol):
         """None when jobs can run, else why not (for /readyz)."""
         ...
 
+    def set_finish_listener(self, listener: FinishListener | None) -> None:
+        """Call ``listener(job, ran)`` when a job finished (``ran``) or was lost with its worker."""
+        ...
+
+
+FinishListener = Callable[[Job, bool], None]
+
 
 class KeyedThreadPool:
     """A thread pool where jobs with one key run serially, in order; optionally bounded."""
@@ -124,6 +131,10 @@ class InProcessRunner:
     def __init__(self, ctx: JobContext, threads: int, capacity: int) -> None:
         self.ctx = ctx
         self._pool = KeyedThreadPool(threads, capacity)
+        self._on_finished: FinishListener | None = None
+
+    def set_finish_listener(self, listener: FinishListener | None) -> None:
+        self._on_finished = listener
 
     def submit(self, job: Job) -> bool:
         def run() -> None:
@@ -131,6 +142,8 @@ class InProcessRunner:
                 run_job(self.ctx, job)
             finally:
                 TURNS_IN_FLIGHT.dec()
+                if self._on_finished is not None:
+                    self._on_finished(job, True)
 
         TURNS_IN_FLIGHT.inc()
         if self._pool.submit(run, job.key):

@@ -4,7 +4,9 @@ Both modes answer GET /healthz, /readyz and /metrics on ``port``. The process st
 stays up with the database or Slack unreachable; /readyz says what is missing. SIGTERM
 (or SIGINT) stops intake, lets queued turns finish (bounded), and returns 0.
 
-This process only acks: turns run in worker processes (``bot.slack.workers``), started here
+This process writes each delivery to the durable inbox and acks (``bot.slack.inbox``); a
+background loop renews its leases and runs deliveries other processes acked but never
+answered (they died). Turns run in worker processes (``bot.slack.workers``), started here
 and supervised for as long as it runs; ``NGINX_TRIAGE_TURNS=threads`` runs them on threads
 of this process instead.
 """
@@ -121,6 +123,8 @@ def serve(port: int, host: str = "0.0.0.0") -> int:
             workers = ProcessRunner(settings).start()  # they load in the background; /readyz waits for them
         bot = create_bot(settings, store=store, kb=kb, runner=workers)
         app = build_app(bot)
+        if bot.inbox is not None:
+            bot.inbox.start()  # renews this process's leases, runs what dead processes left behind
     readiness = Readiness(store=store, kb_loaded=kb is not None, problems=problems)
     if workers is not None:
         readiness.extra_checks["workers"] = workers.why_not_ready

@@ -13,6 +13,12 @@ MAX_REQUEST_BYTES = 4 * 1024 * 1024
 """Largest HTTP body accepted on /slack/events; Slack's payloads are far smaller."""
 
 
+INBOX_MODES = ("auto", "on", "off")
+"""Durable inbox (``bot.slack.inbox``): ``auto`` = on with PostgreSQL (replicas, pods killed in
+deploys: an acked delivery must survive its replica), off with SQLite (one process, the
+fastest ack). ``on`` writes every delivery before the ack (at-least-once: a few ms more per
+ack, measured in bench/bench_slack.py); ``off`` is at-most-once (claimed on receipt)."""
+
 TURN_MODES = ("processes", "threads")
 """Where turns run: worker processes (``serve``'s default) or threads of the acking process."""
 
@@ -35,6 +41,19 @@ def _int_env(env: Mapping[str, str], name: str, default: int) -> int:
     except ValueError as exc:
         raise SettingsError(f"{name}={raw!r} is not an integer") from exc
     if value <= 0:
+        raise SettingsError(f"{name} must be positive, got {value}")
+    return value
+
+
+def _float_env(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name}={raw!r} is not a number") from exc
+    if not value > 0:
         raise SettingsError(f"{name} must be positive, got {value}")
     return value
 
@@ -84,6 +103,20 @@ class SlackSettings:
     """Niceness added to worker processes, so the acking process wins the CPU under load."""
     listener_threads: int = 16
     http_timeout: int = 10
+    inbox_lease_s: float = 30.0
+    """How long a serving process's claim on an acked delivery holds without a heartbeat
+    (``bot.slack.inbox``): when a replica dies, its unanswered deliveries are taken over
+    by the others this long after its last heartbeat."""
+    inbox_poll_s: float = 5.0
+    """How often each serving process renews its leases and looks for orphaned deliveries."""
+    inbox_mode: str = "auto"
+    """See ``INBOX_MODES``."""
+
+    def inbox_enabled(self, backend: str | None) -> bool:
+        """Whether deliveries go through the durable inbox with this store backend."""
+        if self.inbox_mode == "auto":
+            return backend == "postgresql"
+        return self.inbox_mode == "on"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> SlackSettings:
@@ -109,6 +142,9 @@ class SlackSettings:
             worker_nice=_nice_env(env, "NGINX_TRIAGE_WORKER_NICE", 5),
             listener_threads=_int_env(env, "NGINX_TRIAGE_LISTENER_THREADS", 16),
             http_timeout=_int_env(env, "NGINX_TRIAGE_SLACK_TIMEOUT", 10),
+            inbox_lease_s=_float_env(env, "NGINX_TRIAGE_INBOX_LEASE_S", 30.0),
+            inbox_poll_s=_float_env(env, "NGINX_TRIAGE_INBOX_POLL_S", 5.0),
+            inbox_mode=_choice_env(env, "NGINX_TRIAGE_INBOX", INBOX_MODES),
         )
 
     @property

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from bot.conversation.model import Incoming, IncomingFile, Reply, Surface
@@ -19,6 +22,21 @@ from bot.slack.settings import SlackSettings
 from bot.store import StoreError
 
 log = logging.getLogger("nginx_triage.slack.turns")
+
+
+_DEDUPED_BY_INBOX: ContextVar[str | None] = ContextVar("nginx_triage_deduped_by_inbox", default=None)
+
+
+@contextmanager
+def deduplicated_by_inbox(event_id: str) -> Iterator[None]:
+    """While running a job taken from the inbox: its event id was already deduplicated when it
+    was written there (``Store.enqueue``), so ``TurnHandler.claim`` lets it through, also when
+    it is re-run after a crash."""
+    token = _DEDUPED_BY_INBOX.set(event_id)
+    try:
+        yield
+    finally:
+        _DEDUPED_BY_INBOX.reset(token)
 
 
 def thread_key(team: str, channel: str, thread_ts: str) -> str:
@@ -71,7 +89,7 @@ class TurnHandler:
 
     def claim(self, event_id: str | None) -> bool:
         """True when this process should handle the event; False for a delivery already claimed."""
-        if not event_id:
+        if not event_id or _DEDUPED_BY_INBOX.get() == event_id:
             return True
         if self.store.claim_event(event_id):
             return True

@@ -13,7 +13,9 @@ Guarantees, as with the in-process runner:
 * **Order per thread.** A job's key (the Slack thread) picks its worker with a stable hash,
   so one thread's turns always go to the same worker, in submission order, where the
   keyed pool runs them one at a time. Across replicas the store's row lock serialises them.
-* **Dedupe.** Unchanged: the worker calls ``store.claim_event`` before running a turn.
+* **Dedupe.** At the ack: the inbox insert (``Store.enqueue``) drops a delivery already
+  there. Only a job run in memory because the inbox could not be written is deduplicated
+  as before, by the worker's ``store.claim_event``.
 * **Bounded queue, back-pressure that never blocks the ack.** ``submit`` only appends to an
   in-memory deque; when a worker already has ``queue_size`` turns queued or running, it
   returns False at once and the caller (``TriageBot.submit``) refuses the turn: counted in
@@ -22,14 +24,17 @@ Guarantees, as with the in-process runner:
   not be part of). Turns are not retried later: the process would need an unbounded or
   durable queue for that, and a refused turn whose event was never claimed can still be
   answered if Slack redelivers it.
+* **Durability.** Jobs from the acking process are already in the inbox
+  (``bot.slack.inbox``); ``set_finish_listener`` tells it when a job finished or was lost.
 * **Crash -> restart.** Each worker has a supervisor thread. When the worker's pipe reaches
   EOF (it died: OOM kill, segfault, SIGKILL), every job it had been sent and not finished is
   logged as lost (thread, event id, kind) and counted in ``nginx_triage_turns_lost_total``;
   the process is restarted (backing off when it keeps dying at start-up). Jobs still queued
   in the parent were never sent, so they go to the new worker. At most ``credit`` jobs per
   worker can be lost this way: the parent only sends more when earlier ones finish.
-  Lost turns are not re-run: their events are already claimed, and a turn that crashed a
-  worker would crash the next one too.
+  A lost turn taken from the inbox is handed back to it (``Store.fail``): the recovery
+  loop runs it again, up to ``INBOX_MAX_ATTEMPTS`` times, so a turn that crashes every
+  worker cannot loop forever.
 * **Graceful shutdown.** ``shutdown(timeout)`` refuses new jobs, waits (bounded) until every
   queue is empty and every worker is idle, then sends "stop"; a worker still busy after the
   deadline is killed. Workers ignore SIGTERM/SIGINT (systemd's control-group kill, a
@@ -70,7 +75,7 @@ from bot.slack.metrics import (
     drain,
     record_for_parent,
 )
-from bot.slack.pool import KeyedThreadPool
+from bot.slack.pool import FinishListener, KeyedThreadPool
 from bot.slack.settings import SlackSettings
 
 log = logging.getLogger("nginx_triage.slack.workers")
@@ -187,6 +192,11 @@ class ProcessRunner:
         self._closed = threading.Event()
         self._started = False
         self._all_ready_once = False
+        self._on_finished: FinishListener | None = None
+
+    def set_finish_listener(self, listener: FinishListener | None) -> None:
+        """Call ``listener(job, ran)`` when a job finished (True) or was lost with its worker (False)."""
+        self._on_finished = listener
 
     # -- lifecycle --------------------------------------------------------------------------------
 
@@ -330,11 +340,23 @@ class ProcessRunner:
 
     def _finish(self, slot: _Slot, job_id: int) -> None:
         with self._lock:
-            if slot.in_flight.pop(job_id, None) is None:
+            job = slot.in_flight.pop(job_id, None)
+            if job is None:
                 return
             self._pending -= 1
             self._lock.notify_all()
         TURNS_IN_FLIGHT.dec()
+        self._notify(job, True)
+
+    def _notify(self, job: Job, ran: bool) -> None:
+        listener = self._on_finished
+        if listener is None:
+            return
+        try:
+            listener(job, ran)
+        except Exception:  # a listener's failure must not take the supervisor down
+            with logging_context(**job.describe()):
+                log.exception("the job-finished listener failed")
 
     def _spawn(self, slot: _Slot) -> Connection:
         parent_end, child_end = self._mp.Pipe(duplex=True)
@@ -381,6 +403,7 @@ class ProcessRunner:
                 with logging_context(**job.describe()):
                     log.error("turn lost: its worker process died while running it",
                               extra={"worker": slot.index, "exit_code": exit_code})
+                self._notify(job, False)  # the inbox hands it back for a retry (bounded attempts)
             if self._closed.is_set():
                 log.info("turn worker %d stopped", slot.index, extra={"exit_code": exit_code})
                 return

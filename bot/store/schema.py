@@ -1,8 +1,9 @@
 """The tables the bot persists, as SQLAlchemy 2 typed ORM models.
 
-Only four tables, all keyed so that concurrent replicas meet on a primary key: the
-conversation per thread, the Slack event ids already handled, feedback clicks, and the
-shapes of log lines nothing in the KB matched (the queue for growing the KB).
+Five tables, all keyed so that concurrent replicas meet on a primary key: the
+conversation per thread, the Slack event ids already handled, feedback clicks, the
+shapes of log lines nothing in the KB matched (the queue for growing the KB), and the
+inbox of acked Slack deliveries not yet answered (``bot.store.inbox``).
 """
 
 from __future__ import annotations
@@ -93,3 +94,28 @@ class UnmatchedLine(Base):
     count: Mapped[int] = mapped_column(Integer)
     first_seen: Mapped[datetime] = mapped_column(UTCDateTime())
     last_seen: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class InboxRow(Base):
+    """One acked Slack delivery: written before the ack, marked done once its turn has replied.
+
+    ``payload`` is the job as JSON, with the user's text already redacted. ``attempts`` counts
+    how often the job was handed out (at the ack or by a lease); ``lease_owner`` and
+    ``lease_until`` say which serving process runs it and until when that claim holds.
+    """
+
+    __tablename__ = "inbox"
+    __table_args__ = (
+        Index("ix_inbox_open", "done_at", "received_at"),
+        Index("ix_inbox_thread", "thread", "received_at"),
+    )
+
+    event_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    thread: Mapped[str] = mapped_column(String(255))
+    payload: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_owner: Mapped[str | None] = mapped_column(String(255))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)

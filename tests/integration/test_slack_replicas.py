@@ -175,7 +175,9 @@ def start_replica(name: str, cli: list[str], fake: FakeSlack, database_url: str,
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL", "NGINX_TRIAGE_"))}
     env.update({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-                "SLACK_API_URL": fake.base_url, "DATABASE_URL": database_url, "NGINX_TRIAGE_WORKERS": "2"})
+                "SLACK_API_URL": fake.base_url, "DATABASE_URL": database_url, "NGINX_TRIAGE_WORKERS": "2",
+                # Short inbox leases: a dead replica's acked deliveries are taken over within seconds.
+                "NGINX_TRIAGE_INBOX_LEASE_S": "3", "NGINX_TRIAGE_INBOX_POLL_S": "0.5"})
     log = tmp / f"replica-{name}.log"
     with log.open("wb") as out:
         proc = subprocess.Popen([*cli, "serve", "--host", "127.0.0.1", "--port", str(port)], env=env,
@@ -408,3 +410,36 @@ def test_killing_a_replica_mid_conversation_loses_nothing(cluster: Cluster, fake
                            "the surviving replica's replies counted")[0]
     assert delta(before_b, after_b, EVENTS) >= 2  # the paste after the kill and the click
     assert delta(before_b, after_b, REPLIES) >= 2
+
+
+def test_a_replica_killed_right_after_its_ack_is_answered_by_the_other(cluster: Cluster, fake: FakeSlack) -> None:
+    """Not between turns: the event is acked by ``a`` and ``a`` dies at once, before its turn
+    could post. Slack will not deliver it again; ``b`` finds it in the shared inbox."""
+    root = "1800000303.000100"
+    # Whoever posts first waits 2 s on a 429: ``a`` cannot answer before the kill below.
+    fake.rate_limit_next("chat.postMessage", times=1, retry_after=2)
+    before_b = cluster.b.metrics()
+    body = event_body(mention(ALERT, root), "EvAckKill")
+    conn = http.client.HTTPConnection("127.0.0.1", cluster.a.port, timeout=10)
+    try:
+        conn.request("POST", "/slack/events", body=body.encode(),
+                     headers={"Content-Type": "application/json", **sign(body)})
+        assert conn.getresponse().status == 200
+    finally:
+        conn.close()
+    cluster.a.kill()
+
+    answer = fake.wait_for(lambda: fake.thread_messages(CHANNEL, root), 45, "the other replica's answer")[0]
+    assert "worker_connections are not enough" in content(answer)
+    after_b = wait_metrics(cluster, lambda m: len(m) == 1 and delta(before_b, m[0], REPLIES) >= 1,
+                           "the surviving replica's reply counted")[0]
+    fake.wait_quiet(1.0)
+    assert len(fake.thread_messages(CHANNEL, root)) == 1  # answered once
+    assert delta(before_b, after_b, "nginx_triage_inbox_recovered_total") >= 1
+    assert delta(before_b, after_b, EVENTS) == 0  # b never received it from Slack
+    store = Store(cluster.database_url)
+    try:
+        entry = store.inbox_entry("EvAckKill")
+        assert entry is not None and entry.done_at is not None and store.pending_count() == 0
+    finally:
+        store.close()
