@@ -26,7 +26,7 @@ DIFF_PATH = "/tmp/nginx-triage-fix.diff"
 
 SIZING_ENTRIES = frozenset({
     "worker-connections-not-enough", "too-many-open-files", "worker-connections-exceed-rlimit",
-    "setrlimit-failed", "rlimit-nofile-notice", "worker-connections-listening-sockets",
+    "setrlimit-failed", "rlimit-nofile-notice",
 })
 """Entries whose fix is a sizing change; only these produce directive recommendations."""
 
