@@ -21,14 +21,11 @@ import pytest
 
 from tests.conftest import ROOT
 from tests.fakes.fake_slack import BOT_TOKEN, FakeSlack
+from tests.integration.nginx_harness import free_port
 
 REQUIRE = os.environ.get("CI") == "true" or os.environ.get("NGINX_TRIAGE_REQUIRE_POSTGRES") == "1"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _postgres_up() -> bool:
@@ -115,7 +112,7 @@ def test_ready_once_the_database_answers(tmp_path):
         if REQUIRE:
             raise AssertionError("PostgreSQL is required at 127.0.0.1:5432 in CI")
         pytest.skip("PostgreSQL is not reachable at 127.0.0.1:5432")
-    db_port, http_port, slack_port = _free_port(), _free_port(), _free_port()
+    db_port, http_port, slack_port = free_port(), free_port(), free_port()
     env = {
         **os.environ,
         "DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1:{db_port}/test?connect_timeout=2",

@@ -7,7 +7,6 @@ import json
 import logging
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -29,6 +28,7 @@ from tests.fakes.slack_harness import (
     mention,
     thread_message,
 )
+from tests.integration.nginx_harness import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "worker-connections"
@@ -45,13 +45,6 @@ WAIT_S = 20.0
 def content(msg: Message) -> str:
     """Everything a user sees in a posted message: fallback text and blocks."""
     return msg.text + "\n" + json.dumps(msg.blocks)
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    server = FakeSlack().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -428,18 +421,14 @@ def test_health_readiness_and_metrics(bot: BotUnderTest, fake: FakeSlack) -> Non
     assert all(line.startswith(("#", "nginx_triage_")) for line in metrics.splitlines() if line)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_serve_starts_with_database_and_slack_down_and_stops_on_sigterm(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL"))}
     env.update({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": "s3cret-signing",
-                "SLACK_API_URL": f"http://127.0.0.1:{_free_port()}/api/",
-                "DATABASE_URL": f"postgresql+psycopg://nobody@127.0.0.1:{_free_port()}/none?connect_timeout=1"})
+                "SLACK_API_URL": f"http://127.0.0.1:{free_port()}/api/",
+                "DATABASE_URL": f"postgresql+psycopg://nobody@127.0.0.1:{free_port()}/none?connect_timeout=1"})
     code = f"import sys; from bot.slack.serve import serve; sys.exit(serve({port}, '127.0.0.1'))"
     proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)

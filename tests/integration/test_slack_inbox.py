@@ -41,13 +41,6 @@ RECOVERED = "nginx_triage_inbox_recovered_total"
 REPLIES = "nginx_triage_replies_sent_total"
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    server = FakeSlack().start()
-    yield server
-    server.stop()
-
-
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":

@@ -241,13 +241,6 @@ class Cluster:
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    server = FakeSlack().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def cluster(cli: list[str], fake: FakeSlack, tmp_path: Path) -> Iterator[Cluster]:
     skip_or_fail_without_nginx()
     skip_or_fail_without_postgres()

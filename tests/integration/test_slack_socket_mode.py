@@ -7,7 +7,6 @@ import http.client
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,22 +18,12 @@ import pytest
 from tests.fakes.fake_slack import APP_TOKEN, BOT_TOKEN, BOT_USER, FakeSlack, event_body
 from tests.fakes.fake_socket_mode import FakeSocketMode
 from tests.fakes.slack_harness import CHANNEL, USER, mention
+from tests.integration.nginx_harness import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 ALERT = "\n".join((ROOT / "examples" / "worker-connections" / "error.log").read_text().splitlines()[:20])
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    server = FakeSlack().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -48,7 +37,7 @@ def socket_server(fake: FakeSlack) -> Iterator[FakeSocketMode]:
 @pytest.fixture
 def served(fake: FakeSlack, socket_server: FakeSocketMode, tmp_path: Path) -> Iterator[int]:
     """``serve`` in its own process, Socket Mode, SQLite in tmp; yields the health port."""
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL"))}
     env.update({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": APP_TOKEN, "SLACK_API_URL": fake.base_url,
                 "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}"})

@@ -12,7 +12,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -32,13 +31,6 @@ from tests.integration.nginx_harness import free_port
 from tests.integration.test_slack_http import ALERT, WAIT_S, replies
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    server = FakeSlack().start()
-    yield server
-    server.stop()
 
 
 def turn_job(root: str, event_id: str) -> TurnJob:
