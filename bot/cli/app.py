@@ -124,6 +124,10 @@ def diagnose(
         sys.stdout.write(render_markdown(diagnosis))
     elif fmt is DiagnoseFormat.diff:
         if not diagnosis.diff:
+            settings = [c.command for c in diagnosis.commands if "settings" in c.purpose]
+            if settings:
+                _fail(f"no diff: nginx.conf is generated in {diagnosis.environment.get('title')}; "
+                      f"change its settings instead: {settings[0]}")
             if "nginx-T" not in diagnosis.evidence:
                 _fail("no diff: paste the output of `sudo nginx -T` along with the log, so the fix can name files and lines")
             _fail("no diff: nothing in the configuration needs to change for these errors")

@@ -67,3 +67,17 @@ def test_ingress_nginx_gets_configmap_keys_not_a_diff(kb, matcher):
     patch = [c.command for c in d.commands if "patch configmap" in c.command]
     assert patch and '"max-worker-connections":"' in patch[0]
     assert d.capacity["after_fix"]["worker_connections"] > 1024
+
+
+def test_cli_diff_for_ingress_names_the_settings_command(tmp_path):
+    import subprocess
+
+    from tests.conftest import ROOT
+
+    paste = tmp_path / "paste.txt"
+    paste.write_text("$ kubectl -n ingress-nginx logs deploy/ingress-nginx-controller\n" + ALERT + "\n" + CONF)
+    proc = subprocess.run([str(ROOT / ".venv" / "bin" / "nginx-triage"), "diagnose", "--format", "diff",
+                           "--target-concurrency", "4000", str(paste)], capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "patch configmap" in proc.stderr and "max-worker-connections" in proc.stderr
