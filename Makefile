@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 EXAMPLE := examples/worker-connections
 
-.PHONY: setup nginx demo test lint bench serve chat clean
+.PHONY: setup deps demo test lint bench serve chat clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,9 +15,10 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-# A real nginx for the integration tests (Debian package). Installed when we are root and
-# apt-get exists; otherwise those tests skip with the reason (CI makes them mandatory).
-nginx:
+# System packages the integration tests use: a real nginx and patch (Debian packages).
+# Installed only when asked (`make deps`, which .ci/run calls) and only as root with apt-get;
+# without them those tests skip with the reason (CI makes them mandatory).
+deps:
 	@if { command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx; } && command -v patch >/dev/null 2>&1; then \
 		echo "nginx: $$(/usr/sbin/nginx -v 2>&1), patch: $$(patch --version | head -1)"; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
@@ -32,11 +33,12 @@ nginx:
 demo: setup
 	$(BIN)/nginx-triage diagnose $(EXAMPLE)/error.log $(EXAMPLE)/nginx-T.txt $(EXAMPLE)/worker-limits.txt
 
-test: setup nginx
+test: setup
 	$(BIN)/python -m pytest -q
 
 lint: setup
 	$(BIN)/ruff check bot tests bench
+	$(BIN)/ruff format --check bot tests bench
 	$(BIN)/mypy --strict bot
 
 bench: setup

@@ -52,8 +52,11 @@ def compile_extension(root: Path, out_dir: Path) -> Path | None:
         print(f"nginx-triage: cannot run the C compiler ({exc}); building without the C accelerator", file=sys.stderr)
         return None
     if proc.returncode != 0 or not out.is_file():
-        print(f"nginx-triage: compiling {SOURCE} failed; building without the C accelerator\n"
-              f"{' '.join(cmd)}\n{proc.stderr[-2000:]}", file=sys.stderr)
+        print(
+            f"nginx-triage: compiling {SOURCE} failed; building without the C accelerator\n"
+            f"{' '.join(cmd)}\n{proc.stderr[-2000:]}",
+            file=sys.stderr,
+        )
         return None
     return out
 

@@ -100,8 +100,14 @@ def main() -> int:
         def ours() -> None:
             config = parse_dump(dump)
             # touch every derived view the diagnosis reads
-            _ = (config.worker_connections, config.worker_rlimit_nofile, config.timeouts, config.limit_req,
-                 config.http2_enabled, config.stream_proxy)
+            _ = (
+                config.worker_connections,
+                config.worker_rlimit_nofile,
+                config.timeouts,
+                config.limit_req,
+                config.http2_enabled,
+                config.stream_proxy,
+            )
             assert len(config.listens) == opts.servers and not config.errors
 
         alert = "2024/03/02 10:11:12 [alert] 2719#2719: 16384 worker_connections are not enough\n"
@@ -127,21 +133,34 @@ def main() -> int:
         dump_file = Path(tmp) / "nginx-T.txt"
         dump_file.write_text(alert + dump)
         cli = str(ROOT / ".venv" / "bin" / "nginx-triage")
-        cli_s = median_seconds(lambda: subprocess.run([cli, "diagnose", "--format", "json", str(dump_file)],
-                                                      capture_output=True, check=True), opts.runs)
+        cli_s = median_seconds(
+            lambda: subprocess.run(
+                [cli, "diagnose", "--format", "json", str(dump_file)], capture_output=True, check=True
+            ),
+            opts.runs,
+        )
 
     ratio = ours_s / theirs_s
     ok = diag_s < MAX_SECONDS and ours_s < MAX_SECONDS and ratio <= MAX_RATIO
     result = {
-        "servers": opts.servers, "files": len(files), "dump_bytes": len(dump.encode()), "runs": opts.runs,
-        "parse_dump_s": round(ours_s, 3), "crossplane_parse_s": round(theirs_s, 3), "ratio": round(ratio, 2),
-        "sniff_parse_diagnose_s": round(diag_s, 3), "cli_wall_s": round(cli_s, 3),
-        "targets": {"max_seconds": MAX_SECONDS, "max_ratio": MAX_RATIO}, "ok": ok,
+        "servers": opts.servers,
+        "files": len(files),
+        "dump_bytes": len(dump.encode()),
+        "runs": opts.runs,
+        "parse_dump_s": round(ours_s, 3),
+        "crossplane_parse_s": round(theirs_s, 3),
+        "ratio": round(ratio, 2),
+        "sniff_parse_diagnose_s": round(diag_s, 3),
+        "cli_wall_s": round(cli_s, 3),
+        "targets": {"max_seconds": MAX_SECONDS, "max_ratio": MAX_RATIO},
+        "ok": ok,
     }
     if opts.json:
         print(json.dumps(result))
     else:
-        print(f"{opts.servers} server blocks in {len(files)} files, {result['dump_bytes']:,} bytes, median of {opts.runs}")
+        print(
+            f"{opts.servers} server blocks in {len(files)} files, {result['dump_bytes']:,} bytes, median of {opts.runs}"
+        )
         print(f"  parse_dump + extraction : {ours_s:.3f} s   (target < {MAX_SECONDS} s)")
         print(f"  crossplane.parse on disk: {theirs_s:.3f} s")
         print(f"  ratio                   : {ratio:.2f}x (target <= {MAX_RATIO}x)")

@@ -83,8 +83,10 @@ def main() -> int:
             "diagnose_matched": matched,
         }
         report["sizes"][str(n)] = row  # type: ignore[index]
-        print(f"{n:>9} lines {mb:7.1f} MB  grep {g:6.3f}s  diagnose {d:6.3f}s  "
-              f"ratio {d / g:5.2f}  peak RSS {rss:6.1f} MB  matched {matched} (grep {row['grep_count']})")
+        print(
+            f"{n:>9} lines {mb:7.1f} MB  grep {g:6.3f}s  diagnose {d:6.3f}s  "
+            f"ratio {d / g:5.2f}  peak RSS {rss:6.1f} MB  matched {matched} (grep {row['grep_count']})"
+        )
     big = report["sizes"][str(sizes[-1])]  # type: ignore[index]
     growth = rss_by_size[sizes[-1]] - rss_by_size[sizes[0]]
     print(f"RSS growth from {sizes[0]} to {sizes[-1]} lines: {growth:+.1f} MB")

@@ -68,12 +68,18 @@ def start_serve(fake: FakeSlack, db: Path) -> tuple[subprocess.Popen[bytes], int
     """``serve`` in its own process (as deployed), HTTP mode, against the fake Slack."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL"))}
-    env.update({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-                "SLACK_API_URL": fake.base_url,
-                "DATABASE_URL": os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{db}"})
+    env.update(
+        {
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_API_URL": fake.base_url,
+            "DATABASE_URL": os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{db}",
+        }
+    )
     code = f"import sys; from bot.slack.serve import serve; sys.exit(serve({port}, '127.0.0.1'))"
-    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -94,8 +100,9 @@ def signed(root: str, paste: str) -> tuple[bytes, dict[str, str]]:
     return body, {"Content-Type": "application/json", **sign(body)}
 
 
-def send(port: int, fake: FakeSlack, root: str, paste: str,
-         request: tuple[bytes, dict[str, str]] | None = None) -> tuple[float, float]:
+def send(
+    port: int, fake: FakeSlack, root: str, paste: str, request: tuple[bytes, dict[str, str]] | None = None
+) -> tuple[float, float]:
     """Post one signed event; (ack seconds, seconds until the first reply reached Slack)."""
     body, headers = request or signed(root, paste)
     started = time.monotonic()
@@ -171,8 +178,10 @@ def run_once(opts: argparse.Namespace, paste: str) -> dict[str, float]:
     acks = [a for a, _ in burst] + [a for a, _ in sequential]
     burst_replies = [r for _, r in burst]
     return {
-        "ack_p50_ms": round(percentile(acks, 50) * 1000, 1), "ack_p99_ms": round(percentile(acks, 99) * 1000, 1),
-        "ack_max_ms": round(max(acks) * 1000, 1), "server_ack_p99_le_ms": round(server_p99 * 1000, 1),
+        "ack_p50_ms": round(percentile(acks, 50) * 1000, 1),
+        "ack_p99_ms": round(percentile(acks, 99) * 1000, 1),
+        "ack_max_ms": round(max(acks) * 1000, 1),
+        "server_ack_p99_le_ms": round(server_p99 * 1000, 1),
         "reply_median_s": round(statistics.median([r for _, r in sequential]), 3),
         "reply_burst_median_s": round(statistics.median(burst_replies), 3),
         "reply_burst_max_s": round(max(burst_replies), 3),
@@ -194,7 +203,9 @@ def main() -> int:
         if opts.runs > 1 and not opts.json:
             print(f"  run {i + 1}: " + ", ".join(f"{k} {v}" for k, v in runs[-1].items()), flush=True)
     result: dict[str, object] = {
-        "events_concurrent": opts.events, "paste_lines": 100, "runs": len(runs),
+        "events_concurrent": opts.events,
+        "paste_lines": 100,
+        "runs": len(runs),
         "turns": os.environ.get("NGINX_TRIAGE_TURNS", "processes"),
         **{key: round(statistics.median(r[key] for r in runs), 3) for key in runs[0]},
         "targets": {"ack_p99_ms": MAX_ACK_P99_S * 1000, "reply_median_s": MAX_REPLY_MEDIAN_S},
@@ -205,15 +216,23 @@ def main() -> int:
         print(json.dumps(result))
     else:
         median = "median of " + str(len(runs)) + " runs: " if len(runs) > 1 else ""
-        print(f"{opts.events} concurrent signed app_mention events, 100-line paste each "
-              f"(+{opts.sequential} one at a time), turns in {result['turns']}")
-        print(f"  ack latency      {median}p50 {result['ack_p50_ms']} ms, p99 {result['ack_p99_ms']} ms, "
-              f"max {result['ack_max_ms']} ms   (target p99 < {MAX_ACK_P99_S * 1000:.0f} ms)")
+        print(
+            f"{opts.events} concurrent signed app_mention events, 100-line paste each "
+            f"(+{opts.sequential} one at a time), turns in {result['turns']}"
+        )
+        print(
+            f"  ack latency      {median}p50 {result['ack_p50_ms']} ms, p99 {result['ack_p99_ms']} ms, "
+            f"max {result['ack_max_ms']} ms   (target p99 < {MAX_ACK_P99_S * 1000:.0f} ms)"
+        )
         print(f"  ack, server side {median}p99 <= {result['server_ack_p99_le_ms']} ms (histogram bucket)")
-        print(f"  reply posted     {median}median {result['reply_median_s']} s one at a time   "
-              f"(target < {MAX_REPLY_MEDIAN_S} s)")
-        print(f"  reply posted     burst of {opts.events}: median {result['reply_burst_median_s']} s, "
-              f"max {result['reply_burst_max_s']} s (queued behind the workers)")
+        print(
+            f"  reply posted     {median}median {result['reply_median_s']} s one at a time   "
+            f"(target < {MAX_REPLY_MEDIAN_S} s)"
+        )
+        print(
+            f"  reply posted     burst of {opts.events}: median {result['reply_burst_median_s']} s, "
+            f"max {result['reply_burst_max_s']} s (queued behind the workers)"
+        )
         print("  " + ("PASS" if ok else "FAIL"))
     return 0 if ok else 1
 

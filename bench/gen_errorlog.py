@@ -21,7 +21,7 @@ from bot.knowledge.loader import load_kb
 
 ROUTINE = [
     "signal 1 (SIGHUP) received from 2231, reconfiguring",
-    "using the \"epoll\" event method",
+    'using the "epoll" event method',
     "start worker process 4242",
     "gracefully shutting down",
 ]

@@ -38,7 +38,10 @@ def postgres_unreachable_reason() -> str | None:
         with socket.create_connection((PG_HOST, PG_PORT), timeout=2):
             return None
     except OSError as exc:
-        return f"PostgreSQL is not reachable at {PG_HOST}:{PG_PORT} ({exc}); set NGINX_TRIAGE_REQUIRE_POSTGRES=1 to make this a failure"
+        return (
+            f"PostgreSQL is not reachable at {PG_HOST}:{PG_PORT} ({exc}); "
+            "set NGINX_TRIAGE_REQUIRE_POSTGRES=1 to make this a failure"
+        )
 
 
 def skip_or_fail_without_postgres() -> None:

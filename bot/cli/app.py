@@ -74,7 +74,9 @@ def _input_lines(files: list[Path] | None, show_progress: bool) -> Iterator[str]
     for path in sources:
         if str(path) == "-":
             if sys.stdin.isatty() and not files:
-                raise InputError("no input: pass a log file, or pipe lines in, e.g. `tail -n 500 error.log | nginx-triage diagnose`")
+                raise InputError(
+                    "no input: pass a log file, or pipe lines in, e.g. `tail -n 500 error.log | nginx-triage diagnose`"
+                )
             yield from iter_lines_binary(sys.stdin.buffer, "stdin")
             continue
         stream, size = open_input(path)
@@ -89,8 +91,12 @@ def _with_progress(stream: BinaryIO, size: int, path: Path) -> Iterator[str]:
     from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
     with Progress(
-        "[progress.description]{task.description}", BarColumn(), DownloadColumn(),
-        TimeRemainingColumn(), console=Console(stderr=True), transient=True,
+        "[progress.description]{task.description}",
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
     ) as progress:
         task = progress.add_task(f"reading {path.name}", total=size)
         advance: Callable[[int], None] = lambda n: progress.advance(task, n)  # noqa: E731
@@ -99,10 +105,25 @@ def _with_progress(stream: BinaryIO, size: int, path: Path) -> Iterator[str]:
 
 @app.command()
 def diagnose(
-    files: Annotated[list[Path] | None, typer.Argument(help="Error logs, `nginx -T` dumps, /proc/PID/limits, ... (any mix); stdin when none or '-'.")] = None,
+    files: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Error logs, `nginx -T` dumps, /proc/PID/limits, ... (any mix); stdin when none or '-'."),
+    ] = None,
     fmt: Annotated[DiagnoseFormat, typer.Option("--format", "-f", help="Output format.")] = DiagnoseFormat.text,
-    target_concurrency: Annotated[int | None, typer.Option("--target-concurrency", min=1, help="Peak concurrent requests the fix must carry.")] = None,
-    environment: Annotated[str | None, typer.Option("--environment", "-e", help="systemd-host, docker, docker-compose, kubernetes-ingress-nginx, official-nginx-image, plain-host (default: detected).")] = None,
+    target_concurrency: Annotated[
+        int | None, typer.Option("--target-concurrency", min=1, help="Peak concurrent requests the fix must carry.")
+    ] = None,
+    environment: Annotated[
+        str | None,
+        typer.Option(
+            "--environment",
+            "-e",
+            help=(
+                "systemd-host, docker, docker-compose, kubernetes-ingress-nginx, official-nginx-image, "
+                "plain-host (default: detected)."
+            ),
+        ),
+    ] = None,
 ) -> None:
     """Explain NGINX errors and say how to fix them."""
     from bot.cli.intake import collect
@@ -126,10 +147,15 @@ def diagnose(
         if not diagnosis.diff:
             settings = [c.command for c in diagnosis.commands if "settings" in c.purpose]
             if settings:
-                _fail(f"no diff: nginx.conf is generated in {diagnosis.environment.get('title')}; "
-                      f"change its settings instead: {settings[0]}")
+                _fail(
+                    f"no diff: nginx.conf is generated in {diagnosis.environment.get('title')}; "
+                    f"change its settings instead: {settings[0]}"
+                )
             if "nginx-T" not in diagnosis.evidence:
-                _fail("no diff: paste the output of `sudo nginx -T` along with the log, so the fix can name files and lines")
+                _fail(
+                    "no diff: paste the output of `sudo nginx -T` along with the log, "
+                    "so the fix can name files and lines"
+                )
             _fail("no diff: nothing in the configuration needs to change for these errors")
         sys.stdout.write(diagnosis.diff)
     else:
@@ -144,8 +170,14 @@ def _progress_hook(path: Path, size: int) -> Callable[[int], None] | None:
         return None
     from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
-    progress = Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
-                        TimeRemainingColumn(), console=Console(stderr=True), transient=True)
+    progress = Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
     task = progress.add_task(f"reading {path.name}", total=size)
     progress.start()
     done = [0]
@@ -170,9 +202,13 @@ def match(
     try:
         for no, (line, m) in enumerate(matcher.match_lines(_input_lines(files, False)), 1):
             if fmt is MatchFormat.jsonl:
-                row = {"line_no": no, "kb_id": m.kb_id if m else None,
-                       "score": m.score if m else 0.0, "method": m.method if m else None,
-                       "facts": m.facts if m else {}}
+                row = {
+                    "line_no": no,
+                    "kb_id": m.kb_id if m else None,
+                    "score": m.score if m else 0.0,
+                    "method": m.method if m else None,
+                    "facts": m.facts if m else {},
+                }
                 out.write(json.dumps(row) + "\n")
             else:
                 out.write(f"{no}\t{m.kb_id if m else '-'}\t{m.score if m else 0:.2f}\t{line.raw[:100]}\n")
@@ -191,7 +227,7 @@ def ask(
     from bot.faq.answer import FaqIndex
 
     if not question.strip():
-        _fail("empty question; ask e.g. `nginx-triage ask \"why does a proxied request use two connections\"`", 2)
+        _fail('empty question; ask e.g. `nginx-triage ask "why does a proxied request use two connections"`', 2)
     kb, _ = _load()
     answer = FaqIndex(kb).ask(question)
     if fmt is AskFormat.json:
@@ -206,7 +242,7 @@ def ask(
     else:
         console.print("I am not sure which question you mean. Closest:")
     for alt in answer.alternatives:
-        console.print(f"  - {alt.question}  [dim]nginx-triage ask \"{alt.question}\"[/]")
+        console.print(f'  - {alt.question}  [dim]nginx-triage ask "{alt.question}"[/]')
 
 
 @app.command()
@@ -220,7 +256,16 @@ def chat() -> None:
 
 @app.command()
 def serve(
-    port: Annotated[int, typer.Option("--port", "-p", min=1, max=65535, help="HTTP port (events at /slack/events, plus /healthz, /readyz, /metrics).")] = 3000,
+    port: Annotated[
+        int,
+        typer.Option(
+            "--port",
+            "-p",
+            min=1,
+            max=65535,
+            help="HTTP port (events at /slack/events, plus /healthz, /readyz, /metrics).",
+        ),
+    ] = 3000,
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "0.0.0.0",
 ) -> None:
     """The Slack bot: Socket Mode when SLACK_APP_TOKEN is set, else HTTP on --port."""
@@ -285,6 +330,7 @@ def main() -> None:
     except Exception as exc:  # the last line of defence against a traceback
         if os.environ.get("NGINX_TRIAGE_DEBUG"):
             raise
-        sys.stderr.write(f"nginx-triage: internal error: {type(exc).__name__}: {exc} "
-                         "(set NGINX_TRIAGE_DEBUG=1 for the traceback)\n")
+        sys.stderr.write(
+            f"nginx-triage: internal error: {type(exc).__name__}: {exc} (set NGINX_TRIAGE_DEBUG=1 for the traceback)\n"
+        )
         sys.exit(1)

@@ -26,10 +26,18 @@ from bot.matching.matcher import Matcher
 QUIT_WORDS = frozenset({"quit", "exit", "bye", ":q"})
 
 _KEYWORDS = {
-    "done": "guide_done", "paste": "guide_paste", "explain": "guide_explain", "why": "guide_explain",
-    "walk": "guide_start", "guide": "guide_start", "start": "guide_start",
-    "helpful": "feedback_helpful", "yes": "feedback_helpful", "not helpful": "feedback_not_helpful",
-    "no": "feedback_not_helpful", "human": "feedback_human",
+    "done": "guide_done",
+    "paste": "guide_paste",
+    "explain": "guide_explain",
+    "why": "guide_explain",
+    "walk": "guide_start",
+    "guide": "guide_start",
+    "start": "guide_start",
+    "helpful": "feedback_helpful",
+    "yes": "feedback_helpful",
+    "not helpful": "feedback_not_helpful",
+    "no": "feedback_not_helpful",
+    "human": "feedback_human",
 }
 """Words a user types for a button; they only count while the last reply showed that button."""
 
@@ -102,8 +110,15 @@ def _show(reply: Reply, console: Console, out_dir: Path) -> None:
         console.print(f"\n{choices}   [dim](type the number or the word; a blank line ends a paste)[/]")
 
 
-def run_chat(kb: KnowledgeBase, matcher: Matcher, stdin: TextIO, console: Console, *,
-             out_dir: Path | None = None, engine: ConversationEngine | None = None) -> int:
+def run_chat(
+    kb: KnowledgeBase,
+    matcher: Matcher,
+    stdin: TextIO,
+    console: Console,
+    *,
+    out_dir: Path | None = None,
+    engine: ConversationEngine | None = None,
+) -> int:
     """Run the conversation until end of input or ``quit``; returns the exit code (0)."""
     engine = engine or ConversationEngine(kb, matcher)
     where = out_dir or Path.cwd()

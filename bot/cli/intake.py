@@ -71,8 +71,9 @@ class _ChunkReader:
         return out
 
 
-def _take_big_file_native(ev: Evidence, stream: BinaryIO, name: str, matcher: Matcher,
-                          report: Callable[[int], None] | None) -> None:
+def _take_big_file_native(
+    ev: Evidence, stream: BinaryIO, name: str, matcher: Matcher, report: Callable[[int], None] | None
+) -> None:
     """``ev.add_log_lines`` over a big seekable log, with the per-line loop in C."""
     room = 50 - len(ev.env_text)  # the first lines, for environment detection, as add_log_lines keeps
     if room > 0:
@@ -82,16 +83,20 @@ def _take_big_file_native(ev: Evidence, stream: BinaryIO, name: str, matcher: Ma
     ev.present.add("error-log")
 
 
-def collect(files: list[Path] | None, matcher: Matcher,
-            progress: Callable[[Path, int], Callable[[int], None] | None] | None = None) -> Evidence:
+def collect(
+    files: list[Path] | None,
+    matcher: Matcher,
+    progress: Callable[[Path, int], Callable[[int], None] | None] | None = None,
+) -> Evidence:
     """Evidence from every input in order; raises ``InputError`` for unusable input."""
     ev = Evidence()
     sources = files or [Path("-")]
     for path in sources:
         if str(path) == "-":
             if sys.stdin.isatty() and not files:
-                raise InputError("no input: pass a log file, or pipe lines in, e.g. "
-                                 "`tail -n 500 error.log | nginx-triage diagnose`")
+                raise InputError(
+                    "no input: pass a log file, or pipe lines in, e.g. `tail -n 500 error.log | nginx-triage diagnose`"
+                )
             _take_stream(ev, sys.stdin.buffer, "stdin", matcher)
             continue
         size = check_path(path)

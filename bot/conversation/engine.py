@@ -43,8 +43,22 @@ from bot.knowledge.loader import KnowledgeBase
 from bot.matching.matcher import Matcher
 from bot.render.markdown import cross_findings, render_markdown
 
-HELP_WORDS = frozenset({"", "help", "hi", "hello", "hey", "start", "?", "usage", "what can you do",
-                        "what can you do?", "hi there", "hello there"})
+HELP_WORDS = frozenset(
+    {
+        "",
+        "help",
+        "hi",
+        "hello",
+        "hey",
+        "start",
+        "?",
+        "usage",
+        "what can you do",
+        "what can you do?",
+        "hi there",
+        "hello there",
+    }
+)
 THANKS_WORDS = frozenset({"thanks", "thank you", "thx", "ty", "cheers", "thanks!", "thank you!"})
 
 FAQ_MIN_SCORE = 0.45
@@ -56,8 +70,22 @@ QUESTION_MAX_CHARS = 1_000
 MAX_MATCH_LINES = 8
 MAX_FINDINGS = 4
 
-_EVIDENCE_KINDS = frozenset({"errorlog", "nginx-T", "nginx-t", "proc-limits", "ulimit", "systemctl-show", "sysctl",
-                             "file-nr", "nproc", "ss-s", "ss-count", "ps"})
+_EVIDENCE_KINDS = frozenset(
+    {
+        "errorlog",
+        "nginx-T",
+        "nginx-t",
+        "proc-limits",
+        "ulimit",
+        "systemctl-show",
+        "sysctl",
+        "file-nr",
+        "nproc",
+        "ss-s",
+        "ss-count",
+        "ps",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -90,15 +118,22 @@ def _step_buttons(step: GuideStep) -> tuple[Button, ...]:
 
 def _copy(state: ConversationState) -> ConversationState:
     """A copy the engine may change; the caller's object (and its lists) stay as they were."""
-    return replace(state, pastes=list(state.pastes), guide_done=list(state.guide_done),
-                   feedback=[dict(f) for f in state.feedback])
+    return replace(
+        state, pastes=list(state.pastes), guide_done=list(state.guide_done), feedback=[dict(f) for f in state.feedback]
+    )
 
 
 class ConversationEngine:
     """Turns one user action in a thread into the thread's new state and the bot's replies."""
 
-    def __init__(self, kb: KnowledgeBase, matcher: Matcher, *, max_paste_bytes: int = 1_000_000,
-                 max_thread_bytes: int = 4_000_000) -> None:
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        matcher: Matcher,
+        *,
+        max_paste_bytes: int = 1_000_000,
+        max_thread_bytes: int = 4_000_000,
+    ) -> None:
         self.kb = kb
         self.matcher = matcher
         self.faq = FaqIndex(kb)
@@ -136,8 +171,12 @@ class ConversationEngine:
         if not raw or (not incoming.files and incoming.text.strip().lower().rstrip("!.") in HELP_WORDS):
             return state, [Reply("help", texts.HELP)]
         if not incoming.files and incoming.text.strip().lower() in THANKS_WORDS:
-            return state, [Reply("feedback_thanks", "Glad it helped. Press **Helpful** under the answer so the "
-                                                    "team knows what works.")]
+            return state, [
+                Reply(
+                    "feedback_thanks",
+                    "Glad it helped. Press **Helpful** under the answer so the team knows what works.",
+                )
+            ]
         size = sum(len(text.encode("utf-8", "replace")) for _, text in raw)
         if size > self.max_paste_bytes:
             what = "upload" if incoming.files else "paste"
@@ -172,8 +211,9 @@ class ConversationEngine:
                 return _Part(name, text, True, questions)
         return _Part(name, text, False, questions)
 
-    def _question(self, state: ConversationState, parts: list[_Part],
-                  masked: int) -> tuple[ConversationState, list[Reply]]:
+    def _question(
+        self, state: ConversationState, parts: list[_Part], masked: int
+    ) -> tuple[ConversationState, list[Reply]]:
         text = "\n".join(p.text for p in parts).strip()
         asked = any(p.questions for p in parts)
         if len(text) > QUESTION_MAX_CHARS:
@@ -188,13 +228,17 @@ class ConversationEngine:
             return state, [Reply("faq", body, answer=answer, attachments=files)]
         if answer.alternatives and (asked or answer.score >= FAQ_MIN_SCORE):
             lines = "\n".join(f"{i}. {a.question}" for i, a in enumerate(answer.alternatives, 1))
-            body = ("I am not sure which question you mean. The closest ones I can answer:\n" + lines +
-                    "\n\nAsk one of them in your words, or paste the error-log lines you are looking at.")
+            body = (
+                "I am not sure which question you mean. The closest ones I can answer:\n"
+                + lines
+                + "\n\nAsk one of them in your words, or paste the error-log lines you are looking at."
+            )
             return state, [Reply("faq_unsure", body, answer=answer)]
         return state, [Reply("error", texts.nothing_recognised(text))]
 
-    def _evidence(self, state: ConversationState, parts: list[_Part],
-                  masked: int) -> tuple[ConversationState, list[Reply]]:
+    def _evidence(
+        self, state: ConversationState, parts: list[_Part], masked: int
+    ) -> tuple[ConversationState, list[Reply]]:
         before = self.diagnose(state.pastes, state) if state.pastes else None
         state.pastes.extend(p.text for p in parts)
         after = self.diagnose(state.pastes, state)
@@ -206,7 +250,7 @@ class ConversationEngine:
                 replies.append(Reply("faq", body, answer=answer, attachments=files))
         return state, replies
 
-    def _diagnosis_reply(self, d: Diagnosis, before: Diagnosis | None, masked: int) -> Reply:
+    def _diagnosis_reply(self, d: Diagnosis, before: Diagnosis | None, masked: int) -> Reply:  # noqa: C901 (split in the reshape, issue 12)
         out: list[str] = []
         complete = bool(d.matches) and not required_kinds(d)
         if d.matches:
@@ -232,8 +276,10 @@ class ConversationEngine:
         elif d.lines:
             out.append(f"**No known NGINX error** in {texts.plural(d.lines, 'line')}. " + " ".join(d.notes))
         else:
-            out.append(f"I read {texts.evidence_list(d.evidence)}. Now paste the error-log lines you are "
-                       "looking at: `sudo tail -n 200 /var/log/nginx/error.log`.")
+            out.append(
+                f"I read {texts.evidence_list(d.evidence)}. Now paste the error-log lines you are "
+                "looking at: `sudo tail -n 200 /var/log/nginx/error.log`."
+            )
         changes = texts.diagnosis_changes(before, d)
         if changes:
             out.append("\n**What changed with your new paste**")
@@ -270,8 +316,10 @@ class ConversationEngine:
         if step.command:
             text += f"\n\n```\n{step.command.strip()}\n```"
         if step.expect:
-            text += (f"\n\nPress **Done** when it is done, or **Paste output** and paste what it printed: "
-                     f"I check it shows {step.expect}.")
+            text += (
+                f"\n\nPress **Done** when it is done, or **Paste output** and paste what it printed: "
+                f"I check it shows {step.expect}."
+            )
         else:
             text += "\n\nPress **Done** when it is done."
         attachments: list[Attachment] = []
@@ -283,20 +331,22 @@ class ConversationEngine:
     def _finish(self, state: ConversationState, d: Diagnosis) -> Reply:
         state.guide_step = None
         state.awaiting_paste = None
-        text = (f"**All {len(build_steps(d))} steps done.** "
-                "Keep an eye on the error log for a while; if the alert comes back, paste it here and I will "
-                "look again with everything in this thread.")
+        text = (
+            f"**All {len(build_steps(d))} steps done.** "
+            "Keep an eye on the error log for a while; if the alert comes back, paste it here and I will "
+            "look again with everything in this thread."
+        )
         if d.alert_rule:
             text += "\n\nTo hear about it before users do, the alert rule sized to the new ceiling is attached."
             attachments: tuple[Attachment, ...] = (
-                Attachment("nginx-triage-alert.yaml", "Prometheus alert rule", d.alert_rule, "yaml"),)
+                Attachment("nginx-triage-alert.yaml", "Prometheus alert rule", d.alert_rule, "yaml"),
+            )
         else:
             attachments = ()
         buttons = _buttons_for_diagnosis()[1:]
         return Reply("guide_done", text, diagnosis=d, buttons=buttons, attachments=attachments)
 
-    def _advance(self, state: ConversationState, number: int, d: Diagnosis,
-                 lead: str = "") -> Reply:
+    def _advance(self, state: ConversationState, number: int, d: Diagnosis, lead: str = "") -> Reply:
         if number not in state.guide_done:
             state.guide_done.append(number)
         state.awaiting_paste = None
@@ -306,8 +356,9 @@ class ConversationEngine:
         state.guide_step = number + 1
         return self._step_reply(steps[number], d, lead)
 
-    def _guide_paste(self, state: ConversationState, parts: list[_Part],
-                     masked: int) -> tuple[ConversationState, list[Reply]]:
+    def _guide_paste(
+        self, state: ConversationState, parts: list[_Part], masked: int
+    ) -> tuple[ConversationState, list[Reply]]:
         assert state.guide_step is not None
         number = state.guide_step
         before = self.diagnose(state.pastes, state)
@@ -337,8 +388,9 @@ class ConversationEngine:
             verdict = check_verify_output(text, before, self.kb, self.matcher)
         return self._verdict(state, number, before, verdict, note)
 
-    def _verdict(self, state: ConversationState, number: int, d: Diagnosis, verdict: Verdict,
-                 note: str) -> tuple[ConversationState, list[Reply]]:
+    def _verdict(
+        self, state: ConversationState, number: int, d: Diagnosis, verdict: Verdict, note: str
+    ) -> tuple[ConversationState, list[Reply]]:
         steps = build_steps(d)
         step = steps[number - 1]
         head = f"**Step {number} {'passed' if verdict.passed else 'not passed yet'}.** "
@@ -346,8 +398,9 @@ class ConversationEngine:
         body, files = texts.fit(text)
         if not verdict.passed:
             state.awaiting_paste = number
-            return state, [Reply("guide_check", body, diagnosis=d, step=step, buttons=_step_buttons(step),
-                                 attachments=files)]
+            return state, [
+                Reply("guide_check", body, diagnosis=d, step=step, buttons=_step_buttons(step), attachments=files)
+            ]
         replies = [Reply("guide_check", body, diagnosis=d, step=step, attachments=files)]
         replies.append(self._advance(state, number, d))
         return state, replies
@@ -361,26 +414,48 @@ class ConversationEngine:
         if not action.startswith("guide_"):
             return state, [Reply("error", f"I do not know the action `{action}`. Say `help` for what I can do.")]
         if not state.pastes:
-            return state, [Reply("error", "There is nothing to walk through yet: paste the error-log lines first "
-                                          "(`sudo tail -n 200 /var/log/nginx/error.log`).")]
+            return state, [
+                Reply(
+                    "error",
+                    "There is nothing to walk through yet: paste the error-log lines first "
+                    "(`sudo tail -n 200 /var/log/nginx/error.log`).",
+                )
+            ]
         d = self.diagnose(state.pastes, state)
         steps = build_steps(d)
         if not d.matches:
-            return state, [Reply("error", "I found no NGINX error to fix in this thread yet: paste the error-log "
-                                          "lines (`sudo tail -n 200 /var/log/nginx/error.log`).")]
+            return state, [
+                Reply(
+                    "error",
+                    "I found no NGINX error to fix in this thread yet: paste the error-log "
+                    "lines (`sudo tail -n 200 /var/log/nginx/error.log`).",
+                )
+            ]
         if action == "guide_start":
             state.guide_step, state.guide_done, state.awaiting_paste = 1, [], None
             return state, [self._step_reply(steps[0], d)]
         number = _step_number(incoming.action_value, state.guide_step)
         if number is None or not 1 <= number <= len(steps):
-            return state, [Reply("error", "That step is not part of this guide. Press **Walk me through it** to "
-                                          "start again.", buttons=_buttons_for_diagnosis()[:1])]
+            return state, [
+                Reply(
+                    "error",
+                    "That step is not part of this guide. Press **Walk me through it** to start again.",
+                    buttons=_buttons_for_diagnosis()[:1],
+                )
+            ]
         if action == "guide_explain":
-            return state, [Reply("explain", texts.fit(explain_step(steps[number - 1], d))[0], diagnosis=d,
-                                 step=steps[number - 1])]
+            return state, [
+                Reply("explain", texts.fit(explain_step(steps[number - 1], d))[0], diagnosis=d, step=steps[number - 1])
+            ]
         if state.guide_step is None:
-            return state, [Reply("error", "The guide is not running (it finished or was never started). Press "
-                                          "**Walk me through it** to start it.", buttons=_buttons_for_diagnosis()[:1])]
+            return state, [
+                Reply(
+                    "error",
+                    "The guide is not running (it finished or was never started). Press "
+                    "**Walk me through it** to start it.",
+                    buttons=_buttons_for_diagnosis()[:1],
+                )
+            ]
         if number != state.guide_step:
             lead = f"Step {number} is not the current one; here is where we are.\n\n"
             return state, [self._step_reply(steps[state.guide_step - 1], d, lead)]
@@ -391,19 +466,34 @@ class ConversationEngine:
             step = steps[number - 1]
             what = step.expect or "the output"
             cmd = f"`{step.command.strip()}`" if step.command and "\n" not in step.command.strip() else "the command"
-            return state, [Reply("guide_step", f"Paste the output of {cmd} in this thread; I will check it "
-                                               f"shows {what}.", diagnosis=d, step=step,
-                                 buttons=(_step_buttons(step)[2],))]
+            return state, [
+                Reply(
+                    "guide_step",
+                    f"Paste the output of {cmd} in this thread; I will check it shows {what}.",
+                    diagnosis=d,
+                    step=step,
+                    buttons=(_step_buttons(step)[2],),
+                )
+            ]
         return state, [Reply("error", f"I do not know the action `{action}`.")]
 
     def _feedback(self, state: ConversationState, incoming: Incoming) -> tuple[ConversationState, list[Reply]]:
         kind = (incoming.action or "").removeprefix("feedback_")
-        state.feedback.append({"kind": kind, "user": incoming.user, "value": incoming.action_value or "",
-                               "step": str(state.guide_step or "")})
+        state.feedback.append(
+            {
+                "kind": kind,
+                "user": incoming.user,
+                "value": incoming.action_value or "",
+                "step": str(state.guide_step or ""),
+            }
+        )
         if kind == "human":
             return state, [Reply("human_handoff", texts.fit(self._summary(state))[0])]
-        text = ("Thanks, noted: this helped." if kind == "helpful" else
-                "Thanks for saying so. Paste more evidence and I will look again, or press **Get a human**.")
+        text = (
+            "Thanks, noted: this helped."
+            if kind == "helpful"
+            else "Thanks for saying so. Paste more evidence and I will look again, or press **Get a human**."
+        )
         buttons = () if kind == "helpful" else (_buttons_for_diagnosis()[3],)
         return state, [Reply("feedback_thanks", text, buttons=buttons)]
 
@@ -414,9 +504,11 @@ class ConversationEngine:
             out.append("- Nothing was pasted yet.")
             return "\n".join(out)
         d = self.diagnose(state.pastes, state)
-        out.append(f"- {texts.plural(len(state.pastes), 'paste')} (secrets masked), evidence: "
-                   f"{texts.evidence_list(d.evidence) or 'none recognised'}; environment: "
-                   f"{d.environment.get('title', 'unknown')}")
+        out.append(
+            f"- {texts.plural(len(state.pastes), 'paste')} (secrets masked), evidence: "
+            f"{texts.evidence_list(d.evidence) or 'none recognised'}; environment: "
+            f"{d.environment.get('title', 'unknown')}"
+        )
         for m in d.matches[:5]:
             out.append(f"- {m.title}: {texts.plural(m.count, 'line')} ({m.severity})")
         for r in d.recommendations:

@@ -73,17 +73,21 @@ def required_fd(d: Diagnosis) -> int | None:
 
 # --- building the steps ------------------------------------------------------------------
 
+
 def _check_step(d: Diagnosis) -> tuple[str, str, str | None, str | None]:
     kinds = required_kinds(d)
     if kinds:
         needs = [n for n in d.needs if n.evidence in kinds]
         body = "Run these read-only commands on the server and paste what they print:\n" + "\n".join(
-            f"- **{n.evidence}**: `{n.command}` ({n.why})" for n in needs)
+            f"- **{n.evidence}**: `{n.command}` ({n.why})" for n in needs
+        )
         command = "; ".join(n.command for n in needs if n.command) or None
         return "Gather the missing evidence", body, command, "the output of " + " and ".join(kinds)
     show = _command(d, "the values that set the capacity", "whether worker_rlimit_nofile")
-    body = ("I have what I need. Read the current values so you know what you are changing "
-            "(nothing here changes the server).")
+    body = (
+        "I have what I need. Read the current values so you know what you are changing "
+        "(nothing here changes the server)."
+    )
     if d.recommendations:
         body += "\n" + "\n".join(f"- {change_line(r)}" for r in d.recommendations)
     return "Read the current values", body, show.command if show else None, None
@@ -104,8 +108,10 @@ def _change_step(d: Diagnosis) -> tuple[str, str, str | None, str | None]:
         body += "\n\nApply them with the command below; the controller reloads nginx by itself."
         command = settings.command
     elif d.diff:
-        body += (f"\n\nThe diff is attached as `{DIFF_FILE}`. Save it on the server as "
-                 f"`/tmp/{DIFF_FILE}`, then apply it (dry run first):")
+        body += (
+            f"\n\nThe diff is attached as `{DIFF_FILE}`. Save it on the server as "
+            f"`/tmp/{DIFF_FILE}`, then apply it (dry run first):"
+        )
         command = apply.command if apply else None
     elif any(r.file is None for r in recs):
         body += "\n\nPaste `sudo nginx -T 2>&1` and I will name the file and line of each."
@@ -115,41 +121,62 @@ def _change_step(d: Diagnosis) -> tuple[str, str, str | None, str | None]:
 def _test_step(d: Diagnosis) -> tuple[str, str, str | None, str | None]:
     test = _command(d, "test the changed configuration")
     body = "Test the configuration before nginx uses it; a broken file stops a restart cold."
-    return "Test the configuration", body, test.command if test else "sudo nginx -t", \
-        "`syntax is ok` and `test is successful`"
+    return (
+        "Test the configuration",
+        body,
+        test.command if test else "sudo nginx -t",
+        "`syntax is ok` and `test is successful`",
+    )
 
 
 def _reload_step(d: Diagnosis) -> tuple[str, str, str | None, str | None]:
     if restart_needed(d):
         raise_limit = _command(d, "raise the master's open-file limit")
         restart = _command(d, "restart nginx")
-        body = ("**Restart**, not reload: the fix raises the master's open-file limit, and a reload keeps the "
-                "old master with its old limit.")
+        body = (
+            "**Restart**, not reload: the fix raises the master's open-file limit, and a reload keeps the "
+            "old master with its old limit."
+        )
         if raise_limit is not None:
             body += f"\n\nRaise the limit:\n```\n{raise_limit.command.strip()}\n```"
         return "Restart nginx", body, restart.command if restart else None, "no errors"
     reload = _command(d, "reload")
     if reload is None:
-        return ("Let the change apply",
-                "In this environment nginx picks up the change by itself; nothing to run.", None, None)
-    return ("Reload nginx", "Reload: new workers start with the new values while old ones finish their requests.",
-            reload.command, "no errors")
+        return (
+            "Let the change apply",
+            "In this environment nginx picks up the change by itself; nothing to run.",
+            None,
+            None,
+        )
+    return (
+        "Reload nginx",
+        "Reload: new workers start with the new values while old ones finish their requests.",
+        reload.command,
+        "no errors",
+    )
 
 
 def _verify_step(d: Diagnosis) -> tuple[str, str, str | None, str | None]:
     fd = required_fd(d)
     checks = [c for c in d.commands if c.purpose.startswith("verify")]
     body = "Check that new workers run with the new limits and that the alert stopped:\n" + "\n".join(
-        f"- {c.purpose.removeprefix('verify: ')}: `{c.command}`" for c in checks)
+        f"- {c.purpose.removeprefix('verify: ')}: `{c.command}`" for c in checks
+    )
     limits = _command(d, "verify: a new worker's open-file limit")
     command = limits.command if limits else "cat /proc/$(pgrep -nf '[n]ginx: worker process')/limits"
-    expect = (f"a new worker's `Max open files` of at least {fd}" if fd else "new worker pids") + \
-        ", or `ps` output showing new workers"
+    expect = (
+        f"a new worker's `Max open files` of at least {fd}" if fd else "new worker pids"
+    ) + ", or `ps` output showing new workers"
     return "Verify the fix", body, command, expect
 
 
-_BUILDERS = {"check": _check_step, "change": _change_step, "test": _test_step, "reload": _reload_step,
-             "verify": _verify_step}
+_BUILDERS = {
+    "check": _check_step,
+    "change": _change_step,
+    "test": _test_step,
+    "reload": _reload_step,
+    "verify": _verify_step,
+}
 
 
 def build_steps(d: Diagnosis) -> list[GuideStep]:
@@ -163,6 +190,7 @@ def build_steps(d: Diagnosis) -> list[GuideStep]:
 
 # --- checking pasted output --------------------------------------------------------------
 
+
 def _failure_explained(text: str, kb: KnowledgeBase, matcher: Matcher) -> str:
     """Why nginx complained: the KB entry each error line matches, with its fix."""
     ev = Evidence()
@@ -173,8 +201,10 @@ def _failure_explained(text: str, kb: KnowledgeBase, matcher: Matcher) -> str:
         return "nginx reported:\n```\n" + "\n".join(lines[:5]) + "\n```" if lines else ""
     parts = []
     for m in d.matches[:2]:
-        parts.append(f"**{m.title}**\n```\n{m.samples[0] if m.samples else ''}\n```\n"
-                     f"{first_sentences(m.meaning, 300)}\n\n**Fix:** {first_sentences(m.fix, 500)}")
+        parts.append(
+            f"**{m.title}**\n```\n{m.samples[0] if m.samples else ''}\n```\n"
+            f"{first_sentences(m.meaning, 300)}\n\n**Fix:** {first_sentences(m.fix, 500)}"
+        )
     return "\n\n".join(parts)
 
 
@@ -183,17 +213,27 @@ def check_test_output(text: str, kb: KnowledgeBase, matcher: Matcher) -> Verdict
     low = text.lower()
     if "test failed" in low or "[emerg]" in low:
         why = _failure_explained(text, kb, matcher)
-        return Verdict(False, "The configuration test **failed**, so do not reload yet: nginx would keep the old "
-                              "configuration (or, on a restart, not start at all).\n\n" + why +
-                              "\n\nFix it, run the test again and paste the new output.")
+        return Verdict(
+            False,
+            "The configuration test **failed**, so do not reload yet: nginx would keep the old "
+            "configuration (or, on a restart, not start at all).\n\n"
+            + why
+            + "\n\nFix it, run the test again and paste the new output.",
+        )
     ok, success = "syntax is ok" in low, "test is successful" in low
     if ok and success:
         return Verdict(True, "The test passed: `syntax is ok` and `test is successful`.")
     if ok or success:
-        return Verdict(False, "I see only half of the verdict; paste the whole output of the test "
-                              "(`sudo nginx -t 2>&1`): it must say `syntax is ok` and `test is successful`.")
-    return Verdict(False, "That is not `nginx -t` output. Run `sudo nginx -t 2>&1` and paste what it prints; "
-                          "it must say `syntax is ok` and `test is successful`.")
+        return Verdict(
+            False,
+            "I see only half of the verdict; paste the whole output of the test "
+            "(`sudo nginx -t 2>&1`): it must say `syntax is ok` and `test is successful`.",
+        )
+    return Verdict(
+        False,
+        "That is not `nginx -t` output. Run `sudo nginx -t 2>&1` and paste what it prints; "
+        "it must say `syntax is ok` and `test is successful`.",
+    )
 
 
 def check_reload_output(text: str, kb: KnowledgeBase, matcher: Matcher) -> Verdict:
@@ -239,18 +279,24 @@ def check_verify_output(text: str, d: Diagnosis, kb: KnowledgeBase, matcher: Mat
         soft = paste.limits.nofile_soft
         pid = paste.limits.pid
         if role == "master":
-            problems.append(f"These are the master's limits ({why}); the master never applies "
-                            "worker_rlimit_nofile. Read a new worker's: "
-                            "`cat /proc/$(pgrep -nf '[n]ginx: worker process')/limits`.")
+            problems.append(
+                f"These are the master's limits ({why}); the master never applies "
+                "worker_rlimit_nofile. Read a new worker's: "
+                "`cat /proc/$(pgrep -nf '[n]ginx: worker process')/limits`."
+            )
         elif pid is not None and str(pid) in old_pids:
-            problems.append(f"pid {pid} is the worker that logged the alert: it is an old worker. "
-                            "Reload or restart first, then read a new one (`pgrep -nf`).")
+            problems.append(
+                f"pid {pid} is the worker that logged the alert: it is an old worker. "
+                "Reload or restart first, then read a new one (`pgrep -nf`)."
+            )
         elif soft is None:
             problems.append("The table has no `Max open files` row.")
         elif fd is not None and soft < fd:
-            problems.append(f"`Max open files` is {soft}, below the {fd} the fix needs: this worker still runs "
-                            "with the old limit (the reload or restart did not apply it, or it is an old worker "
-                            "still shutting down).")
+            problems.append(
+                f"`Max open files` is {soft}, below the {fd} the fix needs: this worker still runs "
+                "with the old limit (the reload or restart did not apply it, or it is an old worker "
+                "still shutting down)."
+            )
         else:
             good.append(f"a worker's `Max open files` is {soft}" + (f" (>= {fd})" if fd else ""))
     workers = [p for p in ev.processes if p.role == "worker"]
@@ -259,37 +305,52 @@ def check_verify_output(text: str, d: Diagnosis, kb: KnowledgeBase, matcher: Mat
         fresh = [p for p in workers if p not in draining and str(p.pid) not in old_pids]
         stale = [p for p in workers if p not in draining and str(p.pid) in old_pids]
         if stale:
-            problems.append(f"{plural(len(stale), 'worker')} ({', '.join(str(p.pid) for p in stale)}) logged the "
-                            "alert before: they were not replaced. Reload or restart, then check again.")
+            problems.append(
+                f"{plural(len(stale), 'worker')} ({', '.join(str(p.pid) for p in stale)}) logged the "
+                "alert before: they were not replaced. Reload or restart, then check again."
+            )
         elif fresh:
             good.append(f"{plural(len(fresh), 'new worker')} running ({', '.join(str(p.pid) for p in fresh[:8])})")
         if draining:
-            good.append(f"{plural(len(draining), 'old worker')} still shutting down with the old limits "
-                        "(they exit when their connections close)")
-    alerts = sum(ev.grouper.groups[m.kb_id].count for m in d.matches
-                 if m.kb_id in ev.grouper.groups and m.severity in ("critical", "high"))
+            good.append(
+                f"{plural(len(draining), 'old worker')} still shutting down with the old limits "
+                "(they exit when their connections close)"
+            )
+    alerts = sum(
+        ev.grouper.groups[m.kb_id].count
+        for m in d.matches
+        if m.kb_id in ev.grouper.groups and m.severity in ("critical", "high")
+    )
     if alerts:
-        problems.append(f"The log you pasted still has {plural(alerts, 'alert line')}; check their times are "
-                        "after the reload. If they are, paste them and I will look again.")
+        problems.append(
+            f"The log you pasted still has {plural(alerts, 'alert line')}; check their times are "
+            "after the reload. If they are, paste them and I will look again."
+        )
     elif "error-log" in ev.present and ev.grouper.lines:
         good.append("the alert is gone from the log you pasted")
     if problems:
         return Verdict(False, "\n".join(f"- {p}" for p in problems))
     if not good:
         expect = f"a new worker's limits (at least {fd} open files)" if fd else "a new worker's limits"
-        return Verdict(False, f"I could not find {expect} or `ps` output in that. Run "
-                              "`cat /proc/$(pgrep -nf '[n]ginx: worker process')/limits` and paste it.")
+        return Verdict(
+            False,
+            f"I could not find {expect} or `ps` output in that. Run "
+            "`cat /proc/$(pgrep -nf '[n]ginx: worker process')/limits` and paste it.",
+        )
     return Verdict(True, "Verified: " + "; ".join(good) + ".")
 
 
 # --- explaining --------------------------------------------------------------------------
 
+
 def explain_step(step: GuideStep, d: Diagnosis) -> str:
     """Why this step, with the sizing arithmetic and the findings behind it."""
     parts: list[str] = [f"**Why step {step.number} ({step.title.lower()})**"]
     if step.kind == "check":
-        parts.append("The fix depends on numbers only the server knows: the configured values (with their "
-                     "file and line) and the open-file limit a worker really got.")
+        parts.append(
+            "The fix depends on numbers only the server knows: the configured values (with their "
+            "file and line) and the open-file limit a worker really got."
+        )
         parts += [f"- **{n.evidence}**: {n.why}" for n in d.needs]
     elif step.kind == "change":
         parts += [f"- `{r.directive}`: {r.why}" for r in d.recommendations]
@@ -297,19 +358,25 @@ def explain_step(step: GuideStep, d: Diagnosis) -> str:
         if not d.recommendations and d.matches:
             parts.append(first_sentences(d.matches[0].meaning, 800))
     elif step.kind == "test":
-        parts.append("`nginx -t` parses every file the way a start would. A reload with a broken file is "
-                     "refused (the old configuration keeps running); a restart with one leaves nginx down.")
+        parts.append(
+            "`nginx -t` parses every file the way a start would. A reload with a broken file is "
+            "refused (the old configuration keeps running); a restart with one leaves nginx down."
+        )
     elif step.kind == "reload":
         restart = [f for f in d.findings if f.id in ("restart-needed", "setrlimit-not-permitted")]
         if restart:
             parts += [f.message for f in restart]
         else:
-            parts.append("A reload re-reads the configuration and starts new workers with the new values; old "
-                         "workers finish their requests with the old ones. worker_rlimit_nofile is applied by "
-                         "each new worker itself, so a reload is enough when the master's limit does not change.")
+            parts.append(
+                "A reload re-reads the configuration and starts new workers with the new values; old "
+                "workers finish their requests with the old ones. worker_rlimit_nofile is applied by "
+                "each new worker itself, so a reload is enough when the master's limit does not change."
+            )
     else:
-        parts.append("The master's limits (pid file, `pgrep -o`, MainPID) never show worker_rlimit_nofile: "
-                     "read a worker's. Right after a reload, old workers still show the old limits until they exit.")
+        parts.append(
+            "The master's limits (pid file, `pgrep -o`, MainPID) never show worker_rlimit_nofile: "
+            "read a worker's. Right after a reload, old workers still show the old limits until they exit."
+        )
         parts += [f.message for f in d.findings if f.id in ("limits-read-from-master", "old-workers-keep-limits")]
     matched = {m.kb_id for m in d.matches}
     others = [f for f in d.findings if f.id not in matched and f.message not in parts]

@@ -16,22 +16,27 @@ from bot.faq.answer import Answer
 
 Surface = Literal["message", "mention", "dm", "command", "shortcut", "action", "file", "cli"]
 ReplyKind = Literal[
-    "diagnosis",      # what matched, what it means, the fix so far, what evidence is still needed
-    "faq",            # a confident FAQ answer
-    "faq_unsure",     # the closest questions
-    "guide_step",     # one numbered step of the guided fix, with Done / Paste output / Explain
-    "guide_check",    # the verdict on output pasted for a step
-    "guide_done",     # every step done
-    "explain",        # the longer explanation of a step or finding
-    "help",           # what the bot can do
-    "error",          # input that could not be used, and what to paste instead
+    "diagnosis",  # what matched, what it means, the fix so far, what evidence is still needed
+    "faq",  # a confident FAQ answer
+    "faq_unsure",  # the closest questions
+    "guide_step",  # one numbered step of the guided fix, with Done / Paste output / Explain
+    "guide_check",  # the verdict on output pasted for a step
+    "guide_done",  # every step done
+    "explain",  # the longer explanation of a step or finding
+    "help",  # what the bot can do
+    "error",  # input that could not be used, and what to paste instead
     "feedback_thanks",
     "human_handoff",  # "get a human": who/where to ask, the thread summarised
 ]
 
 ACTION_IDS = (
-    "guide_start", "guide_done", "guide_paste", "guide_explain",
-    "feedback_helpful", "feedback_not_helpful", "feedback_human",
+    "guide_start",
+    "guide_done",
+    "guide_paste",
+    "guide_explain",
+    "feedback_helpful",
+    "feedback_not_helpful",
+    "feedback_human",
 )
 """Button action ids. A button's ``value`` is at most 2000 characters (Slack's limit)."""
 

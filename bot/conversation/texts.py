@@ -92,8 +92,10 @@ def masked_note(masked: int) -> str:
     """Tell the user their secrets were masked (they should know, and maybe rotate them)."""
     if not masked:
         return ""
-    return (f"I masked {plural(masked, 'secret')} before storing your paste "
-            "(passwords, tokens and keys are never kept or echoed).")
+    return (
+        f"I masked {plural(masked, 'secret')} before storing your paste "
+        "(passwords, tokens and keys are never kept or echoed)."
+    )
 
 
 def fit(text: str, attachments: Iterable[Attachment] = ()) -> tuple[str, tuple[Attachment, ...]]:
@@ -130,24 +132,32 @@ Passwords, tokens and keys are masked before anything is stored."""
 def nothing_recognised(sample: str) -> str:
     """The error for text that is neither evidence nor a question."""
     shown = " ".join(sample.split())[:80]
-    return (f"I could not read that as NGINX evidence or a question (it starts `{shown}`).\n\n"
-            "Paste lines from nginx's **error.log** (not access.log), e.g. "
-            "`sudo tail -n 200 /var/log/nginx/error.log`, the output of `sudo nginx -T 2>&1`, "
-            "or ask a question in plain words. Say `help` for everything I read.")
+    return (
+        f"I could not read that as NGINX evidence or a question (it starts `{shown}`).\n\n"
+        "Paste lines from nginx's **error.log** (not access.log), e.g. "
+        "`sudo tail -n 200 /var/log/nginx/error.log`, the output of `sudo nginx -T 2>&1`, "
+        "or ask a question in plain words. Say `help` for everything I read."
+    )
 
 
 def too_big(size: int, cap: int, what: str) -> str:
     """The error for a paste or thread over its cap; nothing was stored."""
     if what == "thread":
-        head = (f"With that paste this thread would hold {human_size(size)} ({size:,} bytes) of evidence; I keep at "
-                f"most {human_size(cap)} ({cap:,} bytes) per thread, so I did not store it (what the thread has "
-                "so far is unchanged). Start a new thread with the newest evidence, or paste less here.")
+        head = (
+            f"With that paste this thread would hold {human_size(size)} ({size:,} bytes) of evidence; I keep at "
+            f"most {human_size(cap)} ({cap:,} bytes) per thread, so I did not store it (what the thread has "
+            "so far is unchanged). Start a new thread with the newest evidence, or paste less here."
+        )
     else:
-        head = (f"That {what} is {human_size(size)} ({size:,} bytes); I read at most {human_size(cap)} "
-                f"({cap:,} bytes) at once, so I did not store it (the thread so far is unchanged).")
-    return (head + f"\n\nPaste or upload the last {TAIL_LINES} lines instead: "
-            f"`sudo tail -n {TAIL_LINES} /var/log/nginx/error.log`. For `nginx -T`, the lines that set the "
-            "capacity are enough: `sudo nginx -T 2>/dev/null | grep -nE 'worker_|listen|keepalive'`.")
+        head = (
+            f"That {what} is {human_size(size)} ({size:,} bytes); I read at most {human_size(cap)} "
+            f"({cap:,} bytes) at once, so I did not store it (the thread so far is unchanged)."
+        )
+    return (
+        head + f"\n\nPaste or upload the last {TAIL_LINES} lines instead: "
+        f"`sudo tail -n {TAIL_LINES} /var/log/nginx/error.log`. For `nginx -T`, the lines that set the "
+        "capacity are enough: `sudo nginx -T 2>/dev/null | grep -nE 'worker_|listen|keepalive'`."
+    )
 
 
 def evidence_list(kinds: Iterable[str]) -> str:

@@ -63,8 +63,9 @@ def reflow(text: str) -> str:
     return "\n".join(out)
 
 
-def render_fix(entry: ErrorEntry, facts: Mapping[str, str], count: int,
-               sizing: Mapping[str, Any] | None = None, env: str = "") -> str:
+def render_fix(
+    entry: ErrorEntry, facts: Mapping[str, str], count: int, sizing: Mapping[str, Any] | None = None, env: str = ""
+) -> str:
     """Render an entry's Jinja2 fix text; a broken template degrades to its raw text."""
     try:
         template = _JINJA.from_string(entry.fix)
@@ -82,8 +83,9 @@ def group_lines(lines: Iterable[str], matcher: Matcher) -> Grouper:
     return grouper
 
 
-def _summary(entry: ErrorEntry, group: MatchGroup, sizing: Mapping[str, Any] | None = None,
-             env: str = "") -> MatchSummary:
+def _summary(
+    entry: ErrorEntry, group: MatchGroup, sizing: Mapping[str, Any] | None = None, env: str = ""
+) -> MatchSummary:
     facts = group.summary_facts()
     return MatchSummary(
         kb_id=entry.id,
@@ -110,8 +112,12 @@ def diagnose_groups(grouper: Grouper, kb: KnowledgeBase) -> Diagnosis:
 def _sizing(ev: Evidence, target_concurrency: int | None) -> tuple[SizingInput, SizingRecommendation | None]:
     """Run the sizing math when there is anything to size from."""
     inp = build_sizing_input(ev, target_concurrency)
-    if ev.config is None and ev.worker_limits is None and inp.observed_alert_worker_connections is None \
-            and target_concurrency is None:
+    if (
+        ev.config is None
+        and ev.worker_limits is None
+        and inp.observed_alert_worker_connections is None
+        and target_concurrency is None
+    ):
         return inp, None
     return inp, recommend(inp)
 
@@ -119,16 +125,19 @@ def _sizing(ev: Evidence, target_concurrency: int | None) -> tuple[SizingInput, 
 def _capacity_after(inp: SizingInput, recs: list[Recommendation]) -> Capacity:
     """Capacity with exactly the recommended directive changes applied."""
     changed = {r.directive: int(r.recommended) for r in recs if r.recommended.isdigit()}
-    return capacity(replace(
-        inp,
-        worker_connections=changed.get("worker_connections", inp.worker_connections),
-        worker_rlimit_nofile=changed.get("worker_rlimit_nofile", inp.worker_rlimit_nofile),
-        worker_processes=changed.get("worker_processes", inp.worker_processes),
-    ))
+    return capacity(
+        replace(
+            inp,
+            worker_connections=changed.get("worker_connections", inp.worker_connections),
+            worker_rlimit_nofile=changed.get("worker_rlimit_nofile", inp.worker_rlimit_nofile),
+            worker_processes=changed.get("worker_processes", inp.worker_processes),
+        )
+    )
 
 
-def diagnose_evidence(ev: Evidence, kb: KnowledgeBase, target_concurrency: int | None = None,
-                      environment: str | None = None) -> Diagnosis:
+def diagnose_evidence(
+    ev: Evidence, kb: KnowledgeBase, target_concurrency: int | None = None, environment: str | None = None
+) -> Diagnosis:
     """Everything the engine concludes from the evidence collected so far."""
     grouper = ev.grouper
     entries = [kb.errors[k] for k in grouper.groups if k in kb.errors]
@@ -145,7 +154,11 @@ def diagnose_evidence(ev: Evidence, kb: KnowledgeBase, target_concurrency: int |
     if env is not None and env.settings:
         recommendations, edits = as_settings(env, directive_recs), []
     template_vars = rec.template_vars() if rec else {}
-    if rec is not None and ev.config is not None and not any(r.directive == "worker_rlimit_nofile" for r in directive_recs):
+    if (
+        rec is not None
+        and ev.config is not None
+        and not any(r.directive == "worker_rlimit_nofile" for r in directive_recs)
+    ):
         template_vars.pop("recommended_worker_rlimit_nofile", None)  # workers already inherit enough
     matches = [_summary(e, grouper.groups[e.id], template_vars, env_id) for e in entries]
     findings = cross_findings(ev, rec, env_id)

@@ -174,6 +174,7 @@ def _statement(edit: Edit) -> str:
 
 def _plan(config: NginxConfig, edit: Edit, files: dict[str, _FileEdits]) -> None:
     """Record one edit: replace in place when the directive exists, insert it otherwise."""
+
     def edits_for(path: str) -> _FileEdits:
         if path not in config.files:
             raise ValueError(f"{path} is not in the pasted configuration; paste `nginx -T` output that includes it")
@@ -233,8 +234,11 @@ def _plan(config: NginxConfig, edit: Edit, files: dict[str, _FileEdits]) -> None
 
 def _unified(path: str, old: str, new: str) -> str:
     name = header_path(path)
-    lines = list(difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),
-                                      fromfile=name, tofile=name, n=3))
+    lines = list(
+        difflib.unified_diff(
+            old.splitlines(keepends=True), new.splitlines(keepends=True), fromfile=name, tofile=name, n=3
+        )
+    )
     out = []
     for line in lines:
         out.append(line)

@@ -112,8 +112,10 @@ class Evidence:
             value = int(rlimit.args[0])
             if soft == value and hard == value:
                 return "worker", f"soft = hard = worker_rlimit_nofile {value}: a worker set them"
-            return "master", (f"worker_rlimit_nofile is {value} but this table shows {soft}/{hard}: workers "
-                              "set both limits to that value, so this is the master (or an old worker)")
+            return "master", (
+                f"worker_rlimit_nofile is {value} but this table shows {soft}/{hard}: workers "
+                "set both limits to that value, so this is the master (or an old worker)"
+            )
         if "worker" in cmd:
             return "worker", f"read with `{cmd}`"
         return "unknown", "no command, pid or worker_rlimit_nofile tells whose limits these are"
@@ -172,7 +174,7 @@ class Evidence:
         for section in sniff(text):
             self._take(section, matcher, name)
 
-    def _take(self, section: Section, matcher: Matcher, name: str) -> None:
+    def _take(self, section: Section, matcher: Matcher, name: str) -> None:  # noqa: C901 (split in the reshape, issue 12)
         kind = section.kind
         where = f"{name} line {section.start_line}"
         try:

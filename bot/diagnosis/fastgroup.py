@@ -149,9 +149,18 @@ class _Folder:
                 grouper.unmatched += count
                 unmatched.extend(samples)
                 continue
-            part = _Part(first_seq, count, count if m.method != "regex" else 0, t_first, t_last, m.facts,
-                         [(s, lvl, n) for lvl, n, s in levels],
-                         [(s, v, n) for v, n, s in values[0]], others[0], samples=samples)
+            part = _Part(
+                first_seq,
+                count,
+                count if m.method != "regex" else 0,
+                t_first,
+                t_last,
+                m.facts,
+                [(s, lvl, n) for lvl, n, s in levels],
+                [(s, v, n) for v, n, s in values[0]],
+                others[0],
+                samples=samples,
+            )
             facts = m.facts
             context = line.context
             for key in TALLIED:
@@ -176,7 +185,7 @@ class _Folder:
             _fold_group(group, sorted(parts[kb_id], key=lambda p: p.seq))
 
 
-def _fold_group(group: MatchGroup, parts: list[_Part]) -> None:
+def _fold_group(group: MatchGroup, parts: list[_Part]) -> None:  # noqa: C901 (split in the reshape, issue 12)
     """``MatchGroup.add`` for every line the parts stand for, in line order."""
     levels: list[Item] = []
     pids: list[Item] = []
@@ -223,9 +232,16 @@ def _fold_group(group: MatchGroup, parts: list[_Part]) -> None:
         group.samples.extend(raw for _s, raw in samples[:room])
 
 
-def group_stream_native(stream: BinaryIO, name: str, matcher: Matcher, *, grouper: Grouper | None = None,
-                        on_bytes: Callable[[int], None] | None = None, chunk_bytes: int = CHUNK_BYTES,
-                        max_heads: int = MAX_HEADS) -> Grouper:
+def group_stream_native(
+    stream: BinaryIO,
+    name: str,
+    matcher: Matcher,
+    *,
+    grouper: Grouper | None = None,
+    on_bytes: Callable[[int], None] | None = None,
+    chunk_bytes: int = CHUNK_BYTES,
+    max_heads: int = MAX_HEADS,
+) -> Grouper:
     """Group every line of ``stream`` like ``group_lines(iter_lines_binary(stream, name), matcher)``.
 
     Lines are added to ``grouper`` when given (a fresh one otherwise) and it is returned.

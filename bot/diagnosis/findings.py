@@ -53,7 +53,8 @@ def fd_limit_below_connections(c: Context) -> Finding | None:
     evidence = [f"worker_connections {cap.worker_connections}", f"open files per worker {fd} ({cap.fd_limit_source})"]
     evidence += _sample(c.ev, "too-many-open-files")
     return Finding(
-        "fd-limit-below-connections", "critical",
+        "fd-limit-below-connections",
+        "critical",
         f"Each worker may open only {fd} files but worker_connections is {cap.worker_connections}: "
         "workers fail with `Too many open files` (24) before they run out of connection slots. "
         "Set worker_rlimit_nofile to at least worker_connections (2x as advice).",
@@ -69,7 +70,8 @@ def setrlimit_not_permitted(c: Context) -> Finding | None:
     group = c.ev.grouper.groups["setrlimit-failed"]
     wanted = group.facts.get("worker_rlimit_nofile") or group.facts.get("value") or "the configured value"
     return Finding(
-        "setrlimit-not-permitted", "high",
+        "setrlimit-not-permitted",
+        "high",
         f"Workers could not raise their open-file limit to {wanted} (EPERM): the master is not root or lacks "
         "CAP_SYS_RESOURCE, so the worker keeps the limit it inherited. Raise the master's own limit "
         "(systemd LimitNOFILE=, docker --ulimit nofile=) and restart nginx; a reload cannot do it.",
@@ -83,7 +85,8 @@ def limits_read_from_master(c: Context) -> Finding | None:
         role, why = c.ev.limits_role(paste)
         if role == "master":
             return Finding(
-                "limits-read-from-master", "medium",
+                "limits-read-from-master",
+                "medium",
                 "The limits you pasted are the master's, not a worker's: " + why + ". Workers apply "
                 "worker_rlimit_nofile themselves. Read a worker: "
                 "`cat /proc/$(pgrep -nf '[n]ginx: worker process')/limits`.",
@@ -103,7 +106,8 @@ def limits_conf_ignored_by_systemd(c: Context) -> Finding | None:
     if c.ev.ulimit and c.ev.ulimit.soft:
         evidence.append(f"ulimit -n in your shell: {c.ev.ulimit.soft}")
     return Finding(
-        "limits-conf-ignored-by-systemd", "medium",
+        "limits-conf-ignored-by-systemd",
+        "medium",
         "/etc/security/limits.conf (and `ulimit` in a shell) does not apply to nginx started by systemd: "
         "pam_limits only runs for login sessions. Set LimitNOFILE= in a drop-in (`systemctl edit nginx`), "
         "then `systemctl daemon-reload && systemctl restart nginx`.",
@@ -124,7 +128,8 @@ def restart_needed(c: Context) -> Finding | None:
         return None
     limit = c.rec.recommended_limit_nofile
     return Finding(
-        "restart-needed", "high",
+        "restart-needed",
+        "high",
         f"The fix needs the master's open-file limit raised{f' to {limit}' if limit else ''}. The master keeps "
         "its limit across `nginx -s reload` (only workers are replaced), so this change needs a full restart "
         "(systemd: daemon-reload, then restart; Docker: recreate the container).",
@@ -138,7 +143,8 @@ def old_workers_keep_limits(c: Context) -> Finding | None:
     if not old:
         return None
     return Finding(
-        "old-workers-keep-limits", "medium",
+        "old-workers-keep-limits",
+        "medium",
         f"{len(old)} old worker(s) are still shutting down after a reload. They keep the old "
         "worker_connections and open-file limits until their last connection closes (long with websockets "
         "and keepalive). Read limits from a new worker (`pgrep -nf '[n]ginx: worker process'`); the alert can "
@@ -174,19 +180,22 @@ def proxy_loop(c: Context) -> Finding | None:
     assert config is not None
     for p in config.proxies:
         if p.upstream and p.upstream in config.upstreams:
-            targets += [(s.address, f"{p.directive} {p.target} (upstream {p.upstream}) at {p.file}:{p.line}")
-                        for s in config.upstreams[p.upstream].servers]
+            targets += [
+                (s.address, f"{p.directive} {p.target} (upstream {p.upstream}) at {p.file}:{p.line}")
+                for s in config.upstreams[p.upstream].servers
+            ]
         else:
             targets.append((p.target, f"{p.directive} {p.target} at {p.file}:{p.line}"))
     for group in c.ev.grouper.groups.values():
         tally = group.tallies.get("upstream")
         if tally:
-            targets += [(u, f"upstream \"{u}\" in the log") for u, _n in tally.top(5)]
+            targets += [(u, f'upstream "{u}" in the log') for u, _n in tally.top(5)]
     for target, where in targets:
         host, port = _split_host_port(target)
         if port in own_ports and (host in _LOCAL_HOSTS or (host, port) in own):
             return Finding(
-                "proxy-loop", "critical",
+                "proxy-loop",
+                "critical",
                 f"nginx proxies to itself ({host}:{port} is one of its own listeners): each request comes back "
                 "in and takes more slots, so raising worker_connections only delays the failure. Point the "
                 "proxy at the real backend.",
@@ -200,7 +209,8 @@ def cache_manager_connections(c: Context) -> Finding | None:
     if c.rec is None or not c.rec.cache_manager_alert:
         return None
     return Finding(
-        "cache-manager-connections", "high",
+        "cache-manager-connections",
+        "high",
         "The alert says 512 worker_connections but the config sets "
         f"{c.rec.worker_connections_current}: the cache manager and cache loader always run with 512 "
         "(hard-coded), so a module running inside them (upstream health checks, upsync) ran out. Raising "
@@ -218,7 +228,8 @@ def slow_upstream(c: Context) -> Finding | None:
     group = c.ev.grouper.groups["upstream-timed-out"]
     tops = ", ".join(f"{u} ({n})" for u, n in group.tallies["upstream"].top(3)) if "upstream" in group.tallies else ""
     return Finding(
-        "slow-upstream", "high",
+        "slow-upstream",
+        "high",
         f"{timeouts} upstream timeout(s) came with the slot/descriptor alerts: a slow upstream holds each "
         "proxied request's two slots longer, so the same traffic needs more of them. Raising limits buys "
         "headroom; the cause is the upstream" + (f" (slowest: {tops})" if tops else "") + ". Check its latency "
@@ -234,7 +245,8 @@ def worker_processes_vs_cpus(c: Context) -> Finding | None:
     if c.rec.recommended_worker_processes == c.rec.workers_current:
         return None
     return Finding(
-        "worker-processes-vs-cpus", "medium",
+        "worker-processes-vs-cpus",
+        "medium",
         f"worker_processes: {c.rec.worker_processes_reason}",
         [f"worker_processes now {c.rec.workers_current}", f"nproc {c.ev.nproc}"]
         + ([f"CPU quota {c.ev.cpu_quota:g}"] if c.ev.cpu_quota else []),

@@ -16,18 +16,29 @@ from bot.knowledge.loader import KnowledgeBase
 from bot.knowledge.schema import EnvironmentEntry, ErrorEntry
 from bot.sizing import Recommendation as SizingRecommendation
 
-ENV_PREFERENCE = ("kubernetes-ingress-nginx", "official-nginx-image", "docker-compose", "docker",
-                  "plain-host", "systemd-host")
+ENV_PREFERENCE = (
+    "kubernetes-ingress-nginx",
+    "official-nginx-image",
+    "docker-compose",
+    "docker",
+    "plain-host",
+    "systemd-host",
+)
 """On a tie, the more specific environment wins (a compose file also says "docker")."""
 
 DEFAULT_ENVIRONMENT = "systemd-host"
 
 DIFF_PATH = "/tmp/nginx-triage-fix.diff"
 
-SIZING_ENTRIES = frozenset({
-    "worker-connections-not-enough", "too-many-open-files", "worker-connections-exceed-rlimit",
-    "setrlimit-failed", "rlimit-nofile-notice",
-})
+SIZING_ENTRIES = frozenset(
+    {
+        "worker-connections-not-enough",
+        "too-many-open-files",
+        "worker-connections-exceed-rlimit",
+        "setrlimit-failed",
+        "rlimit-nofile-notice",
+    }
+)
 """Entries whose fix is a sizing change; only these produce directive recommendations."""
 
 
@@ -53,35 +64,53 @@ def _events_file(config: NginxConfig) -> str:
     return config.main_file
 
 
-def _edit_for(config: NginxConfig, directive: Directive | None, name: str, value: int,
-              block: str | None, why: str) -> tuple[Edit, Recommendation]:
+def _edit_for(
+    config: NginxConfig, directive: Directive | None, name: str, value: int, block: str | None, why: str
+) -> tuple[Edit, Recommendation]:
     current = " ".join(directive.args) if directive else None
     file = directive.file if directive else (_events_file(config) if block == "events" else config.main_file)
     line = directive.line if directive else None
     edit = Edit(file=file, line=line, directive=name, new_args=(str(value),), context_block=block, why=why)
-    rec = Recommendation(directive=name, context=block or "main", current=current, recommended=str(value),
-                         file=file, line=line, why=why)
+    rec = Recommendation(
+        directive=name, context=block or "main", current=current, recommended=str(value), file=file, line=line, why=why
+    )
     return edit, rec
 
 
-def directive_changes(config: NginxConfig | None, rec: SizingRecommendation | None,
-                      matched: set[str]) -> tuple[list[Recommendation], list[Edit]]:
+def directive_changes(
+    config: NginxConfig | None, rec: SizingRecommendation | None, matched: set[str]
+) -> tuple[list[Recommendation], list[Edit]]:
     """The directives to change, with their file and line when the config was pasted."""
     if rec is None or not (matched & SIZING_ENTRIES):
         return [], []
     recs: list[Recommendation] = []
     edits: list[Edit] = []
-    wc_why = (f"carries {rec.target.value} concurrent requests on the busiest worker with headroom"
-              if rec.target.value else "the current value ran out; sized up with headroom")
+    wc_why = (
+        f"carries {rec.target.value} concurrent requests on the busiest worker with headroom"
+        if rec.target.value
+        else "the current value ran out; sized up with headroom"
+    )
     changes: list[tuple[str, int | None, int | None, str | None, str]] = [
         ("worker_connections", rec.worker_connections_current, rec.recommended_worker_connections, "events", wc_why),
-        ("worker_rlimit_nofile", rec.worker_rlimit_nofile_current, rec.recommended_worker_rlimit_nofile, None,
-         "each worker's open-file limit: at least worker_connections (nginx checks 1x), 2x leaves room for "
-         "files, logs and temp files"),
+        (
+            "worker_rlimit_nofile",
+            rec.worker_rlimit_nofile_current,
+            rec.recommended_worker_rlimit_nofile,
+            None,
+            "each worker's open-file limit: at least worker_connections (nginx checks 1x), 2x leaves room for "
+            "files, logs and temp files",
+        ),
     ]
     if rec.recommended_worker_processes is not None and rec.worker_processes_reason:
-        changes.append(("worker_processes", rec.workers_current, rec.recommended_worker_processes, None,
-                        rec.worker_processes_reason))
+        changes.append(
+            (
+                "worker_processes",
+                rec.workers_current,
+                rec.recommended_worker_processes,
+                None,
+                rec.worker_processes_reason,
+            )
+        )
     inherited = rec.capacity_before.fd_limit_per_worker if rec.worker_rlimit_nofile_current is None else None
     for name, current, wanted, block, why in changes:
         if wanted is None or wanted == current:
@@ -89,15 +118,18 @@ def directive_changes(config: NginxConfig | None, rec: SizingRecommendation | No
         if name == "worker_rlimit_nofile" and inherited is not None and inherited >= wanted:
             continue  # workers already inherit enough; pinning a lower value would cut their limit
         if config is not None:
-            directive = {"worker_connections": config.worker_connections,
-                         "worker_rlimit_nofile": config.worker_rlimit_nofile,
-                         "worker_processes": config.worker_processes}[name]
+            directive = {
+                "worker_connections": config.worker_connections,
+                "worker_rlimit_nofile": config.worker_rlimit_nofile,
+                "worker_processes": config.worker_processes,
+            }[name]
             edit, recommendation = _edit_for(config, directive, name, wanted, block, why)
             edits.append(edit)
             recs.append(recommendation)
         else:
-            recs.append(Recommendation(name, block or "main", str(current) if current else None, str(wanted),
-                                       None, None, why))
+            recs.append(
+                Recommendation(name, block or "main", str(current) if current else None, str(wanted), None, None, why)
+            )
     return recs, edits
 
 
@@ -111,11 +143,17 @@ def as_settings(env: EnvironmentEntry | None, recs: list[Recommendation]) -> lis
         if key is None:
             out.append(r)
             continue
-        out.append(Recommendation(
-            directive=key, context=f"{env.title} setting (renders `{r.directive}`)", current=r.current,
-            recommended=r.recommended, file=None, line=None,
-            why=f"{r.why}; nginx.conf is generated here, so set {key} rather than editing the file",
-        ))
+        out.append(
+            Recommendation(
+                directive=key,
+                context=f"{env.title} setting (renders `{r.directive}`)",
+                current=r.current,
+                recommended=r.recommended,
+                file=None,
+                line=None,
+                why=f"{r.why}; nginx.conf is generated here, so set {key} rather than editing the file",
+            )
+        )
     return out
 
 
@@ -128,8 +166,10 @@ def settings_command(env: EnvironmentEntry | None, recs: list[Recommendation]) -
     if not data:
         return None
     payload = json.dumps({"data": data}, separators=(",", ":"))
-    return Command("apply the new settings (the controller reloads nginx by itself)",
-                   env.commands["apply_settings"].replace("{settings_json}", payload))
+    return Command(
+        "apply the new settings (the controller reloads nginx by itself)",
+        env.commands["apply_settings"].replace("{settings_json}", payload),
+    )
 
 
 def diff_for(config: NginxConfig | None, edits: list[Edit]) -> tuple[str, str | None]:
@@ -142,9 +182,13 @@ def diff_for(config: NginxConfig | None, edits: list[Edit]) -> tuple[str, str | 
         return "", f"could not build a diff: {exc}"
 
 
-def environment_commands(env: EnvironmentEntry | None, rec: SizingRecommendation | None,
-                         has_diff: bool, matched: set[str],
-                         recs: list[Recommendation] | None = None) -> list[Command]:
+def environment_commands(
+    env: EnvironmentEntry | None,
+    rec: SizingRecommendation | None,
+    has_diff: bool,
+    matched: set[str],
+    recs: list[Recommendation] | None = None,
+) -> list[Command]:
     """Test, apply (reload or restart), and verify, in the user's environment."""
     if env is None:
         return []
@@ -155,11 +199,19 @@ def environment_commands(env: EnvironmentEntry | None, rec: SizingRecommendation
         out.append(apply_settings)
     if has_diff:
         saved = DIFF_PATH
-        out.append(Command(f"save the diff on the server as {saved} (in Slack it is the attached "
-                           "nginx-triage-fix.diff; from the command line, the same diagnose run with --format diff)",
-                           f"nginx-triage diagnose --format diff FILES... > {saved}"))
-        out.append(Command("apply it (dry run first; run as root)",
-                           apply_command(saved, dry_run=True) + " && " + apply_command(saved).removeprefix("cd / && ")))
+        out.append(
+            Command(
+                f"save the diff on the server as {saved} (in Slack it is the attached "
+                "nginx-triage-fix.diff; from the command line, the same diagnose run with --format diff)",
+                f"nginx-triage diagnose --format diff FILES... > {saved}",
+            )
+        )
+        out.append(
+            Command(
+                "apply it (dry run first; run as root)",
+                apply_command(saved, dry_run=True) + " && " + apply_command(saved).removeprefix("cd / && "),
+            )
+        )
     if "test_config" in c:
         out.append(Command("test the changed configuration", c["test_config"]))
     sizing = bool(matched & SIZING_ENTRIES)
@@ -174,8 +226,10 @@ def environment_commands(env: EnvironmentEntry | None, rec: SizingRecommendation
     elif "reload" in c and apply_settings is None:
         out.append(Command("reload: new workers start with the new values, old ones drain", c["reload"]))
     if sizing:
-        for key, purpose in (("worker_pids", "verify: the new workers are running"),
-                             ("worker_limits", "verify: a new worker's open-file limit")):
+        for key, purpose in (
+            ("worker_pids", "verify: the new workers are running"),
+            ("worker_limits", "verify: a new worker's open-file limit"),
+        ):
             if key in c:
                 out.append(Command(purpose, c[key]))
     if "logs" in c:
@@ -215,9 +269,9 @@ def alert_rule(max_connections: int | None, max_proxied: int | None) -> str:
         "        for: 2m\n"
         "        labels: {severity: warning}\n"
         "        annotations:\n"
-        f"          summary: \"nginx holds more than 80% of its {max_connections} connection slots{proxied}\"\n"
-        "          description: \"nginx_connections_active comes from nginx-prometheus-exporter (stub_status). "
-        "Slots are per worker and traffic is uneven: the busiest worker fills first.\"\n"
+        f'          summary: "nginx holds more than 80% of its {max_connections} connection slots{proxied}"\n'
+        '          description: "nginx_connections_active comes from nginx-prometheus-exporter (stub_status). '
+        'Slots are per worker and traffic is uneven: the busiest worker fills first."\n'
     )
 
 
@@ -226,6 +280,8 @@ def reproduction(max_proxied: int | None, port_hint: str = "http://127.0.0.1:808
     if not max_proxied:
         return ""
     over = max(10, int(max_proxied * 1.5))
-    return (f"On a staging copy with a slow upstream (e.g. one that answers after 1 s): "
-            f"`ab -n {over * 4} -c {over} {port_hint}` exceeds the computed ceiling of about {max_proxied} "
-            "concurrent proxied requests, so the alert appears before the fix and not after it.")
+    return (
+        f"On a staging copy with a slow upstream (e.g. one that answers after 1 s): "
+        f"`ab -n {over * 4} -c {over} {port_hint}` exceeds the computed ceiling of about {max_proxied} "
+        "concurrent proxied requests, so the alert appears before the fix and not after it."
+    )

@@ -15,9 +15,11 @@ from bot.sizing import SizingInput
 def _int_arg(config: NginxConfig | None, name: str) -> int | None:
     if config is None:
         return None
-    directive = {"worker_connections": config.worker_connections,
-                 "worker_rlimit_nofile": config.worker_rlimit_nofile,
-                 "worker_processes": config.worker_processes}[name]
+    directive = {
+        "worker_connections": config.worker_connections,
+        "worker_rlimit_nofile": config.worker_rlimit_nofile,
+        "worker_processes": config.worker_processes,
+    }[name]
     if directive is None or not directive.args or not directive.args[0].isdigit():
         return None
     return int(directive.args[0])

@@ -169,8 +169,16 @@ def _parse_standard(raw: str) -> LogLine | None:
     return _finish(raw, raw[pos:].strip(), raw[:19], raw[21:end], int(pid), int(tid), cid, False)
 
 
-def _finish(raw: str, message: str, time: str | None, level: str | None, pid: int | None,
-            tid: int | None, cid: int | None, console: bool) -> LogLine:
+def _finish(
+    raw: str,
+    message: str,
+    time: str | None,
+    level: str | None,
+    pid: int | None,
+    tid: int | None,
+    cid: int | None,
+    console: bool,
+) -> LogLine:
     errno = errno_text = None
     paren = message.find("(")
     if paren >= 0:

@@ -209,8 +209,10 @@ def parse_proc_limits(text: str) -> ProcLimits:
         if row is None:
             continue
         name, soft, hard = row
-        values = (_limit(soft, f"{name} soft limit", _WORKER_LIMITS_CMD),
-                  _limit(hard, f"{name} hard limit", _WORKER_LIMITS_CMD))
+        values = (
+            _limit(soft, f"{name} soft limit", _WORKER_LIMITS_CMD),
+            _limit(hard, f"{name} hard limit", _WORKER_LIMITS_CMD),
+        )
         if name in found and found[name] != values:
             raise EvidenceError(
                 f"two different {name!r} rows: this holds more than one process's limits; "
@@ -226,9 +228,13 @@ def parse_proc_limits(text: str) -> ProcLimits:
     nofile = found["Max open files"]
     nproc = found.get("Max processes")
     return ProcLimits(
-        nofile[0], nofile[1],
-        nproc[0] if nproc else None, nproc[1] if nproc else None,
-        pid, nproc is not None, command,
+        nofile[0],
+        nofile[1],
+        nproc[0] if nproc else None,
+        nproc[1] if nproc else None,
+        pid,
+        nproc is not None,
+        command,
     )
 
 
@@ -236,8 +242,8 @@ def parse_proc_limits(text: str) -> ProcLimits:
 
 _ULIMIT_NOFILE_ROW = re.compile(
     r"^(?:open files\b.{0,40}\((?:[^()]{0,40},\s*)?-n\)"  # bash, busybox: open files (-n) 1024
-    r"|-n:\s+(?:file descriptors|open files)"              # zsh, old busybox: -n: file descriptors 1024
-    r"|nofiles?(?:\(descriptors\))?)"                      # dash: nofiles 1024
+    r"|-n:\s+(?:file descriptors|open files)"  # zsh, old busybox: -n: file descriptors 1024
+    r"|nofiles?(?:\(descriptors\))?)"  # dash: nofiles 1024
     r"\s+(\S+)$"
 )
 _ULIMIT_CMD = "ulimit -Sn; ulimit -Hn"
@@ -269,7 +275,9 @@ def parse_ulimit(text: str) -> UlimitValues:
         if flags is None:
             continue
         if not flags and out:
-            raise EvidenceError(f"`ulimit` without -n prints the file-size limit, not open files: paste `{_ULIMIT_CMD}`")
+            raise EvidenceError(
+                f"`ulimit` without -n prints the file-size limit, not open files: paste `{_ULIMIT_CMD}`"
+            )
         which = "hard" if "H" in flags and "S" not in flags else "soft"
         for line in out:
             if line.startswith("ulimit:") or _COMMAND_FAILED.search(line):
@@ -452,7 +460,9 @@ def parse_ss_summary(text: str) -> SocketSummary:
     counts = tcp[1]
     missing = [k for k in ("estab", "closed", "orphaned", "timewait") if k not in counts]
     if missing:
-        raise EvidenceError(f"the TCP: line of ss -s lacks {', '.join(missing)}: paste the line as `{_SS_CMD}` prints it")
+        raise EvidenceError(
+            f"the TCP: line of ss -s lacks {', '.join(missing)}: paste the line as `{_SS_CMD}` prints it"
+        )
     return SocketSummary(total, tcp[0], counts["estab"], counts["closed"], counts["orphaned"], counts["timewait"])
 
 
@@ -463,8 +473,27 @@ _NGINX_BINARIES = frozenset({"nginx", "nginx-debug", "openresty", "nginx.exe", "
 _PS_HEADER_NAMES = {"PID": "pid", "PPID": "ppid", "USER": "user", "UID": "user", "RUSER": "user", "EUSER": "user"}
 _PS_COMMAND_COLUMNS = ("CMD", "COMMAND", "ARGS")
 _WORD = re.compile(r"\S+")
-_SEARCH_TOOLS = frozenset({"grep", "egrep", "fgrep", "rg", "pgrep", "tail", "less", "vi", "vim", "nano", "cat",
-                           "watch", "strace", "journalctl", "sudo", "bash", "sh"})
+_SEARCH_TOOLS = frozenset(
+    {
+        "grep",
+        "egrep",
+        "fgrep",
+        "rg",
+        "pgrep",
+        "tail",
+        "less",
+        "vi",
+        "vim",
+        "nano",
+        "cat",
+        "watch",
+        "strace",
+        "journalctl",
+        "sudo",
+        "bash",
+        "sh",
+    }
+)
 
 
 def _is_nginx(cmd: str) -> bool:
@@ -564,6 +593,5 @@ def parse_ps(text: str) -> list[NginxProcess]:
             f"paste the output of `{_PS_CMD}` or `pgrep -a nginx`"
         )
     raise EvidenceError(
-        f"no nginx process in {_short(text)}: is nginx running on that host? "
-        f"paste the output of `{_PS_CMD}`"
+        f"no nginx process in {_short(text)}: is nginx running on that host? paste the output of `{_PS_CMD}`"
     )

@@ -34,9 +34,7 @@ from crossplane.errors import NgxParserSyntaxError
 PASTED = "(pasted)"
 """File name used when the paste has no ``# configuration file`` headers."""
 
-PASS_DIRECTIVES = frozenset(
-    {"proxy_pass", "fastcgi_pass", "uwsgi_pass", "grpc_pass", "scgi_pass", "memcached_pass"}
-)
+PASS_DIRECTIVES = frozenset({"proxy_pass", "fastcgi_pass", "uwsgi_pass", "grpc_pass", "scgi_pass", "memcached_pass"})
 
 _HEADER = re.compile(r"^# configuration file (?P<path>.+):[ \t]*$", re.MULTILINE)
 # Lines a terminal copy adds around the dump: nginx's stderr verdicts, prompts, code fences.
@@ -58,8 +56,20 @@ _MAX_REPAIRS = 200
 _OPEN_QUOTE = re.compile(r"""^(?:[^'"\\\n]*+(?:'[^'\\\n]*'|"[^"\\\n]*")?+)*+['"\\]""", re.MULTILINE)
 _INDENT_OR_COMMENT = re.compile(r"^[ \t]+(?:#.*)?|^#.*", re.MULTILINE)
 # Top-level names that only make sense inside ``http {}``: a paste made of them is a snippet.
-_HTTP_LEVEL = frozenset({"server", "upstream", "map", "geo", "split_clients", "limit_req_zone",
-                         "limit_conn_zone", "proxy_cache_path", "log_format", "location"})
+_HTTP_LEVEL = frozenset(
+    {
+        "server",
+        "upstream",
+        "map",
+        "geo",
+        "split_clients",
+        "limit_req_zone",
+        "limit_conn_zone",
+        "proxy_cache_path",
+        "log_format",
+        "location",
+    }
+)
 _MAIN_BLOCKS = frozenset({"http", "events", "stream", "mail"})
 
 
@@ -278,18 +288,36 @@ class NginxConfig:
             "http3_enabled": self.http3_enabled,
             "stream_proxy": self.stream_proxy,
             "listens": [
-                {"address": li.address, "port": li.port, "ssl": li.ssl, "http2": li.http2, "quic": li.quic,
-                 "default_server": li.default_server, "context": li.context, "at": f"{li.file}:{li.line}"}
+                {
+                    "address": li.address,
+                    "port": li.port,
+                    "ssl": li.ssl,
+                    "http2": li.http2,
+                    "quic": li.quic,
+                    "default_server": li.default_server,
+                    "context": li.context,
+                    "at": f"{li.file}:{li.line}",
+                }
                 for li in self.listens
             ],
             "proxies": [
-                {"directive": p.directive, "target": p.target, "upstream": p.upstream, "context": p.context,
-                 "at": f"{p.file}:{p.line}"}
+                {
+                    "directive": p.directive,
+                    "target": p.target,
+                    "upstream": p.upstream,
+                    "context": p.context,
+                    "at": f"{p.file}:{p.line}",
+                }
                 for p in self.proxies
             ],
             "upstreams": {
-                key: {"name": u.name, "context": u.context, "keepalive": u.keepalive, "at": f"{u.file}:{u.line}",
-                      "servers": [{"address": s.address, "params": dict(s.params)} for s in u.servers]}
+                key: {
+                    "name": u.name,
+                    "context": u.context,
+                    "keepalive": u.keepalive,
+                    "at": f"{u.file}:{u.line}",
+                    "servers": [{"address": s.address, "params": dict(s.params)} for s in u.servers],
+                }
                 for key, u in self.upstreams.items()
             },
             "errors": [{"message": e.message, "file": e.file, "line": e.line} for e in self.errors],
@@ -316,12 +344,14 @@ def _strip_noise(lines: list[str], *, leading: bool, prose: bool) -> list[str]:
     """
     start, end = 0, len(lines)
     if leading:
-        while start < end and (not lines[start].strip() or _NOISE.match(lines[start])
-                               or (prose and _is_prose(lines[start]))):
+        while start < end and (
+            not lines[start].strip() or _NOISE.match(lines[start]) or (prose and _is_prose(lines[start]))
+        ):
             start += 1
     cut = end
-    while cut > start and (not lines[cut - 1].strip() or _NOISE.match(lines[cut - 1])
-                           or (prose and _is_prose(lines[cut - 1]))):
+    while cut > start and (
+        not lines[cut - 1].strip() or _NOISE.match(lines[cut - 1]) or (prose and _is_prose(lines[cut - 1]))
+    ):
         cut -= 1
     if any(lines[i].strip() for i in range(cut, end)):
         return [*lines[start:cut], "", ""]
@@ -344,8 +374,13 @@ def _split_dump(text: str) -> tuple[dict[str, str], list[ConfigIssue]]:
         if block.endswith("\n"):
             block = block[:-1]
         if path in files:
-            issues.append(ConfigIssue(f"file printed twice in the paste (two dumps pasted together?); "
-                                      f"kept the first copy of {path}", path, None))
+            issues.append(
+                ConfigIssue(
+                    f"file printed twice in the paste (two dumps pasted together?); kept the first copy of {path}",
+                    path,
+                    None,
+                )
+            )
             continue
         files[path] = block
     return files, issues
@@ -383,8 +418,14 @@ def _blank_binary_lines(text: str, path: str, issues: list[ConfigIssue]) -> str:
             count += 1
             if first is None:
                 first = i + 1
-    issues.append(ConfigIssue(f"binary bytes (not text) on {count} line(s), first at line {first}; "
-                              "those lines were ignored - paste the text output of `nginx -T`", path, first))
+    issues.append(
+        ConfigIssue(
+            f"binary bytes (not text) on {count} line(s), first at line {first}; "
+            "those lines were ignored - paste the text output of `nginx -T`",
+            path,
+            first,
+        )
+    )
     return "\n".join(lines)
 
 
@@ -444,7 +485,7 @@ def _repair(disk: str, text: str, path: str, issues: list[ConfigIssue]) -> str:
     """
     for _ in range(_MAX_REPAIRS):
         tokens, err = _lex(disk)
-        if err is not None and "unexpected \"}\"" in err.strerror:
+        if err is not None and 'unexpected "}"' in err.strerror:
             lineno = err.lineno or 1
             lines = text.split("\n")
             seen = sum(1 for tok, ln, quoted in tokens if tok == "}" and not quoted and ln == lineno)
@@ -461,14 +502,26 @@ def _repair(disk: str, text: str, path: str, issues: list[ConfigIssue]) -> str:
         end_line = text.count("\n") + 1
         tail = ""
         if pending is not None:
-            issues.append(ConfigIssue(f'directive "{pending[0]}" is not terminated by ";" - the file ends '
-                                      f"inside it at line {end_line} (truncated paste?)", path, pending[1]))
+            issues.append(
+                ConfigIssue(
+                    f'directive "{pending[0]}" is not terminated by ";" - the file ends '
+                    f"inside it at line {end_line} (truncated paste?)",
+                    path,
+                    pending[1],
+                )
+            )
             tail += ";"
         if stack:
             name, opened = stack[-1]
-            issues.append(ConfigIssue(f'unexpected end of file, expecting "}}": the "{name}" block opened at line '
-                                      f"{opened} never closes ({len(stack)} block(s) open at line {end_line}; "
-                                      "truncated paste? paste the whole `nginx -T` output)", path, opened))
+            issues.append(
+                ConfigIssue(
+                    f'unexpected end of file, expecting "}}": the "{name}" block opened at line '
+                    f"{opened} never closes ({len(stack)} block(s) open at line {end_line}; "
+                    "truncated paste? paste the whole `nginx -T` output)",
+                    path,
+                    opened,
+                )
+            )
             tail += "}" * len(stack)
         if tail:
             text = text + "\n" + tail + "\n"
@@ -489,8 +542,13 @@ def _cut_partial_tail(text: str, path: str, issues: list[ConfigIssue]) -> str:
     if not residue:
         return text
     line = text.count("\n", 0, cut) + 1 + next(i for i, ln in enumerate(tail.split("\n")) if ln in residue)
-    issues.append(ConfigIssue(f'the text ends inside directive "{residue[0].split()[0]}" before its ";" '
-                              "(truncated paste?); ignored it", path, line))
+    issues.append(
+        ConfigIssue(
+            f'the text ends inside directive "{residue[0].split()[0]}" before its ";" (truncated paste?); ignored it',
+            path,
+            line,
+        )
+    )
     return text[:cut] + "\n" * tail.count("\n")
 
 
@@ -511,14 +569,16 @@ def _parse_text(disk: str, text: str, path: str, issues: list[ConfigIssue]) -> l
     """crossplane's parse of one file, repaired first when it would fail."""
     text = _lexer_friendly(_cut_partial_tail(text, path, issues))
     _write(disk, text)
-    payload = crossplane.parse(disk, catch_errors=True, single=True, strict=False,
-                               check_ctx=False, check_args=False, comments=False)
+    payload = crossplane.parse(
+        disk, catch_errors=True, single=True, strict=False, check_ctx=False, check_args=False, comments=False
+    )
     entry = payload["config"][0]
     if entry["status"] == "ok":
         return list(entry["parsed"])
     _repair(disk, text, path, issues)
-    payload = crossplane.parse(disk, catch_errors=True, single=True, strict=False,
-                               check_ctx=False, check_args=False, comments=False)
+    payload = crossplane.parse(
+        disk, catch_errors=True, single=True, strict=False, check_ctx=False, check_args=False, comments=False
+    )
     entry = payload["config"][0]
     for err in entry["errors"]:
         issues.append(ConfigIssue(f"could not parse: {err['error'] or 'unexpected end of file'}", path, err["line"]))
@@ -602,9 +662,14 @@ class _Walk:
             hits = [p for p in self.parsed if p.endswith("/" + pattern.lstrip("/"))]
             if hits:
                 return hits[:1]
-        self.issues.append(ConfigIssue(f'include "{d.args[0]}" names a file that is not in the paste; '
-                                       "paste the whole `nginx -T` output (it prints every included file)",
-                                       d.file, d.line))
+        self.issues.append(
+            ConfigIssue(
+                f'include "{d.args[0]}" names a file that is not in the paste; '
+                "paste the whole `nginx -T` output (it prints every included file)",
+                d.file,
+                d.line,
+            )
+        )
         return []
 
     def walk(self, stmts: Iterable[dict[str, Any]], file: str, ctx: tuple[str, ...], stack: tuple[str, ...]) -> None:
@@ -625,8 +690,13 @@ class _Walk:
             elif name == "include" and d.args:
                 for path in self.resolve(d.args[0], d):
                     if path in stack:
-                        self.issues.append(ConfigIssue(f'include "{d.args[0]}" includes {path} again inside '
-                                                       "itself; skipped the loop", d.file, d.line))
+                        self.issues.append(
+                            ConfigIssue(
+                                f'include "{d.args[0]}" includes {path} again inside itself; skipped the loop',
+                                d.file,
+                                d.line,
+                            )
+                        )
                         continue
                     self.visited.add(path)
                     self.walk(self.parsed[path], path, ctx, (*stack, path))
@@ -657,9 +727,18 @@ def _listen(d: Directive) -> Listen:
     protocol = d.protocol or "http"
     if port is None and protocol == "http" and not first.startswith("unix:"):
         port = 80  # nginx's default when only an address is given
-    return Listen(address=address, port=port, ssl="ssl" in flags, http2="http2" in flags, quic="quic" in flags,
-                  default_server=bool(flags & {"default_server", "default"}), file=d.file, line=d.line,
-                  context=protocol, args=d.args)
+    return Listen(
+        address=address,
+        port=port,
+        ssl="ssl" in flags,
+        http2="http2" in flags,
+        quic="quic" in flags,
+        default_server=bool(flags & {"default_server", "default"}),
+        file=d.file,
+        line=d.line,
+        context=protocol,
+        args=d.args,
+    )
 
 
 def _upstream(d: Directive, inner: list[Directive]) -> Upstream:
@@ -677,8 +756,15 @@ def _upstream(d: Directive, inner: list[Directive]) -> Upstream:
             keepalive = int(x.args[0])
         else:
             others.append(x)
-    return Upstream(name=d.args[0], servers=tuple(servers), keepalive=keepalive, file=d.file, line=d.line,
-                    context=d.protocol or "http", directives=tuple(others))
+    return Upstream(
+        name=d.args[0],
+        servers=tuple(servers),
+        keepalive=keepalive,
+        file=d.file,
+        line=d.line,
+        context=d.protocol or "http",
+        directives=tuple(others),
+    )
 
 
 def _upstream_of(target: str, names: set[str]) -> str | None:
@@ -752,13 +838,18 @@ def _parse_file(job: tuple[str, int, str, str]) -> tuple[str, list[dict[str, Any
 
 def _worth_parallel(files: dict[str, str]) -> bool:
     # Forking a multi-threaded process (the Slack bot) is unsafe; the CLI is single-threaded.
-    return (len(files) >= 4 and sum(len(c) for c in files.values()) >= PARALLEL_MIN_BYTES
-            and threading.active_count() == 1 and len(os.sched_getaffinity(0)) > 1
-            and "fork" in mp.get_all_start_methods())
+    return (
+        len(files) >= 4
+        and sum(len(c) for c in files.values()) >= PARALLEL_MIN_BYTES
+        and threading.active_count() == 1
+        and len(os.sched_getaffinity(0)) > 1
+        and "fork" in mp.get_all_start_methods()
+    )
 
 
-def _parse_files_parallel(jobs: list[tuple[str, int, str, str]]) -> list[
-        tuple[str, list[dict[str, Any]], list[ConfigIssue], list[str]]]:
+def _parse_files_parallel(
+    jobs: list[tuple[str, int, str, str]],
+) -> list[tuple[str, list[dict[str, Any]], list[ConfigIssue], list[str]]]:
     """``_parse_file`` for every job on every CPU, results in job order."""
     workers = min(len(os.sched_getaffinity(0)), len(jobs))
     with mp.get_context("fork").Pool(workers) as pool:
@@ -805,8 +896,14 @@ def _parse_dump(text: str) -> NginxConfig:
     for path, stmts in parsed.items():
         if path not in state.visited:
             ctx = _orphan_context(stmts)
-            issues.append(ConfigIssue(f"no include in the paste reads this file; read it as if it were in the "
-                                      f"{' > '.join(ctx) or 'main'} context", path, None))
+            issues.append(
+                ConfigIssue(
+                    f"no include in the paste reads this file; read it as if it were in the "
+                    f"{' > '.join(ctx) or 'main'} context",
+                    path,
+                    None,
+                )
+            )
             state.visited.add(path)
             state.walk(stmts, path, ctx, (path,))
 
@@ -824,11 +921,23 @@ def _parse_dump(text: str) -> NginxConfig:
         key = u.name if u.name not in upstreams else f"{u.context}:{u.name}"
         upstreams.setdefault(key, u)
     proxies = [
-        ProxyPass(directive=d.name, target=d.args[0],
-                  upstream=_upstream_of(d.args[0], names.get(d.protocol or "http", set())),
-                  file=d.file, line=d.line, context=d.protocol or "http")
+        ProxyPass(
+            directive=d.name,
+            target=d.args[0],
+            upstream=_upstream_of(d.args[0], names.get(d.protocol or "http", set())),
+            file=d.file,
+            line=d.line,
+            context=d.protocol or "http",
+        )
         for d in state.raw_proxies
     ]
-    return NginxConfig(files=files, main_file=main_file, directives=state.directives, errors=issues,
-                       listens=state.listens, proxies=proxies, upstreams=upstreams, by_name=state.by_name)
-
+    return NginxConfig(
+        files=files,
+        main_file=main_file,
+        directives=state.directives,
+        errors=issues,
+        listens=state.listens,
+        proxies=proxies,
+        upstreams=upstreams,
+        by_name=state.by_name,
+    )

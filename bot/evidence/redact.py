@@ -19,26 +19,66 @@ from itertools import pairwise
 
 REDACTED = "<redacted>"
 
-_SECRET_WORDS = frozenset({
-    "password", "passwd", "pwd", "passphrase", "secret", "token", "apikey", "accesskey",
-    "secretkey", "privatekey", "credential", "credentials", "signature", "sig",
-})
+_SECRET_WORDS = frozenset(
+    {
+        "password",
+        "passwd",
+        "pwd",
+        "passphrase",
+        "secret",
+        "token",
+        "apikey",
+        "accesskey",
+        "secretkey",
+        "privatekey",
+        "credential",
+        "credentials",
+        "signature",
+        "sig",
+    }
+)
 """Key components that mark a value as secret (``DB_PASSWORD``, ``X-Auth-Token``, ``clientSecret``)."""
 
-_KEY_PAIRS = frozenset({("api", "key"), ("access", "key"), ("secret", "key"), ("private", "key"),
-                        ("signing", "key"), ("encryption", "key"), ("master", "key"), ("app", "key")})
+_KEY_PAIRS = frozenset(
+    {
+        ("api", "key"),
+        ("access", "key"),
+        ("secret", "key"),
+        ("private", "key"),
+        ("signing", "key"),
+        ("encryption", "key"),
+        ("master", "key"),
+        ("app", "key"),
+    }
+)
 """Two components that make a secret together: ``api_key`` is one, ``proxy_cache_key`` is not."""
 
-_NGINX_PASS_DIRECTIVES = frozenset({"proxy_pass", "fastcgi_pass", "uwsgi_pass", "scgi_pass", "grpc_pass",
-                                    "memcached_pass"})
+_NGINX_PASS_DIRECTIVES = frozenset(
+    {"proxy_pass", "fastcgi_pass", "uwsgi_pass", "scgi_pass", "grpc_pass", "memcached_pass"}
+)
 """``pass`` alone marks a password (``DB_PASS``), but these are upstream addresses."""
 
-_QUERY_KEYS = frozenset({"key", "code", "auth", "x-amz-signature", "x-amz-credential", "x-amz-security-token",
-                         "access_token", "id_token", "refresh_token", "client_secret", "api_key", "apikey"})
+_QUERY_KEYS = frozenset(
+    {
+        "key",
+        "code",
+        "auth",
+        "x-amz-signature",
+        "x-amz-credential",
+        "x-amz-security-token",
+        "access_token",
+        "id_token",
+        "refresh_token",
+        "client_secret",
+        "api_key",
+        "apikey",
+    }
+)
 """Query parameters that are secret in a request line even though the generic rule would not say so."""
 
-_AUTH_SCHEMES = frozenset({"bearer", "basic", "digest", "token", "negotiate", "ntlm", "apikey", "key",
-                           "aws4-hmac-sha256", "hawk", "oauth"})
+_AUTH_SCHEMES = frozenset(
+    {"bearer", "basic", "digest", "token", "negotiate", "ntlm", "apikey", "key", "aws4-hmac-sha256", "hawk", "oauth"}
+)
 
 _SPLIT = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])")
 
@@ -128,9 +168,7 @@ _SECRET_DIRECTIVE = re.compile(
     r"\b(?P<head>(?:secure_link_secret|auth_jwt_key|auth_basic_password)[ \t]{1,64})(?P<value>" + _QUOTED_OR_BARE + ")"
 )
 
-_QUERY_PARAM = re.compile(
-    r"(?P<head>[?&;](?P<name>[A-Za-z0-9_.-]{1,64})=)(?P<value>[^&\s\"'#;]{1,4096})"
-)
+_QUERY_PARAM = re.compile(r"(?P<head>[?&;](?P<name>[A-Za-z0-9_.-]{1,64})=)(?P<value>[^&\s\"'#;]{1,4096})")
 
 _KEY_VALUE = re.compile(
     r"(?P<kq>[\"']?)(?P<name>\b[A-Za-z_][A-Za-z0-9_.-]{0,63})(?P=kq)"
@@ -157,6 +195,7 @@ _TOKEN_PATTERNS: tuple[re.Pattern[str], ...] = (
 
 # --- rules -------------------------------------------------------------------------------
 
+
 def _pem_blocks(text: str, counter: _Counter) -> str:
     """Private keys: mask every line between BEGIN and END (to the end when END is missing)."""
     if "PRIVATE KEY" not in text:
@@ -169,8 +208,8 @@ def _pem_blocks(text: str, counter: _Counter) -> str:
             break
         end = _PEM_END.search(text, begin.end())
         body_end = end.start() if end else len(text)
-        body = text[begin.end():body_end]
-        out.append(text[pos:begin.end()])
+        body = text[begin.end() : body_end]
+        out.append(text[pos : begin.end()])
         lines = body.split("\n")
         masked = [line if not line.strip() or line.strip() == REDACTED else REDACTED for line in lines]
         if masked != lines:
@@ -237,8 +276,14 @@ def _head_value(m: re.Match[str], counter: _Counter) -> str:
 _Rule = tuple[re.Pattern[str], Callable[[re.Match[str], _Counter], str], tuple[str, ...]]
 
 _TOKEN_HINTS: tuple[tuple[str, ...], ...] = (
-    ("xox",), ("xoxe.",), ("xapp-",), ("ghp_", "gho_", "ghu_", "ghs_", "ghr_"), ("github_pat_",),
-    ("AKIA", "ASIA", "AGPA", "AIDA", "AROA", "ANPA", "ANVA", "AIPA"), ("eyJ",), ("Bearer",),
+    ("xox",),
+    ("xoxe.",),
+    ("xapp-",),
+    ("ghp_", "gho_", "ghu_", "ghs_", "ghr_"),
+    ("github_pat_",),
+    ("AKIA", "ASIA", "AGPA", "AIDA", "AROA", "ANPA", "ANVA", "AIPA"),
+    ("eyJ",),
+    ("Bearer",),
     ("hooks.slack.com",),
 )
 assert len(_TOKEN_HINTS) == len(_TOKEN_PATTERNS)
@@ -263,6 +308,7 @@ The literal hints let a rule skip texts that cannot contain its pattern (most pa
 def _bound(replace: Callable[[re.Match[str], _Counter], str], counter: _Counter) -> Callable[[re.Match[str]], str]:
     def sub(m: re.Match[str]) -> str:
         return replace(m, counter)
+
     return sub
 
 

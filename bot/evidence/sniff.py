@@ -24,8 +24,20 @@ from dataclasses import dataclass
 from bot.evidence.errorlog import parse_line, strip_wrappers
 
 KINDS = (
-    "errorlog", "nginx-T", "nginx-t", "proc-limits", "ulimit", "systemctl-show", "sysctl",
-    "file-nr", "nproc", "ss-s", "ss-count", "ps", "question", "unknown",
+    "errorlog",
+    "nginx-T",
+    "nginx-t",
+    "proc-limits",
+    "ulimit",
+    "systemctl-show",
+    "sysctl",
+    "file-nr",
+    "nproc",
+    "ss-s",
+    "ss-count",
+    "ps",
+    "question",
+    "unknown",
 )
 
 _CLASSIFY_CHARS = 4096
@@ -66,11 +78,40 @@ _PROMPT = re.compile(
     re.VERBOSE,
 )
 
-_KNOWN_COMMANDS = frozenset({
-    "cat", "ulimit", "nproc", "ss", "sysctl", "systemctl", "ps", "pgrep", "nginx", "grep",
-    "getconf", "netstat", "docker", "kubectl", "podman", "journalctl", "tail", "head", "less",
-    "sudo", "doas", "su", "wc", "prlimit", "lsof", "service", "sh", "bash", "tee", "zcat",
-})
+_KNOWN_COMMANDS = frozenset(
+    {
+        "cat",
+        "ulimit",
+        "nproc",
+        "ss",
+        "sysctl",
+        "systemctl",
+        "ps",
+        "pgrep",
+        "nginx",
+        "grep",
+        "getconf",
+        "netstat",
+        "docker",
+        "kubectl",
+        "podman",
+        "journalctl",
+        "tail",
+        "head",
+        "less",
+        "sudo",
+        "doas",
+        "su",
+        "wc",
+        "prlimit",
+        "lsof",
+        "service",
+        "sh",
+        "bash",
+        "tee",
+        "zcat",
+    }
+)
 """A bare ``#`` or ``>`` also starts config comments and markdown quotes: trust it only
 before a command people actually run when asked for evidence."""
 
@@ -148,7 +189,7 @@ _LIMITS_HEADER = re.compile(r"^Limit\s+Soft Limit\s+Hard Limit\s+Units$")
 _LIMITS_ROW = re.compile(r"^Max [a-z][a-z ]{1,30}?\s+(?:\d+|unlimited)\s+(?:\d+|unlimited)(?:\s+[a-z]+)?$")
 _ULIMIT_ROW = re.compile(
     r"^(?:[A-Za-z][\w ./()-]{0,60}?\s*\((?:[^()]{0,40},\s*)?-[A-Za-z]\)"  # bash, busybox: "open files (-n)"
-    r"|-[A-Za-z]:\s+[\w ./()-]{1,60}?)"                                    # zsh, old busybox: "-n: file descriptors"
+    r"|-[A-Za-z]:\s+[\w ./()-]{1,60}?)"  # zsh, old busybox: "-n: file descriptors"
     r"\s+(?:\d+|unlimited)$"
 )
 _ULIMIT_LOOSE = re.compile(r"^(?:\d+|unlimited|[a-z][\w ()/.-]{0,40}?\s+(?:\d+|unlimited)|ulimit: .*)$")
@@ -164,10 +205,14 @@ _CPU_MAX = re.compile(r"^(?:max|\d{1,19})\s\d{1,19}$")
 _SS_SUMMARY = re.compile(
     r"^(?:Total:\s+\d+|TCP:\s+\d+\s+\(estab|Transport\s+Total\s+IP\s+IPv6$|(?:RAW|UDP|TCP|INET|FRAG|\*)\s+\d+\s+(?:\d+|-)\s+(?:\d+|-)$)"
 )
-_PS_NGINX = re.compile(r"^(?:\S+\s+){0,12}?\d+\s.*?\bnginx: (?:master|worker|cache manager|cache loader|\w+ agent) process")
+_PS_NGINX = re.compile(
+    r"^(?:\S+\s+){0,12}?\d+\s.*?\bnginx: (?:master|worker|cache manager|cache loader|\w+ agent) process"
+)
 _PS_HEADER = re.compile(r"^(?:[A-Z%]+\s+){0,12}?PID\s+(?:[A-Z%]+\s+){0,12}?(?:CMD|COMMAND|ARGS)$")
 _PS_LOOSE = re.compile(r"^(?:\d+(?:\s.*)?|\S+\s+\d+\s.*)$")
-_COMMAND_ERROR = re.compile(r"^[\w./-]{1,64}: .{0,400}(?:No such file|Permission denied|not found|not permitted|cannot )")
+_COMMAND_ERROR = re.compile(
+    r"^[\w./-]{1,64}: .{0,400}(?:No such file|Permission denied|not found|not permitted|cannot )"
+)
 _QUESTION_START = re.compile(
     r"^(?:how|why|what|should|can|could|would|is|are|does|do|did|will|where|which|when|any|anyone)\b(?!')",
     re.IGNORECASE,
@@ -313,6 +358,7 @@ class _ConfigScan:
 
 # --- classification ---------------------------------------------------------------------
 
+
 @dataclass(slots=True)
 class _Label:
     kind: str
@@ -391,9 +437,7 @@ class _Classifier:
         if ("#" in s or "$" in s or "%" in s or ">" in s) and _prompt(s, strict=True) is not None:
             self.in_dump = False
             return None
-        if not self.scan.at_top or (
-            _strong_kind(s, raw) is None and not s.endswith("?") and self.scan.takes(s, raw)
-        ):
+        if not self.scan.at_top or (_strong_kind(s, raw) is None and not s.endswith("?") and self.scan.takes(s, raw)):
             self.scan.feed(s)
             return self._emit(_Label("nginx-T"))
         self.in_dump = False

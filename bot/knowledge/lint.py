@@ -65,9 +65,7 @@ def check_examples(kb: KnowledgeBase, matcher: Matcher) -> list[str]:
             facts = match.facts if match else {}
             for key, want in ex.facts.items():
                 if facts.get(key) != want:
-                    problems.append(
-                        f"{where}: examples.{i}.facts.{key}: extracted {facts.get(key)!r}, want {want!r}"
-                    )
+                    problems.append(f"{where}: examples.{i}.facts.{key}: extracted {facts.get(key)!r}, want {want!r}")
         for i, nm in enumerate(entry.near_misses):
             line = parse_line(nm.line)
             hit = matcher.match(line)
@@ -129,7 +127,8 @@ def check_regex_speed(kb: KnowledgeBase, budget: float = REGEX_BUDGET_S) -> list
                     problems.append(
                         f"{kb.sources.get(f'errors/{entry.id}', entry.id)}: match.regexes.{i}: "
                         f"{took * 1000:.0f} ms on a 10 KB near-match line (limit {budget * 1000:.0f} ms): "
-                        "backtracking blow-up; bound every repetition (\\d{1,10} not \\d+, [^\"]{0,512} not .*) and avoid nested quantifiers"
+                        'backtracking blow-up; bound every repetition (\\d{1,10} not \\d+, [^"]{0,512} not .*) '
+                        "and avoid nested quantifiers"
                     )
                     break
     return problems

@@ -132,7 +132,9 @@ def _load_one(path: Path, model: type[M], problems: list[str]) -> M | None:
     entry_id = getattr(entry, "id", None)
     if entry_id != path.stem:
         node = yaml.compose(text, Loader=_LOADER)
-        problems.append(f"{path}:{_node_line(node, ['id']) or 1}: id: {entry_id!r} must equal the file name {path.stem!r}")
+        problems.append(
+            f"{path}:{_node_line(node, ['id']) or 1}: id: {entry_id!r} must equal the file name {path.stem!r}"
+        )
         return None
     return entry
 
@@ -166,8 +168,10 @@ def _flat_files(base: Path, problems: list[str]) -> dict[str, list[Path]]:
             if data is None:
                 out["errors"].append(path)
             else:
-                problems.append(f"{path}:1: not a KB entry: an error entry has `match`, a FAQ `phrasings`, "
-                                "an environment `commands`")
+                problems.append(
+                    f"{path}:1: not a KB entry: an error entry has `match`, a FAQ `phrasings`, "
+                    "an environment `commands`"
+                )
             continue
         out[kind].append(path)
     return out
@@ -207,9 +211,7 @@ def load_kb(dirs: Sequence[Path] | None = None, *, require_builtin_ids: bool = F
             problems.append(f"required entries missing: {', '.join(missing)}")
     if problems:
         raise KnowledgeBaseError(problems)
-    return KnowledgeBase(
-        errors=errors, faqs=faqs, environments=envs, evidence=evidence, sources=sources
-    )
+    return KnowledgeBase(errors=errors, faqs=faqs, environments=envs, evidence=evidence, sources=sources)
 
 
 def _load_evidence(path: Path, problems: list[str]) -> dict[str, EvidenceKindEntry]:

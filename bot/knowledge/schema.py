@@ -100,9 +100,7 @@ class Example(Strict):
 
     line: str = Field(min_length=5)
     source: str = Field(min_length=3, description="where the line was seen")
-    facts: dict[str, str] = Field(
-        default_factory=dict, description="facts the match must extract (subset)"
-    )
+    facts: dict[str, str] = Field(default_factory=dict, description="facts the match must extract (subset)")
     note: str | None = None
 
 
@@ -177,9 +175,7 @@ class EnvironmentEntry(Strict):
 
     id: str = Field(pattern=KEBAB_ID)
     title: str = Field(min_length=3)
-    detect: list[str] = Field(
-        default_factory=list, description="substrings in pasted evidence that reveal it"
-    )
+    detect: list[str] = Field(default_factory=list, description="substrings in pasted evidence that reveal it")
     commands: dict[str, str] = Field(min_length=1)
     notes: list[str] = Field(default_factory=list)
     settings: dict[str, str] = Field(

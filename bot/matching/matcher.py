@@ -33,7 +33,8 @@ FUZZY_MIN_CHARS = 18
 # Lines that are certainly not nginx error-log lines; fuzzy matching must not guess on them.
 _NOT_NGINX = re.compile(
     r"""(?:
-        "\s?(?:GET|POST|PUT|HEAD|DELETE|OPTIONS|PATCH|CONNECT|PROPFIND|-|\\x[0-9A-F]{2})[^"]{0,4096}"\s\d{3}\s   # access log
+        # access log: "METHOD ..." STATUS
+        "\s?(?:GET|POST|PUT|HEAD|DELETE|OPTIONS|PATCH|CONNECT|PROPFIND|-|\\x[0-9A-F]{2})[^"]{0,4096}"\s\d{3}\s
       | \bAH\d{5}:                                   # Apache
       | ^\[pid:\s\d+\|app:                           # uWSGI
       | \bswSSL_|\bWARNING\t                         # Swoole
@@ -172,9 +173,7 @@ class Matcher:
     # -- slow path -------------------------------------------------------------------
 
     def _fuzzy_uncached(self, shape: str) -> tuple[int, float] | None:
-        best = process.extractOne(
-            shape, self._templates, scorer=fuzz.WRatio, score_cutoff=FUZZY_THRESHOLD
-        )
+        best = process.extractOne(shape, self._templates, scorer=fuzz.WRatio, score_cutoff=FUZZY_THRESHOLD)
         if best is None:
             return None
         _tmpl, score, pos = best

@@ -5,7 +5,11 @@ _Value = tuple[str, int, int]
 # (head, count, first_seq, first_time, last_time, [(level, n, first_seq)], [(seq, raw)],
 #  [pids, clients, servers, upstreams, hosts], (others per kind))
 _Head = tuple[
-    str, int, int, str, str,
+    str,
+    int,
+    int,
+    str,
+    str,
     list[tuple[str, int, int]],
     list[tuple[int, str]],
     list[list[_Value]],

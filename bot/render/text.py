@@ -14,7 +14,7 @@ from bot.render.markdown import cross_findings
 _STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
 
 
-def render_text(diagnosis: Diagnosis, console: Console) -> None:
+def render_text(diagnosis: Diagnosis, console: Console) -> None:  # noqa: C901 (split in the reshape, issue 12)
     """Print the diagnosis to ``console``."""
     d = diagnosis
     if not d.matches:
@@ -27,9 +27,7 @@ def render_text(diagnosis: Diagnosis, console: Console) -> None:
         + (f", {d.unmatched_lines} line(s) matched nothing known" if d.unmatched_lines else "")
     )
     for i, m in enumerate(d.matches, 1):
-        head = Text.assemble(
-            (f"{i}. {m.title}", _STYLE.get(m.severity, "")), f"  x{m.count}  ", (m.kb_id, "dim")
-        )
+        head = Text.assemble((f"{i}. {m.title}", _STYLE.get(m.severity, "")), f"  x{m.count}  ", (m.kb_id, "dim"))
         body: list[Text | Table | str] = []
         when = []
         if m.first_seen:
@@ -49,7 +47,9 @@ def render_text(diagnosis: Diagnosis, console: Console) -> None:
     if special:
         console.print("[bold]Findings[/]")
         for f in special:
-            console.print(f"  [{_STYLE.get(f.severity, '')}]{f.severity}[/] [dim]{f.id}[/]: {escape(f.message)}", soft_wrap=True)
+            console.print(
+                f"  [{_STYLE.get(f.severity, '')}]{f.severity}[/] [dim]{f.id}[/]: {escape(f.message)}", soft_wrap=True
+            )
     if d.capacity:
         cap, after = d.capacity, d.capacity.get("after_fix", {})
         console.print(
@@ -81,5 +81,8 @@ def render_text(diagnosis: Diagnosis, console: Console) -> None:
         console.print(f"[yellow]could not read[/]: {escape(problem)}", soft_wrap=True)
     if d.environment:
         env = d.environment
-        console.print(f"[dim]environment: {env.get('title')}"
-                      + ("" if env.get("detected") else " (assumed; --environment to change)") + "[/]")
+        console.print(
+            f"[dim]environment: {env.get('title')}"
+            + ("" if env.get("detected") else " (assumed; --environment to change)")
+            + "[/]"
+        )

@@ -128,16 +128,19 @@ def rlimit_applies(inp: SizingInput, value: int) -> tuple[bool | None, str]:
         return True, f"{value} fits under the inherited hard limit {hard}: no privilege needed"
     if inp.master_is_root is True:
         cap = f"fs.nr_open {nr_open}" if nr_open is not None else "fs.nr_open"
-        return True, (f"the master runs as root, so each worker may raise its hard limit before setuid() "
-                      f"(up to {cap})")
+        return True, (f"the master runs as root, so each worker may raise its hard limit before setuid() (up to {cap})")
     if inp.master_is_root is False:
         if hard is not None:
-            return False, (f"the master is not root and {value} is above the hard limit {hard} workers inherit: "
-                           f"setrlimit() fails with EPERM and workers keep {hard}")
+            return False, (
+                f"the master is not root and {value} is above the hard limit {hard} workers inherit: "
+                f"setrlimit() fails with EPERM and workers keep {hard}"
+            )
         return None, "the master is not root and its hard limit is unknown"
     if hard is not None:
-        return None, (f"{value} is above the inherited hard limit {hard}; only a root master's workers "
-                      f"may exceed it, and whether the master runs as root is unknown")
+        return None, (
+            f"{value} is above the inherited hard limit {hard}; only a root master's workers "
+            f"may exceed it, and whether the master runs as root is unknown"
+        )
     return None, "whether the master runs as root and its hard limit are both unknown"
 
 
@@ -157,28 +160,48 @@ def worker_fd_limit(inp: SizingInput) -> FdLimit:
     if observed is not None:
         lines = [f"open files per worker: {observed} (soft limit read from a worker's /proc/PID/limits)"]
         if rlimit is not None and rlimit != observed:
-            lines.append(f"that differs from worker_rlimit_nofile {rlimit}: setrlimit() failed in the worker, "
-                         f"or this worker started before the last reload (old workers keep old limits)")
+            lines.append(
+                f"that differs from worker_rlimit_nofile {rlimit}: setrlimit() failed in the worker, "
+                f"or this worker started before the last reload (old workers keep old limits)"
+            )
         return FdLimit(observed, "worker /proc/PID/limits", lines)
     inherited = inherited_limit(inp)
     if rlimit is not None:
         applies, why = rlimit_applies(inp, rlimit)
         if applies is True:
-            return FdLimit(rlimit, "worker_rlimit_nofile", [f"open files per worker: worker_rlimit_nofile {rlimit} ({why})"])
+            return FdLimit(
+                rlimit, "worker_rlimit_nofile", [f"open files per worker: worker_rlimit_nofile {rlimit} ({why})"]
+            )
         if applies is None:
-            return FdLimit(rlimit, "worker_rlimit_nofile (assumed to apply)",
-                           [f"open files per worker: worker_rlimit_nofile {rlimit}, assuming setrlimit() succeeds "
-                            f"({why}); paste a worker's /proc/PID/limits to be sure"])
+            return FdLimit(
+                rlimit,
+                "worker_rlimit_nofile (assumed to apply)",
+                [
+                    f"open files per worker: worker_rlimit_nofile {rlimit}, assuming setrlimit() succeeds "
+                    f"({why}); paste a worker's /proc/PID/limits to be sure"
+                ],
+            )
         if inherited.soft is not None:
-            return FdLimit(inherited.soft, f"inherited from the master ({inherited.source})",
-                           [f"open files per worker: {inherited.soft} inherited from the master ({inherited.source}), "
-                            f"not worker_rlimit_nofile {rlimit}: {why}"])
-        return FdLimit(None, "unknown", [f"worker_rlimit_nofile {rlimit} cannot apply ({why}) and the inherited "
-                                         f"limit is unknown"])
+            return FdLimit(
+                inherited.soft,
+                f"inherited from the master ({inherited.source})",
+                [
+                    f"open files per worker: {inherited.soft} inherited from the master ({inherited.source}), "
+                    f"not worker_rlimit_nofile {rlimit}: {why}"
+                ],
+            )
+        return FdLimit(
+            None, "unknown", [f"worker_rlimit_nofile {rlimit} cannot apply ({why}) and the inherited limit is unknown"]
+        )
     if inherited.soft is not None:
-        return FdLimit(inherited.soft, f"inherited from the master ({inherited.source})",
-                       [f"open files per worker: {inherited.soft} inherited from the master ({inherited.source}); "
-                        f"worker_rlimit_nofile is not set"])
+        return FdLimit(
+            inherited.soft,
+            f"inherited from the master ({inherited.source})",
+            [
+                f"open files per worker: {inherited.soft} inherited from the master ({inherited.source}); "
+                f"worker_rlimit_nofile is not set"
+            ],
+        )
     return FdLimit(None, "unknown", ["open files per worker: unknown (paste a worker's /proc/PID/limits)"])
 
 
@@ -238,10 +261,19 @@ def current_worker_connections(inp: SizingInput) -> tuple[int, str, str]:
         return configured, "config", f"worker_connections {configured} (from the config)"
     alert = positive(inp.observed_alert_worker_connections)
     if alert is not None and alert != COMPILED_DEFAULT_WORKER_CONNECTIONS:
-        return alert, "alert", (f"worker_connections {alert} (no config given; taken from the "
-                                f"\"{alert} worker_connections are not enough\" alert)")
-    return (COMPILED_DEFAULT_WORKER_CONNECTIONS, "compiled default",
-            f"worker_connections not set: compiled default {COMPILED_DEFAULT_WORKER_CONNECTIONS}")
+        return (
+            alert,
+            "alert",
+            (
+                f"worker_connections {alert} (no config given; taken from the "
+                f'"{alert} worker_connections are not enough" alert)'
+            ),
+        )
+    return (
+        COMPILED_DEFAULT_WORKER_CONNECTIONS,
+        "compiled default",
+        f"worker_connections not set: compiled default {COMPILED_DEFAULT_WORKER_CONNECTIONS}",
+    )
 
 
 def is_cache_manager_alert(inp: SizingInput) -> bool:
@@ -249,8 +281,7 @@ def is_cache_manager_alert(inp: SizingInput) -> bool:
     manager or loader (hard-coded 512), usually a module running inside it."""
     alert = positive(inp.observed_alert_worker_connections)
     configured = positive(inp.worker_connections)
-    return (alert == CACHE_MANAGER_CONNECTIONS and configured is not None
-            and configured != CACHE_MANAGER_CONNECTIONS)
+    return alert == CACHE_MANAGER_CONNECTIONS and configured is not None and configured != CACHE_MANAGER_CONNECTIONS
 
 
 def capacity(inp: SizingInput, rules: SizingRules = DEFAULT_RULES) -> Capacity:
@@ -262,16 +293,21 @@ def capacity(inp: SizingInput, rules: SizingRules = DEFAULT_RULES) -> Capacity:
     listeners = inp.listeners if inp.listeners is not None and inp.listeners >= 0 else None
     if listeners is None:
         listeners = DEFAULT_LISTENERS
-        explain.append(f"listening sockets unknown: assuming {DEFAULT_LISTENERS} (each distinct listen "
-                       f"address:port takes a slot in every worker)")
+        explain.append(
+            f"listening sockets unknown: assuming {DEFAULT_LISTENERS} (each distinct listen "
+            f"address:port takes a slot in every worker)"
+        )
     keepalive = inp.upstream_keepalive if inp.upstream_keepalive is not None and inp.upstream_keepalive > 0 else 0
 
     slots = max(0, wc - listeners - CHANNEL_SLOTS)
-    explain.append(f"usable slots per worker = {wc} - {plural(listeners, 'listening socket')} "
-                   f"- {CHANNEL_SLOTS} channel to the master = {slots}")
+    explain.append(
+        f"usable slots per worker = {wc} - {plural(listeners, 'listening socket')} "
+        f"- {CHANNEL_SLOTS} channel to the master = {slots}"
+    )
     if wc < listeners + CHANNEL_SLOTS:
-        explain.append(f"nginx refuses to start: \"{wc} worker_connections are not enough for "
-                       f"{listeners} listening sockets\"")
+        explain.append(
+            f'nginx refuses to start: "{wc} worker_connections are not enough for {listeners} listening sockets"'
+        )
 
     per_static = slots_per_request(proxied=False, http3=inp.http3)
     per_proxied = slots_per_request(proxied=True, http3=inp.http3)
@@ -280,17 +316,25 @@ def capacity(inp: SizingInput, rules: SizingRules = DEFAULT_RULES) -> Capacity:
     if per_static == 1:
         explain.append(f"static or local requests: one slot per client connection = {slot_clients} per worker")
     else:
-        explain.append(f"HTTP/3 requests: each QUIC stream takes a slot and its connection another, worst case "
-                       f"{per_static} per request: floor({slots} / {per_static}) = {slot_clients} per worker")
+        explain.append(
+            f"HTTP/3 requests: each QUIC stream takes a slot and its connection another, worst case "
+            f"{per_static} per request: floor({slots} / {per_static}) = {slot_clients} per worker"
+        )
     reserve = f"({slots} - {keepalive} idle upstream keepalive)" if keepalive else f"{slots}"
     if keepalive:
-        explain.append(f"idle upstream keepalive connections keep their slots: up to {keepalive} per worker "
-                       f"(sum of keepalive N over the upstreams)")
-    explain.append(f"proxied requests: {per_proxied} slots each (client{' stream + QUIC connection' if inp.http3 else ''}"
-                   f" + upstream): floor({reserve} / {per_proxied}) = {slot_proxied} per worker")
+        explain.append(
+            f"idle upstream keepalive connections keep their slots: up to {keepalive} per worker "
+            f"(sum of keepalive N over the upstreams)"
+        )
+    explain.append(
+        f"proxied requests: {per_proxied} slots each (client{' stream + QUIC connection' if inp.http3 else ''}"
+        f" + upstream): floor({reserve} / {per_proxied}) = {slot_proxied} per worker"
+    )
     if inp.http2:
-        explain.append("HTTP/2 streams share their connection's slot, so HTTP/2 clients can carry more requests "
-                       "than this; the figures above are the HTTP/1.x worst case")
+        explain.append(
+            "HTTP/2 streams share their connection's slot, so HTTP/2 clients can carry more requests "
+            "than this; the figures above are the HTTP/1.x worst case"
+        )
 
     fd = worker_fd_limit(inp)
     explain.extend(fd.explain)
@@ -299,15 +343,19 @@ def capacity(inp: SizingInput, rules: SizingRules = DEFAULT_RULES) -> Capacity:
     binds = "unknown"
     if fd.value is not None:
         fd_sockets = max(0, fd.value - rules.fd_overhead_per_worker - listeners - CHANNEL_SLOTS)
-        explain.append(f"descriptors for connections = {fd.value} - {rules.fd_overhead_per_worker} for logs, "
-                       f"epoll and files - {plural(listeners, 'listener')} - {CHANNEL_SLOTS} channel = {fd_sockets}")
+        explain.append(
+            f"descriptors for connections = {fd.value} - {rules.fd_overhead_per_worker} for logs, "
+            f"epoll and files - {plural(listeners, 'listener')} - {CHANNEL_SLOTS} channel = {fd_sockets}"
+        )
         fd_clients = fd_sockets // per_static
         fd_proxied = max(0, fd_sockets - keepalive) // per_proxied
         if fd_sockets < slots:
             binds = "open_files"
             clients, proxied = min(clients, fd_clients), min(proxied, fd_proxied)
-            explain.append(f"open files run out before worker_connections: a worker fails with \"Too many open "
-                           f"files\" at {clients} clients or {proxied} proxied requests, before its {slots} slots fill")
+            explain.append(
+                f'open files run out before worker_connections: a worker fails with "Too many open '
+                f'files" at {clients} clients or {proxied} proxied requests, before its {slots} slots fill'
+            )
         else:
             binds = "worker_connections"
             explain.append(f"worker_connections binds first: {slots} slots, {fd_sockets} descriptors for them")
@@ -316,21 +364,27 @@ def capacity(inp: SizingInput, rules: SizingRules = DEFAULT_RULES) -> Capacity:
     max_conn = max_proxied = until_busiest = None
     if workers is not None:
         max_conn, max_proxied = workers * clients, workers * proxied
-        explain.append(f"total with {plural(workers, 'worker')}: {workers} x {clients} = {max_conn} connections, "
-                       f"{workers} x {proxied} = {max_proxied} proxied requests, if spread evenly")
+        explain.append(
+            f"total with {plural(workers, 'worker')}: {workers} x {clients} = {max_conn} connections, "
+            f"{workers} x {proxied} = {max_proxied} proxied requests, if spread evenly"
+        )
         share = rules.busiest_share(workers)
         until_busiest = math.floor(proxied / share)
         if workers > 1:
-            explain.append(f"connections do not spread evenly: if the busiest worker takes {share:.0%} of them it "
-                           f"is full at about {proxied} / {share:.2f} = {until_busiest} proxied requests in total")
+            explain.append(
+                f"connections do not spread evenly: if the busiest worker takes {share:.0%} of them it "
+                f"is full at about {proxied} / {share:.2f} = {until_busiest} proxied requests in total"
+            )
     else:
         explain.append("worker_processes unknown: no totals (capacity is per worker)")
 
     cache_mgr = is_cache_manager_alert(inp)
     if cache_mgr:
-        explain.append(f"the alert says {CACHE_MANAGER_CONNECTIONS} but workers have {wc}: it comes from the cache "
-                       f"manager or loader, which always has {CACHE_MANAGER_CONNECTIONS} slots (usually a module "
-                       f"running inside it); raising worker_connections does not change that")
+        explain.append(
+            f"the alert says {CACHE_MANAGER_CONNECTIONS} but workers have {wc}: it comes from the cache "
+            f"manager or loader, which always has {CACHE_MANAGER_CONNECTIONS} slots (usually a module "
+            f"running inside it); raising worker_connections does not change that"
+        )
 
     return Capacity(
         workers=workers,
@@ -353,9 +407,22 @@ def capacity(inp: SizingInput, rules: SizingRules = DEFAULT_RULES) -> Capacity:
         proxied_requests_until_busiest_full=until_busiest,
         binds_first=binds,
         cache_manager_alert=cache_mgr,
-        inputs=inp.used("worker_processes", "worker_connections", "listeners", "upstream_keepalive", "http2",
-                        "http3", "worker_rlimit_nofile", "worker_nofile_soft", "worker_nofile_hard",
-                        "master_nofile_soft", "master_nofile_hard", "master_is_root", "systemd_limit_nofile",
-                        "fs_nr_open", "observed_alert_worker_connections"),
+        inputs=inp.used(
+            "worker_processes",
+            "worker_connections",
+            "listeners",
+            "upstream_keepalive",
+            "http2",
+            "http3",
+            "worker_rlimit_nofile",
+            "worker_nofile_soft",
+            "worker_nofile_hard",
+            "master_nofile_soft",
+            "master_nofile_hard",
+            "master_is_root",
+            "systemd_limit_nofile",
+            "fs_nr_open",
+            "observed_alert_worker_connections",
+        ),
         explain=explain,
     )

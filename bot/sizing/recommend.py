@@ -27,8 +27,10 @@ from bot.sizing.capacity import (
 )
 from bot.sizing.rules import CACHE_MANAGER_CONNECTIONS, CHANNEL_SLOTS, DEFAULT_RULES, SizingRules
 
-SS_HINT = ("paste `ss -Htn state established '( sport = :80 or sport = :443 )' | wc -l` taken at peak, "
-           "or pass --target-concurrency N (peak concurrent requests)")
+SS_HINT = (
+    "paste `ss -Htn state established '( sport = :80 or sport = :443 )' | wc -l` taken at peak, "
+    "or pass --target-concurrency N (peak concurrent requests)"
+)
 
 
 @dataclass(frozen=True)
@@ -50,44 +52,75 @@ def _alert_target(inp: SizingInput, rules: SizingRules, explain: list[str]) -> i
     if alert is None:
         return None
     if is_cache_manager_alert(inp):
-        explain.append(f"the \"{alert} worker_connections are not enough\" alert comes from the cache manager or "
-                       f"loader ({CACHE_MANAGER_CONNECTIONS} slots, hard-coded), not from a worker: it says nothing "
-                       f"about client demand")
+        explain.append(
+            f'the "{alert} worker_connections are not enough" alert comes from the cache manager or '
+            f"loader ({CACHE_MANAGER_CONNECTIONS} slots, hard-coded), not from a worker: it says nothing "
+            f"about client demand"
+        )
         return None
     configured = positive(inp.worker_connections)
     if configured is not None and configured != alert:
-        explain.append(f"the alert names {alert} but the config says {configured}: the config changed since, or "
-                       f"the alert is from another instance; sizing from the alert's {alert}")
-    at_alert = capacity(replace(inp, worker_connections=alert, worker_nofile_soft=None, worker_rlimit_nofile=None,
-                                master_nofile_soft=None, master_nofile_hard=None, systemd_limit_nofile=None), rules)
+        explain.append(
+            f"the alert names {alert} but the config says {configured}: the config changed since, or "
+            f"the alert is from another instance; sizing from the alert's {alert}"
+        )
+    at_alert = capacity(
+        replace(
+            inp,
+            worker_connections=alert,
+            worker_nofile_soft=None,
+            worker_rlimit_nofile=None,
+            master_nofile_soft=None,
+            master_nofile_hard=None,
+            systemd_limit_nofile=None,
+        ),
+        rules,
+    )
     proxied = inp.proxied is not False
     ceiling = at_alert.slot_proxied_per_worker if proxied else at_alert.slot_clients_per_worker
     kind = "proxied" if proxied else "client"
-    explain.append(f"a worker ran out of its {alert} slots: it was carrying about {ceiling} {kind} requests "
-                   f"({at_alert.slots_per_worker} usable slots)")
+    explain.append(
+        f"a worker ran out of its {alert} slots: it was carrying about {ceiling} {kind} requests "
+        f"({at_alert.slots_per_worker} usable slots)"
+    )
     demand: float = max(1, ceiling)
     workers = positive(inp.worker_processes)
     share = rules.busiest_share(workers)
     if workers is not None and workers > 1:
         demand = max(1, ceiling) / share
-        explain.append(f"with {workers} workers the busiest carries about {share:.0%} of the load: total demand was "
-                       f"at least {max(1, ceiling)} / {share:.2f} = {math.ceil(demand)}")
+        explain.append(
+            f"with {workers} workers the busiest carries about {share:.0%} of the load: total demand was "
+            f"at least {max(1, ceiling)} / {share:.2f} = {math.ceil(demand)}"
+        )
     value = math.ceil(demand * rules.alert_target_factor)
-    explain.append(f"how far demand went past that ceiling is unknown (nginx first closes idle keepalive "
-                   f"connections, and logs few alerts for many failures): aiming for "
-                   f"{rules.alert_target_factor:g}x = {value} concurrent requests")
+    explain.append(
+        f"how far demand went past that ceiling is unknown (nginx first closes idle keepalive "
+        f"connections, and logs few alerts for many failures): aiming for "
+        f"{rules.alert_target_factor:g}x = {value} concurrent requests"
+    )
     hint = positive(inp.failed_requests_hint)
     if hint is not None:
-        explain.append(f"{plural(hint, 'failed request')} counted: a lower bound over time, not a concurrency; "
-                       f"the log understates failures")
+        explain.append(
+            f"{plural(hint, 'failed request')} counted: a lower bound over time, not a concurrency; "
+            f"the log understates failures"
+        )
     return value
 
 
 def target_concurrency(inp: SizingInput, rules: SizingRules = DEFAULT_RULES) -> Target:
     """The given target, else one derived from ss counts or the alert's N, saying how; never invented."""
-    inputs = inp.used("target_concurrency", "observed_concurrency", "observed_alert_worker_connections",
-                      "worker_processes", "worker_connections", "listeners", "upstream_keepalive", "proxied",
-                      "http3", "failed_requests_hint")
+    inputs = inp.used(
+        "target_concurrency",
+        "observed_concurrency",
+        "observed_alert_worker_connections",
+        "worker_processes",
+        "worker_connections",
+        "listeners",
+        "upstream_keepalive",
+        "proxied",
+        "http3",
+        "failed_requests_hint",
+    )
     given = positive(inp.target_concurrency)
     if given is not None:
         return Target(given, "given", inputs, [f"target: {given} concurrent requests (given)"])
@@ -96,8 +129,10 @@ def target_concurrency(inp: SizingInput, rules: SizingRules = DEFAULT_RULES) -> 
     observed = positive(inp.observed_concurrency)
     if observed is not None:
         observed_value = math.ceil(observed * rules.observed_target_factor)
-        explain.append(f"{observed} concurrent connections were observed; a snapshot is not the peak: "
-                       f"{observed} x {rules.observed_target_factor:g} = {observed_value}")
+        explain.append(
+            f"{observed} concurrent connections were observed; a snapshot is not the peak: "
+            f"{observed} x {rules.observed_target_factor:g} = {observed_value}"
+        )
     alert_value = _alert_target(inp, rules, explain)
     if observed_value is None and alert_value is None:
         explain.append(f"no target concurrency: {SS_HINT}")
@@ -105,8 +140,10 @@ def target_concurrency(inp: SizingInput, rules: SizingRules = DEFAULT_RULES) -> 
     if alert_value is not None and (observed_value is None or alert_value > observed_value):
         if observed_value is not None:
             explain.append(f"the alert proves more demand than the snapshot shows: using {alert_value}")
-        explain.append(f"target: {alert_value} concurrent requests (derived from the alert; pass "
-                       f"--target-concurrency to size for a known peak)")
+        explain.append(
+            f"target: {alert_value} concurrent requests (derived from the alert; pass "
+            f"--target-concurrency to size for a known peak)"
+        )
         return Target(alert_value, "alert", inputs, explain)
     assert observed_value is not None
     explain.append(f"target: {observed_value} concurrent requests (derived from the observed count)")
@@ -152,8 +189,10 @@ class Recommendation:
         out: dict[str, Any] = {}
         if self.recommended_worker_connections != self.worker_connections_current:
             out["recommended_worker_connections"] = self.recommended_worker_connections
-        if (self.recommended_worker_rlimit_nofile is not None
-                and self.recommended_worker_rlimit_nofile != self.worker_rlimit_nofile_current):
+        if (
+            self.recommended_worker_rlimit_nofile is not None
+            and self.recommended_worker_rlimit_nofile != self.worker_rlimit_nofile_current
+        ):
             out["recommended_worker_rlimit_nofile"] = self.recommended_worker_rlimit_nofile
         if self.worker_rlimit_nofile_without_restart is not None:
             out["worker_rlimit_nofile_without_restart"] = self.worker_rlimit_nofile_without_restart
@@ -199,29 +238,40 @@ def recommend_worker_processes(inp: SizingInput) -> tuple[int | None, str | None
     if quota_cpus is not None and (nproc is None or quota_cpus < nproc):
         if workers > quota_cpus:
             seen = f"; `auto` counts all {nproc} online CPUs and ignores the quota" if nproc is not None else ""
-            return quota_cpus, (f"worker_processes {workers} is more than the {quota:g} CPUs the container's CPU quota "
-                                f"(cgroup cpu.max) allows{seen}: set worker_processes {quota_cpus}")
+            return quota_cpus, (
+                f"worker_processes {workers} is more than the {quota:g} CPUs the container's CPU quota "
+                f"(cgroup cpu.max) allows{seen}: set worker_processes {quota_cpus}"
+            )
         return None, None
     if nproc is not None and workers > nproc:
-        return nproc, (f"worker_processes {workers} is more than the {nproc} online CPUs: set worker_processes "
-                       f"auto (or {nproc})")
+        return nproc, (
+            f"worker_processes {workers} is more than the {nproc} online CPUs: set worker_processes auto (or {nproc})"
+        )
     return None, None
 
 
-def _size_worker_connections(inp: SizingInput, rules: SizingRules, before: Capacity, target: Target,
-                             workers: int | None, proxied: bool, explain: list[str]) -> tuple[int, int | None]:
+def _size_worker_connections(
+    inp: SizingInput,
+    rules: SizingRules,
+    before: Capacity,
+    target: Target,
+    workers: int | None,
+    proxied: bool,
+    explain: list[str],
+) -> tuple[int, int | None]:
     """(recommended worker_connections, slots the busiest worker needs or None without a target)."""
     current = before.worker_connections
     if target.value is None:
-        why = ("the alert is the cache manager's" if before.cache_manager_alert
-               else "no target concurrency to size for")
+        why = "the alert is the cache manager's" if before.cache_manager_alert else "no target concurrency to size for"
         explain.append(f"worker_connections stays {current}: {why}")
         return current, None
     share = rules.busiest_share(workers)
     busiest = math.ceil(target.value * share)
     if workers is not None and workers > 1:
-        explain.append(f"busiest worker: {target.value} x {share:.2f} = {busiest} concurrent requests "
-                       f"(connections do not spread evenly over {workers} workers)")
+        explain.append(
+            f"busiest worker: {target.value} x {share:.2f} = {busiest} concurrent requests "
+            f"(connections do not spread evenly over {workers} workers)"
+        )
     elif workers is None:
         explain.append(f"worker_processes unknown: sizing each worker for all {busiest} requests")
     else:
@@ -233,15 +283,19 @@ def _size_worker_connections(inp: SizingInput, rules: SizingRules, before: Capac
     kind = "proxied" if proxied else "static"
     assumed = " (assumed proxied: the worst case)" if inp.proxied is None else ""
     extra = f" + {keepalive} keepalive" if keepalive else ""
-    explain.append(f"slots needed per worker = {busiest} {kind} requests{assumed} x {per} slots x "
-                   f"{rules.headroom_factor:g} headroom + {plural(before.listeners, 'listener')} + {CHANNEL_SLOTS} "
-                   f"channel{extra} = {needed}")
+    explain.append(
+        f"slots needed per worker = {busiest} {kind} requests{assumed} x {per} slots x "
+        f"{rules.headroom_factor:g} headroom + {plural(before.listeners, 'listener')} + {CHANNEL_SLOTS} "
+        f"channel{extra} = {needed}"
+    )
     if needed <= current:
         explain.append(f"worker_connections {current} already covers {needed}: keep it")
         return current, needed
     rounded = max(rules.round_up(needed), rules.min_raised_worker_connections)
-    explain.append(f"worker_connections {current} -> {rounded} ({needed} rounded up; a slot costs a few hundred "
-                   f"bytes, a failed request costs a user); applies on reload")
+    explain.append(
+        f"worker_connections {current} -> {rounded} ({needed} rounded up; a slot costs a few hundred "
+        f"bytes, a failed request costs a user); applies on reload"
+    )
     return rounded, needed
 
 
@@ -260,22 +314,28 @@ def recommend(inp: SizingInput, rules: SizingRules = DEFAULT_RULES) -> Recommend
     else:
         cpus = usable_cpus(inp)
         if workers_now is not None and cpus is not None and workers_now < cpus:
-            explain.append(f"worker_processes {workers_now} is fewer than the {cpus} usable CPUs: fine if intended; "
-                           f"each worker then carries a larger share")
+            explain.append(
+                f"worker_processes {workers_now} is fewer than the {cpus} usable CPUs: fine if intended; "
+                f"each worker then carries a larger share"
+            )
 
     proxied = inp.proxied is not False
     wc, needed = _size_worker_connections(inp, rules, before, target, workers, proxied, explain)
     if before.cache_manager_alert:
-        explain.append(f"the {CACHE_MANAGER_CONNECTIONS}-slot alert is the cache manager's: find the module that "
-                       f"opens connections there (e.g. an upstream health check); worker_connections cannot "
-                       f"change it")
+        explain.append(
+            f"the {CACHE_MANAGER_CONNECTIONS}-slot alert is the cache manager's: find the module that "
+            f"opens connections there (e.g. an upstream health check); worker_connections cannot "
+            f"change it"
+        )
 
     # --- descriptors (NGINX-FACTS 3.3, 3.4) ---
     current_rl = positive(inp.worker_rlimit_nofile)
     advised = max(math.ceil(wc * rules.rlimit_advice_factor), wc + rules.fd_overhead_per_worker)
     want = rules.round_up(advised)
-    explain.append(f"worker_rlimit_nofile: nginx checks only >= worker_connections ({wc}); advice is "
-                   f"{rules.rlimit_advice_factor:g}x for files, temp files and logs: {advised} -> {want}")
+    explain.append(
+        f"worker_rlimit_nofile: nginx checks only >= worker_connections ({wc}); advice is "
+        f"{rules.rlimit_advice_factor:g}x for files, temp files and logs: {advised} -> {want}"
+    )
     rl = want
     if current_rl is not None and current_rl > want:
         rl = current_rl
@@ -285,8 +345,10 @@ def recommend(inp: SizingInput, rules: SizingRules = DEFAULT_RULES) -> Recommend
         explain.append(f"capped at fs.nr_open {nr_open}: no process may open more, root included")
         rl = nr_open
         if wc > nr_open:
-            explain.append(f"worker_connections {wc} cannot be backed by descriptors (fs.nr_open {nr_open}): raise "
-                           f"fs.nr_open with sysctl, or spread the load over more workers or hosts")
+            explain.append(
+                f"worker_connections {wc} cannot be backed by descriptors (fs.nr_open {nr_open}): raise "
+                f"fs.nr_open with sysctl, or spread the load over more workers or hosts"
+            )
 
     applies, why = rlimit_applies(inp, rl)
     inherited = inherited_limit(inp)
@@ -301,43 +363,66 @@ def recommend(inp: SizingInput, rules: SizingRules = DEFAULT_RULES) -> Recommend
         limit_nofile = rl
         without_restart = inherited.hard
         explain.append(f"worker_rlimit_nofile {rl} cannot take effect yet: {why}")
-        explain.append(f"raise the master's own limit to {rl} (systemd: LimitNOFILE={rl} via `systemctl edit nginx`, "
-                       f"then `systemctl daemon-reload`; docker: --ulimit nofile={rl}:{rl}) and restart nginx: a "
-                       f"reload keeps the old master and its limit")
+        explain.append(
+            f"raise the master's own limit to {rl} (systemd: LimitNOFILE={rl} via `systemctl edit nginx`, "
+            f"then `systemctl daemon-reload`; docker: --ulimit nofile={rl}:{rl}) and restart nginx: a "
+            f"reload keeps the old master and its limit"
+        )
         if without_restart is not None:
-            low = (f", below worker_connections {wc}: workers would run out of descriptors before slots"
-                   if without_restart < wc else "")
-            explain.append(f"until that restart, the most a reload can give is worker_rlimit_nofile "
-                           f"{without_restart}{low}")
+            low = (
+                f", below worker_connections {wc}: workers would run out of descriptors before slots"
+                if without_restart < wc
+                else ""
+            )
+            explain.append(
+                f"until that restart, the most a reload can give is worker_rlimit_nofile {without_restart}{low}"
+            )
     else:
         needs_restart = None
         if inp.master_is_root is False or inherited.hard is not None:
             limit_nofile = rl
-            explain.append(f"worker_rlimit_nofile {rl} may not take effect: {why}; if "
-                           f"`setrlimit(RLIMIT_NOFILE, {rl}) failed (1: Operation not permitted)` appears after the "
-                           f"reload, raise the master's limit (systemd LimitNOFILE={rl}, docker --ulimit "
-                           f"nofile={rl}:{rl}) and restart")
+            explain.append(
+                f"worker_rlimit_nofile {rl} may not take effect: {why}; if "
+                f"`setrlimit(RLIMIT_NOFILE, {rl}) failed (1: Operation not permitted)` appears after the "
+                f"reload, raise the master's limit (systemd LimitNOFILE={rl}, docker --ulimit "
+                f"nofile={rl}:{rl}) and restart"
+            )
             without_restart = inherited.hard
         else:
-            explain.append(f"worker_rlimit_nofile {rl} takes effect on reload if the master runs as root or its hard "
-                           f"limit is at least {rl} ({why}); check with `ps -o user= -p $(cat /run/nginx.pid)`")
+            explain.append(
+                f"worker_rlimit_nofile {rl} takes effect on reload if the master runs as root or its hard "
+                f"limit is at least {rl} ({why}); check with `ps -o user= -p $(cat /run/nginx.pid)`"
+            )
     if inp.user_directive and inp.master_is_root is not None:
-        explain.append(f"`user {inp.user_directive}` only changes the workers after setrlimit(); what counts is "
-                       f"that the master {'runs' if inp.master_is_root else 'does not run'} as root")
+        explain.append(
+            f"`user {inp.user_directive}` only changes the workers after setrlimit(); what counts is "
+            f"that the master {'runs' if inp.master_is_root else 'does not run'} as root"
+        )
 
     file_max = positive(inp.fs_file_max)
     if file_max is not None and workers is not None and workers * rl > file_max:
-        explain.append(f"{workers} workers x {rl} = {workers * rl} descriptors is above fs.file-max {file_max}: the "
-                       f"host could run out first (errno 23); raise fs.file-max in /etc/sysctl.d/")
+        explain.append(
+            f"{workers} workers x {rl} = {workers * rl} descriptors is above fs.file-max {file_max}: the "
+            f"host could run out first (errno 23); raise fs.file-max in /etc/sysctl.d/"
+        )
 
-    plan = replace(inp, worker_connections=wc, worker_rlimit_nofile=rl, worker_processes=workers,
-                   worker_nofile_soft=None, worker_nofile_hard=None)
+    plan = replace(
+        inp,
+        worker_connections=wc,
+        worker_rlimit_nofile=rl,
+        worker_processes=workers,
+        worker_nofile_soft=None,
+        worker_nofile_hard=None,
+    )
     if limit_nofile is not None:
         plan = replace(plan, master_nofile_soft=limit_nofile, master_nofile_hard=limit_nofile)
     after = capacity(plan, rules)
     when = " (once the master's limit is raised)" if limit_nofile is not None else ""
-    total = (f", {after.max_proxied_requests} in total across {plural(after.workers or 0, 'worker')}"
-             if after.max_proxied_requests is not None else "")
+    total = (
+        f", {after.max_proxied_requests} in total across {plural(after.workers or 0, 'worker')}"
+        if after.max_proxied_requests is not None
+        else ""
+    )
     explain.append(f"after the change{when}: {after.proxied_requests_per_worker} proxied requests per worker{total}")
 
     return Recommendation(

@@ -44,8 +44,9 @@ def build_app(bot: TriageBot) -> App:
         token_verification_enabled=False,
         request_verification_enabled=True,
         ignoring_self_events_enabled=True,
-        listener_executor=ThreadPoolExecutor(max_workers=settings.listener_threads,
-                                             thread_name_prefix="nginx-triage-listener"),
+        listener_executor=ThreadPoolExecutor(
+            max_workers=settings.listener_threads, thread_name_prefix="nginx-triage-listener"
+        ),
         logger=logging.getLogger("nginx_triage.slack.bolt"),
     )
 

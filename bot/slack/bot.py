@@ -21,8 +21,7 @@ from bot.slack.webclient import build_web_client
 
 log = logging.getLogger("nginx_triage.slack")
 
-BUSY = ("I'm swamped right now and could not take this on. Nothing was saved from it: "
-        "send it again in a minute.")
+BUSY = "I'm swamped right now and could not take this on. Nothing was saved from it: send it again in a minute."
 
 
 @dataclass
@@ -37,7 +36,8 @@ class TriageBot:
     runner: Dispatcher
     inbox: Inbox | None = None
     notes: ThreadPoolExecutor = field(
-        default_factory=lambda: ThreadPoolExecutor(max_workers=2, thread_name_prefix="nginx-triage-busy"))
+        default_factory=lambda: ThreadPoolExecutor(max_workers=2, thread_name_prefix="nginx-triage-busy")
+    )
     """Posts "busy" notes off the ack path (listeners run before the ack is sent)."""
 
     def submit(self, job: Job) -> bool:

@@ -20,10 +20,18 @@ from bot.slack.webclient import call_slack
 log = logging.getLogger("nginx_triage.slack.files")
 
 _TEXTUAL_MIME_PREFIXES = ("text/",)
-_TEXTUAL_MIMES = frozenset({
-    "application/json", "application/x-yaml", "application/yaml", "application/xml",
-    "application/x-sh", "application/octet-stream", "application/x-log", "",
-})
+_TEXTUAL_MIMES = frozenset(
+    {
+        "application/json",
+        "application/x-yaml",
+        "application/yaml",
+        "application/xml",
+        "application/x-sh",
+        "application/octet-stream",
+        "application/x-log",
+        "",
+    }
+)
 _READ_CHUNK = 64 * 1024
 
 
@@ -87,29 +95,39 @@ class FileFetcher:
         """files.info, checks, download; raises FileRefused with a reason a user can act on."""
         resp = call_slack("files.info", self._client.files_info, file=ref.id)
         if resp is None:
-            raise FileRefused(f"I could not look up the file {ref.name or ref.id} (Slack refused files.info; "
-                              "the app needs the files:read scope)")
+            raise FileRefused(
+                f"I could not look up the file {ref.name or ref.id} (Slack refused files.info; "
+                "the app needs the files:read scope)"
+            )
         info: dict[str, Any] = resp.get("file") or {}
         name = str(info.get("name") or info.get("title") or ref.name or ref.id)
         cap = self._settings.max_file_bytes
         size = int(info.get("size") or 0)
         if size > cap:
-            raise FileRefused(f"`{name}` is {_mb(size)}, over my {_mb(cap)} limit. Paste the relevant part "
-                              "instead, e.g. `tail -n 500 error.log` or `grep -E 'emerg|alert|crit' error.log`")
+            raise FileRefused(
+                f"`{name}` is {_mb(size)}, over my {_mb(cap)} limit. Paste the relevant part "
+                "instead, e.g. `tail -n 500 error.log` or `grep -E 'emerg|alert|crit' error.log`"
+            )
         mimetype = str(info.get("mimetype") or "")
         if info.get("mode") == "external" or info.get("is_external"):
             raise FileRefused(f"`{name}` is stored outside Slack; upload the file itself or paste its text")
         if not _looks_textual(mimetype):
-            raise FileRefused(f"`{name}` is `{mimetype}`, not text. Upload logs or configs as plain text files "
-                              "or paste them as a snippet")
+            raise FileRefused(
+                f"`{name}` is `{mimetype}`, not text. Upload logs or configs as plain text files "
+                "or paste them as a snippet"
+            )
         url = str(info.get("url_private_download") or info.get("url_private") or "")
         if not url:
             raise FileRefused(f"Slack gave me no download link for `{name}`")
         if not self._hosts.allows(url):
-            log.warning("refused to download a file from a non-Slack host", extra={"file_id": ref.id,
-                        "host": urlparse(url).hostname})
-            raise FileRefused(f"`{name}` is not hosted on Slack's file servers, so I did not download it "
-                              "(my token only goes to Slack)")
+            log.warning(
+                "refused to download a file from a non-Slack host",
+                extra={"file_id": ref.id, "host": urlparse(url).hostname},
+            )
+            raise FileRefused(
+                f"`{name}` is not hosted on Slack's file servers, so I did not download it "
+                "(my token only goes to Slack)"
+            )
         data = self._download(url, name, cap)
         return IncomingFile(name=name, text=_decode_text(data, name))
 
@@ -119,12 +137,15 @@ class FileFetcher:
             with self._opener.open(req, timeout=self._settings.http_timeout) as resp:
                 ctype = (resp.headers.get_content_type() or "").lower()
                 if ctype == "text/html":
-                    raise FileRefused(f"Slack answered the download of `{name}` with a web page (a sign-in page), "
-                                      "not the file: the bot token is missing or lacks files:read")
+                    raise FileRefused(
+                        f"Slack answered the download of `{name}` with a web page (a sign-in page), "
+                        "not the file: the bot token is missing or lacks files:read"
+                    )
                 length = resp.headers.get("Content-Length")
                 if length and length.isdigit() and int(length) > cap:
-                    raise FileRefused(f"`{name}` is {_mb(int(length))}, over my {_mb(cap)} limit. "
-                                      "Paste the relevant part instead")
+                    raise FileRefused(
+                        f"`{name}` is {_mb(int(length))}, over my {_mb(cap)} limit. Paste the relevant part instead"
+                    )
                 chunks: list[bytes] = []
                 total = 0
                 while total <= cap:
@@ -155,8 +176,10 @@ def _decode_text(data: bytes, name: str) -> str:
         raise FileRefused(f"`{name}` looks binary (compressed or an image?). Upload it as plain text")
     stripped = head.lstrip().lower()
     if stripped.startswith((b"<!doctype html", b"<html")):
-        raise FileRefused(f"the download of `{name}` returned a web page (a Slack sign-in page?), not your file: "
-                          "the bot token is missing or lacks files:read")
+        raise FileRefused(
+            f"the download of `{name}` returned a web page (a Slack sign-in page?), not your file: "
+            "the bot token is missing or lacks files:read"
+        )
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:

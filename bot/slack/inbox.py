@@ -76,8 +76,9 @@ PRUNE_EVERY_S = 600.0
 class InboxStore(Protocol):
     """The inbox part of ``bot.store.Store``."""
 
-    def enqueue(self, event_id: str, thread: str, payload: str, *, owner: str | None = None,
-                lease_seconds: float = 30.0) -> bool: ...
+    def enqueue(
+        self, event_id: str, thread: str, payload: str, *, owner: str | None = None, lease_seconds: float = 30.0
+    ) -> bool: ...
 
     def lease(self, owner: str, limit: int, lease_seconds: float = 30.0) -> list[InboxItem]: ...
 
@@ -120,8 +121,17 @@ def _registry() -> dict[str, type[Any]]:
     from bot.slack.jobs import FallbackTarget, ResponseUrlTarget, ThreadTarget, TurnJob
     from bot.slack.turns import Turn
 
-    classes: tuple[type[Any], ...] = (Turn, FileRef, ThreadTarget, ResponseUrlTarget, FallbackTarget, TurnJob,
-                                      ActionJob, CommandJob, HomeJob)
+    classes: tuple[type[Any], ...] = (
+        Turn,
+        FileRef,
+        ThreadTarget,
+        ResponseUrlTarget,
+        FallbackTarget,
+        TurnJob,
+        ActionJob,
+        CommandJob,
+        HomeJob,
+    )
     return {cls.__name__: cls for cls in classes}
 
 
@@ -145,10 +155,14 @@ def _clean(owner: str, name: str, value: Any) -> Any:
 def _encode(value: Any) -> Any:
     if is_dataclass(value) and not isinstance(value, type):
         kind = type(value).__name__
-        return {"__type__": kind, "fields": {
-            f.name: _encode(_clean(kind, f.name, getattr(value, f.name)))
-            for f in fields(value) if (kind, f.name) not in _SKIPPED
-        }}
+        return {
+            "__type__": kind,
+            "fields": {
+                f.name: _encode(_clean(kind, f.name, getattr(value, f.name)))
+                for f in fields(value)
+                if (kind, f.name) not in _SKIPPED
+            },
+        }
     if isinstance(value, tuple):
         return {"__tuple__": [_encode(v) for v in value]}
     if isinstance(value, list):
@@ -229,8 +243,10 @@ class InboxJob:
                 error = f"{type(exc).__name__}: {exc}"
                 with logging_context(**self.describe()):
                     log.exception("a turn from the inbox failed; it will be retried")
-                    _settle("recording the failure", lambda: _count_given_up(
-                        ctx.store.fail(self.event_id, self.owner, error)))
+                    _settle(
+                        "recording the failure",
+                        lambda: _count_given_up(ctx.store.fail(self.event_id, self.owner, error)),
+                    )
         # Success is recorded by the serving process (``Inbox.finished``), not here: on SQLite
         # one writer for the inbox file keeps the ack path's INSERTs from waiting on workers'
         # UPDATEs. After a failure the lease is released, so that ``complete`` finds nothing.
@@ -280,8 +296,9 @@ class Inbox:
         started = time.perf_counter()
         try:
             payload = encode_job(job)
-            inserted = self.store.enqueue(event_id, job.key or f"inbox:{event_id}", payload, owner=self.owner,
-                                          lease_seconds=self.lease_s)
+            inserted = self.store.enqueue(
+                event_id, job.key or f"inbox:{event_id}", payload, owner=self.owner, lease_seconds=self.lease_s
+            )
         except (StoreError, TypeError, ValueError) as exc:
             INBOX_WRITE_FAILURES.inc()
             with logging_context(**job.describe()):
@@ -303,8 +320,11 @@ class Inbox:
         (off the ack path), so it is not also answered later."""
         with self._lock:
             self._held.discard(job.event_id)
-        self._notes.submit(_settle, "closing a refused item",
-                           lambda: self.store.complete(job.event_id, self.owner, "refused: the turn queue was full"))
+        self._notes.submit(
+            _settle,
+            "closing a refused item",
+            lambda: self.store.complete(job.event_id, self.owner, "refused: the turn queue was full"),
+        )
 
     def finished(self, job: Job, ran: bool) -> None:
         """Dispatcher callback: ``job`` finished (``ran``) or was lost with its worker process."""
@@ -315,13 +335,16 @@ class Inbox:
         if ran:
             # Off the ack path, on the one background writer; a no-op when the job failed
             # (it released its lease) or another process took the item over.
-            self._notes.submit(_settle, "marking it done",
-                               lambda: self.store.complete(job.event_id, self.owner))
+            self._notes.submit(_settle, "marking it done", lambda: self.store.complete(job.event_id, self.owner))
             return
         with logging_context(**job.describe()):
             log.warning("inbox item released for a retry: its worker process died running it")
-            _settle("releasing it", lambda: _count_given_up(
-                self.store.fail(job.event_id, self.owner, "its worker process died while running it")))
+            _settle(
+                "releasing it",
+                lambda: _count_given_up(
+                    self.store.fail(job.event_id, self.owner, "its worker process died while running it")
+                ),
+            )
 
     def held(self) -> list[str]:
         """Event ids this process runs or has queued."""
@@ -348,8 +371,12 @@ class Inbox:
                     job = decode_job(item.payload)
                 except (ValueError, TypeError) as exc:
                     log.error("inbox item cannot be read: %s", exc, extra={"attempts": item.attempts})
-                    _settle("recording the failure", lambda eid=item.event_id, e=exc: _count_given_up(
-                        self.store.fail(eid, self.owner, f"unreadable payload: {e}")))
+                    _settle(
+                        "recording the failure",
+                        lambda eid=item.event_id, e=exc: _count_given_up(
+                            self.store.fail(eid, self.owner, f"unreadable payload: {e}")
+                        ),
+                    )
                     continue
                 log.warning("running an acked delivery from the inbox", extra={"attempts": item.attempts})
                 with self._lock:
@@ -404,5 +431,8 @@ class Inbox:
             released = self.store.release(self.owner, held)
             log.warning("shutting down: %d unfinished inbox items handed back", released)
         except StoreError as exc:
-            log.warning("shutting down: could not hand back %d inbox items (they are retried when their "
-                        "leases expire): %s", len(held), exc)
+            log.warning(
+                "shutting down: could not hand back %d inbox items (they are retried when their leases expire): %s",
+                len(held),
+                exc,
+            )

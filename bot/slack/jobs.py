@@ -81,8 +81,15 @@ class JobContext:
     turns: TurnHandler
 
     @classmethod
-    def build(cls, settings: SlackSettings, *, store: ConversationStore | None = None,
-              kb: KnowledgeBase | None = None, engine: Any = None, client: WebClient | None = None) -> JobContext:
+    def build(
+        cls,
+        settings: SlackSettings,
+        *,
+        store: ConversationStore | None = None,
+        kb: KnowledgeBase | None = None,
+        engine: Any = None,
+        client: WebClient | None = None,
+    ) -> JobContext:
         """Wire the real engine, store and Web API client from ``settings``; each may be passed in.
 
         Nothing here talks to Slack or the database.
@@ -97,8 +104,12 @@ class JobContext:
         kb = kb if kb is not None else load_kb()
         client = client if client is not None else build_web_client(settings)
         store = store if store is not None else Store(settings.database_url)
-        engine = engine if engine is not None else ConversationEngine(
-            kb, Matcher(kb), max_paste_bytes=settings.max_file_bytes, max_thread_bytes=4 * settings.max_file_bytes
+        engine = (
+            engine
+            if engine is not None
+            else ConversationEngine(
+                kb, Matcher(kb), max_paste_bytes=settings.max_file_bytes, max_thread_bytes=4 * settings.max_file_bytes
+            )
         )
         turns = TurnHandler(settings, store, engine, FileFetcher(settings, client))
         return cls(settings=settings, client=client, store=store, kb=kb, turns=turns)

@@ -62,8 +62,9 @@ class JsonFormatter(logging.Formatter):
         return self.scrub(json.dumps(data, default=str, ensure_ascii=False))
 
 
-def configure_logging(secrets: Sequence[str] = (), level: int = logging.INFO,
-                      fields: Mapping[str, Any] | None = None) -> None:
+def configure_logging(
+    secrets: Sequence[str] = (), level: int = logging.INFO, fields: Mapping[str, Any] | None = None
+) -> None:
     """Send every log record (ours, Bolt's, slack_sdk's) to stderr as JSON lines; ``fields``
     go on every line (a worker process adds its number)."""
     handler = logging.StreamHandler(sys.stderr)

@@ -106,28 +106,37 @@ def _histogram(name: str, doc: str, buckets: tuple[float, ...]) -> HistogramProx
 
 
 EVENTS_RECEIVED = _counter(
-    "nginx_triage_events_received_total", "Requests from Slack by type (event type, command, action…).", ("type",),
+    "nginx_triage_events_received_total",
+    "Requests from Slack by type (event type, command, action…).",
+    ("type",),
 )
 EVENTS_DUPLICATE = _counter(
-    "nginx_triage_events_duplicate_total", "Events dropped because another delivery was already claimed.",
+    "nginx_triage_events_duplicate_total",
+    "Events dropped because another delivery was already claimed.",
 )
 REPLIES_SENT = _counter("nginx_triage_replies_sent_total", "Replies posted to Slack.")
 ACK_SECONDS = _histogram(
-    "nginx_triage_ack_seconds", "Time from receiving a Slack request to answering it.",
+    "nginx_triage_ack_seconds",
+    "Time from receiving a Slack request to answering it.",
     (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 3.0, 5.0),
 )
 REPLY_SECONDS = _histogram(
-    "nginx_triage_reply_seconds", "Time from receiving a Slack request to its last reply posted.",
+    "nginx_triage_reply_seconds",
+    "Time from receiving a Slack request to its last reply posted.",
     (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0),
 )
 MATCHES = _counter(
-    "nginx_triage_matches_total", "Diagnoses posted that include a KB entry, by entry id.", ("kb_id",),
+    "nginx_triage_matches_total",
+    "Diagnoses posted that include a KB entry, by entry id.",
+    ("kb_id",),
 )
 UNMATCHED_LINES = _counter(
-    "nginx_triage_unmatched_lines_total", "Pasted log lines no KB entry matched (recorded for KB growth).",
+    "nginx_triage_unmatched_lines_total",
+    "Pasted log lines no KB entry matched (recorded for KB growth).",
 )
 SLACK_API_ERRORS = _counter(
-    "nginx_triage_slack_api_errors_total", "Slack Web API calls that failed, by method and error code.",
+    "nginx_triage_slack_api_errors_total",
+    "Slack Web API calls that failed, by method and error code.",
     ("method", "error"),
 )
 TURNS_REJECTED = _counter(
@@ -136,17 +145,20 @@ TURNS_REJECTED = _counter(
     ("reason",),
 )
 TURNS_LOST = _counter(
-    "nginx_triage_turns_lost_total", "Turns that were running in a worker process when it died (each is logged).",
+    "nginx_triage_turns_lost_total",
+    "Turns that were running in a worker process when it died (each is logged).",
 )
 WORKER_RESTARTS = _counter(
-    "nginx_triage_worker_restarts_total", "Turn worker processes restarted after they died.",
+    "nginx_triage_worker_restarts_total",
+    "Turn worker processes restarted after they died.",
 )
 INBOX_WRITE_FAILURES = _counter(
     "nginx_triage_inbox_write_failures_total",
     "Deliveries acked without a durable inbox record (database down): run in memory only, lost if this process dies.",
 )
 INBOX_WRITE_SECONDS = _histogram(
-    "nginx_triage_inbox_write_seconds", "Time to record one delivery in the inbox, in the ack path.",
+    "nginx_triage_inbox_write_seconds",
+    "Time to record one delivery in the inbox, in the ack path.",
     (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
 )
 INBOX_RECOVERED = _counter(
@@ -154,12 +166,16 @@ INBOX_RECOVERED = _counter(
     "Inbox items leased by the recovery loop (their process died, or their run failed and is retried).",
 )
 INBOX_GIVEN_UP = _counter(
-    "nginx_triage_inbox_given_up_total", "Inbox items given up after too many failed attempts (each is logged).",
+    "nginx_triage_inbox_given_up_total",
+    "Inbox items given up after too many failed attempts (each is logged).",
 )
-TURNS_IN_FLIGHT = Gauge("nginx_triage_turns_in_flight", "Turns queued or running in the worker pool.", registry=REGISTRY)
+TURNS_IN_FLIGHT = Gauge(
+    "nginx_triage_turns_in_flight", "Turns queued or running in the worker pool.", registry=REGISTRY
+)
 WORKERS_READY = Gauge("nginx_triage_workers_ready", "Turn worker processes up and taking turns.", registry=REGISTRY)
-INBOX_PENDING = Gauge("nginx_triage_inbox_pending", "Open inbox items (acked, not yet answered), all replicas.",
-                      registry=REGISTRY)
+INBOX_PENDING = Gauge(
+    "nginx_triage_inbox_pending", "Open inbox items (acked, not yet answered), all replicas.", registry=REGISTRY
+)
 
 
 def exposition() -> tuple[bytes, str]:

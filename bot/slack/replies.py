@@ -25,8 +25,10 @@ def render_checked(reply: Reply) -> SlackMessage:
     msg = render_reply(reply)
     problems = validate_message(msg)
     if problems:
-        log.error("rendered blocks break Slack limits; sending text only",
-                  extra={"reply_kind": reply.kind, "problems": problems[:5]})
+        log.error(
+            "rendered blocks break Slack limits; sending text only",
+            extra={"reply_kind": reply.kind, "problems": problems[:5]},
+        )
         return SlackMessage(text=msg.text, blocks=[], files=msg.files)
     return msg
 
@@ -57,8 +59,14 @@ class ThreadDestination:
     def post_text(self, text: str, blocks: list[dict[str, Any]] | None = None) -> str | None:
         """Post a message in the thread; its ts, or None when Slack refused."""
         resp = call_slack(
-            "chat.postMessage", self.client.chat_postMessage, channel=self.channel, thread_ts=self.thread_ts,
-            text=text, blocks=blocks or None, unfurl_links=False, unfurl_media=False,
+            "chat.postMessage",
+            self.client.chat_postMessage,
+            channel=self.channel,
+            thread_ts=self.thread_ts,
+            text=text,
+            blocks=blocks or None,
+            unfurl_links=False,
+            unfurl_media=False,
         )
         if resp is None:
             return None
@@ -74,14 +82,20 @@ class ThreadDestination:
         for attachment in msg.files:
             snippet = attachment.filetype if attachment.filetype in SNIPPET_TYPES else None
             uploaded = call_slack(
-                "files.upload_v2", self.client.files_upload_v2, channel=self.channel, thread_ts=self.thread_ts,
-                content=attachment.content, filename=attachment.filename, title=attachment.title,
+                "files.upload_v2",
+                self.client.files_upload_v2,
+                channel=self.channel,
+                thread_ts=self.thread_ts,
+                content=attachment.content,
+                filename=attachment.filename,
+                title=attachment.title,
                 snippet_type=snippet,
             )
             if uploaded is None:
                 # The message went out; say plainly that its file did not, rather than stay silent.
-                self.post_text(f"I could not upload `{attachment.filename}` to this thread; "
-                               "ask me again in a minute to get it.")
+                self.post_text(
+                    f"I could not upload `{attachment.filename}` to this thread; ask me again in a minute to get it."
+                )
         return True
 
 
@@ -102,16 +116,16 @@ class ResponseUrlDestination:
             if blocks:
                 blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": note}]})
         try:
-            result = self._respond(text=text, blocks=blocks or None, response_type="ephemeral",
-                                   replace_original=False)
+            result = self._respond(text=text, blocks=blocks or None, response_type="ephemeral", replace_original=False)
             status = int(getattr(result, "status_code", 200))
             if status >= 400:
                 raise ValueError(f"http_{status}")
         except (SlackClientError, OSError, ValueError) as exc:
             code = str(exc) if isinstance(exc, ValueError) else type(exc).__name__
             SLACK_API_ERRORS.labels(method="response_url", error=code).inc()
-            log.error("posting to response_url failed; giving up on it",
-                      extra={"method": "response_url", "error": code})
+            log.error(
+                "posting to response_url failed; giving up on it", extra={"method": "response_url", "error": code}
+            )
             return False
         REPLIES_SENT.inc()
         count_matches(reply)

@@ -43,8 +43,12 @@ class SocketModeRunner:
     """Keeps one Socket Mode connection open, retrying with backoff while Slack is unreachable."""
 
     def __init__(self, app: App, settings: SlackSettings, stop: threading.Event) -> None:
-        self._handler = SocketModeHandler(app, app_token=settings.app_token, web_client=app.client,
-                                          logger=logging.getLogger("nginx_triage.slack.socket_mode"))
+        self._handler = SocketModeHandler(
+            app,
+            app_token=settings.app_token,
+            web_client=app.client,
+            logger=logging.getLogger("nginx_triage.slack.socket_mode"),
+        )
         self._stop = stop
         self._thread = threading.Thread(target=self._connect_loop, name="nginx-triage-socket", daemon=True)
         self.last_error: str | None = "not connected yet"
@@ -63,8 +67,11 @@ class SocketModeRunner:
                 return  # the SDK client reconnects by itself from here on
             except Exception as exc:  # any failure (network, invalid_auth…) is retried, never fatal
                 self.last_error = f"cannot open a Socket Mode connection: {type(exc).__name__}"
-                log.error("Socket Mode connection failed; retrying in %.0f s", delay,
-                          extra={"method": "apps.connections.open", "error": type(exc).__name__})
+                log.error(
+                    "Socket Mode connection failed; retrying in %.0f s",
+                    delay,
+                    extra={"method": "apps.connections.open", "error": type(exc).__name__},
+                )
                 self._stop.wait(delay)
                 delay = min(delay * 2, SOCKET_RETRY_MAX_S)
 
@@ -90,7 +97,7 @@ def _load_kb() -> KnowledgeBase | None:
         return None
 
 
-def serve(port: int, host: str = "0.0.0.0") -> int:
+def serve(port: int, host: str = "0.0.0.0") -> int:  # noqa: C901 (split in the reshape, issue 12)
     """Run the bot until SIGTERM/SIGINT; 0 after a clean stop, 1 when it cannot start at all."""
     try:
         settings = SlackSettings.from_env()
@@ -147,9 +154,17 @@ def serve(port: int, host: str = "0.0.0.0") -> int:
     server.start()
     if socket_runner is not None:
         socket_runner.start()
-    log.info("nginx-triage serving", extra={"mode": "socket" if settings.socket_mode else "http",
-                                            "host": host, "port": server.port, "store": store.url if store else None,
-                                            "turns": settings.turn_mode, "workers": settings.workers})
+    log.info(
+        "nginx-triage serving",
+        extra={
+            "mode": "socket" if settings.socket_mode else "http",
+            "host": host,
+            "port": server.port,
+            "store": store.url if store else None,
+            "turns": settings.turn_mode,
+            "workers": settings.workers,
+        },
+    )
     stop.wait()
 
     log.info("shutting down: no new events, finishing turns in flight")

@@ -110,21 +110,36 @@ class TurnHandler:
     def run(self, turn: Turn, dest: Destination) -> list[Reply]:
         """Handle one turn and post its replies; every failure ends in a log line and, when it
         helps, a reply saying what went wrong."""
-        with logging_context(thread=turn.thread, event_id=turn.event_id, retry_num=turn.retry_num,
-                             channel=turn.channel, surface=turn.surface, kind=turn.kind):
+        with logging_context(
+            thread=turn.thread,
+            event_id=turn.event_id,
+            retry_num=turn.retry_num,
+            channel=turn.channel,
+            surface=turn.surface,
+            kind=turn.kind,
+        ):
             try:
                 if not self.claim(turn.event_id):
                     return []
                 replies = self._replies(turn)
             except StoreError as exc:
                 log.error("store unavailable: %s", exc)
-                replies = [error_reply("I can't reach my database right now, so I can't continue this thread. "
-                                       "Try again in a minute.")]
+                replies = [
+                    error_reply(
+                        "I can't reach my database right now, so I can't continue this thread. Try again in a minute."
+                    )
+                ]
             posted = sum(1 for reply in replies if dest.post(reply))
             if posted:
                 REPLY_SECONDS.observe(time.monotonic() - turn.received_at)
-            log.info("turn handled", extra={"replies": len(replies), "posted": posted,
-                                            "seconds": round(time.monotonic() - turn.received_at, 3)})
+            log.info(
+                "turn handled",
+                extra={
+                    "replies": len(replies),
+                    "posted": posted,
+                    "seconds": round(time.monotonic() - turn.received_at, 3),
+                },
+            )
             return replies
 
     def _replies(self, turn: Turn) -> list[Reply]:
@@ -138,16 +153,27 @@ class TurnHandler:
                 problems.append(error_reply(f"I did not read that file: {refused}."))
         if not text and not files and turn.action is None and problems:
             return problems
-        incoming = Incoming(thread=turn.thread, user=turn.user, text=text, files=tuple(files),
-                            surface=turn.surface, action=turn.action, action_value=turn.action_value)
+        incoming = Incoming(
+            thread=turn.thread,
+            user=turn.user,
+            text=text,
+            files=tuple(files),
+            surface=turn.surface,
+            action=turn.action,
+            action_value=turn.action_value,
+        )
         try:
             replies = self.store.update(turn.thread, lambda state: self.engine.handle(state, incoming))
         except StoreError:
             raise
         except Exception:
             log.exception("the conversation engine failed")
-            replies = [error_reply("Something went wrong on my side while reading that; it is logged. "
-                                   "Try again, or paste a smaller part.")]
+            replies = [
+                error_reply(
+                    "Something went wrong on my side while reading that; it is logged. "
+                    "Try again, or paste a smaller part."
+                )
+            ]
         self._record_unmatched(incoming, replies)
         return problems + replies
 

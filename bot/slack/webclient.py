@@ -79,6 +79,10 @@ def call_slack(method: str, fn: Callable[..., SlackResponse], /, **kwargs: Any) 
         else:
             details["detail"] = str(exc)[:300]
         ctx = log_context.get() or {}
-        log.error("Slack API call %s failed (%s); giving up on it", method, code,
-                  extra={k: v for k, v in details.items() if k not in ctx})
+        log.error(
+            "Slack API call %s failed (%s); giving up on it",
+            method,
+            code,
+            extra={k: v for k, v in details.items() if k not in ctx},
+        )
         return None

@@ -180,8 +180,10 @@ class ProcessRunner:
     def __init__(self, settings: SlackSettings, *, start_method: str = START_METHOD) -> None:
         self.settings = settings
         self._mp: SpawnContext | ForkServerContext = (
-            multiprocessing.get_context("forkserver") if start_method == "forkserver"
-            else multiprocessing.get_context("spawn"))
+            multiprocessing.get_context("forkserver")
+            if start_method == "forkserver"
+            else multiprocessing.get_context("spawn")
+        )
         self._capacity = settings.queue_size
         self._credit = max(1, settings.worker_threads) * 2
         self._slots = [_Slot(i) for i in range(max(1, settings.workers))]
@@ -207,8 +209,9 @@ class ProcessRunner:
         self._started = True
         for slot in self._slots:
             for target, name in ((self._supervise, "supervisor"), (self._send_loop, "sender")):
-                thread = threading.Thread(target=target, args=(slot,), name=f"nginx-triage-w{slot.index}-{name}",
-                                          daemon=True)
+                thread = threading.Thread(
+                    target=target, args=(slot,), name=f"nginx-triage-w{slot.index}-{name}", daemon=True
+                )
                 slot.threads.append(thread)
                 thread.start()
         return self
@@ -319,7 +322,8 @@ class ProcessRunner:
         while True:
             with self._lock:
                 while not self._closed.is_set() and not (
-                        slot.queue and slot.ready and len(slot.in_flight) < self._credit):
+                    slot.queue and slot.ready and len(slot.in_flight) < self._credit
+                ):
                     self._lock.wait()
                 if self._closed.is_set():
                     return
@@ -360,8 +364,12 @@ class ProcessRunner:
 
     def _spawn(self, slot: _Slot) -> Connection:
         parent_end, child_end = self._mp.Pipe(duplex=True)
-        process = self._mp.Process(target=worker_main, args=(slot.index, self.settings, child_end),
-                                   name=f"nginx-triage-worker-{slot.index}", daemon=True)
+        process = self._mp.Process(
+            target=worker_main,
+            args=(slot.index, self.settings, child_end),
+            name=f"nginx-triage-worker-{slot.index}",
+            daemon=True,
+        )
         process.start()
         child_end.close()  # only the child holds it now, so its death reads as EOF here
         with self._lock:
@@ -379,7 +387,7 @@ class ProcessRunner:
             except OSError as exc:
                 log.error("cannot start turn worker %d: %s", slot.index, exc)
                 slot.last_error = f"cannot start a worker process: {exc}"
-                self._closed.wait(min(RESTART_BACKOFF_MAX_S, 2.0 ** quick_deaths))
+                self._closed.wait(min(RESTART_BACKOFF_MAX_S, 2.0**quick_deaths))
                 quick_deaths += 1
                 continue
             self._receive(slot, conn)
@@ -401,8 +409,10 @@ class ProcessRunner:
                 TURNS_IN_FLIGHT.dec()
                 TURNS_LOST.inc()
                 with logging_context(**job.describe()):
-                    log.error("turn lost: its worker process died while running it",
-                              extra={"worker": slot.index, "exit_code": exit_code})
+                    log.error(
+                        "turn lost: its worker process died while running it",
+                        extra={"worker": slot.index, "exit_code": exit_code},
+                    )
                 self._notify(job, False)  # the inbox hands it back for a retry (bounded attempts)
             if self._closed.is_set():
                 log.info("turn worker %d stopped", slot.index, extra={"exit_code": exit_code})
@@ -412,9 +422,13 @@ class ProcessRunner:
                 slot.last_error = f"worker {slot.index} died (exit code {exit_code}); restarting"
             quick_deaths = quick_deaths + 1 if time.monotonic() - started < QUICK_DEATH_S else 0
             delay = min(RESTART_BACKOFF_MAX_S, 0.5 * 2.0 ** (quick_deaths - 1)) if quick_deaths > 1 else 0.0
-            log.error("turn worker %d died (exit code %s); restarting%s", slot.index, exit_code,
-                      f" in {delay:.1f} s" if delay else "",
-                      extra={"worker": slot.index, "exit_code": exit_code, "lost_turns": len(lost)})
+            log.error(
+                "turn worker %d died (exit code %s); restarting%s",
+                slot.index,
+                exit_code,
+                f" in {delay:.1f} s" if delay else "",
+                extra={"worker": slot.index, "exit_code": exit_code, "lost_turns": len(lost)},
+            )
             self._closed.wait(delay)
 
     def _receive(self, slot: _Slot, conn: Connection) -> None:

@@ -64,8 +64,10 @@ def parse_url(raw: str) -> URL:
         url = make_url(raw)
     except ArgumentError:
         # The raw text may hold a password: never echo it.
-        raise StoreError("DATABASE_URL is not a valid database URL (expected e.g. "
-                         "postgresql+psycopg://user@host:5432/db or sqlite:///path/file.sqlite3)") from None
+        raise StoreError(
+            "DATABASE_URL is not a valid database URL (expected e.g. "
+            "postgresql+psycopg://user@host:5432/db or sqlite:///path/file.sqlite3)"
+        ) from None
     if url.drivername in ("postgres", "postgresql"):
         url = url.set(drivername="postgresql+psycopg")
     if url.get_backend_name() not in SUPPORTED_BACKENDS:

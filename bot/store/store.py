@@ -180,8 +180,11 @@ class Store:
                 yield conn
             return
         self._ensure_inbox_schema()
-        with (self._inbox_lock if write and not locked else contextlib.nullcontext(), self._translated(action),
-              self._inbox_engine.connect() as conn):
+        with (
+            self._inbox_lock if write and not locked else contextlib.nullcontext(),
+            self._translated(action),
+            self._inbox_engine.connect() as conn,
+        ):
             if write:
                 conn.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
             with conn.begin():
@@ -265,8 +268,15 @@ class Store:
 
     # -- inbox: acked deliveries until their turn has replied --------------------------------
 
-    def enqueue(self, event_id: str, thread: str, payload: str, *, owner: str | None = None,
-                lease_seconds: float = INBOX_DEFAULT_LEASE_S) -> bool:
+    def enqueue(
+        self,
+        event_id: str,
+        thread: str,
+        payload: str,
+        *,
+        owner: str | None = None,
+        lease_seconds: float = INBOX_DEFAULT_LEASE_S,
+    ) -> bool:
         """Record an acked delivery; False when ``event_id`` is already there (a retry or duplicate).
 
         One INSERT ... ON CONFLICT DO NOTHING, so two replicas racing on one event id get
@@ -276,8 +286,12 @@ class Store:
         """
         now = _now()
         values = {
-            "event_id": event_id, "thread": thread, "payload": payload, "received_at": now,
-            "attempts": 1 if owner else 0, "lease_owner": owner,
+            "event_id": event_id,
+            "thread": thread,
+            "payload": payload,
+            "received_at": now,
+            "attempts": 1 if owner else 0,
+            "lease_owner": owner,
             "lease_until": now + timedelta(seconds=lease_seconds) if owner else None,
         }
         if self._inbox_engine is self._engine:
@@ -339,17 +353,23 @@ class Store:
             exhausted = conn.execute(
                 update(InboxRow)
                 .where(InboxRow.done_at.is_(None), InboxRow.attempts >= INBOX_MAX_ATTEMPTS, expired)
-                .values(done_at=now, lease_owner=None, lease_until=None,
-                        last_error=func.coalesce(InboxRow.last_error, "its turn never finished"))
+                .values(
+                    done_at=now,
+                    lease_owner=None,
+                    lease_until=None,
+                    last_error=func.coalesce(InboxRow.last_error, "its turn never finished"),
+                )
                 .returning(InboxRow.event_id, InboxRow.thread, InboxRow.attempts, InboxRow.last_error)
             ).all()
             for row in exhausted:
-                log.error("inbox item given up after %d attempts", row.attempts,
-                          extra={"event_id": row.event_id, "conversation": row.thread, "error": row.last_error})
+                log.error(
+                    "inbox item given up after %d attempts",
+                    row.attempts,
+                    extra={"event_id": row.event_id, "conversation": row.thread, "error": row.last_error},
+                )
             busy = select(InboxRow.thread).where(InboxRow.done_at.is_(None), InboxRow.lease_until > now)
             query = (
-                select(InboxRow.event_id, InboxRow.thread, InboxRow.payload, InboxRow.received_at,
-                       InboxRow.attempts)
+                select(InboxRow.event_id, InboxRow.thread, InboxRow.payload, InboxRow.received_at, InboxRow.attempts)
                 .where(InboxRow.done_at.is_(None), expired, InboxRow.thread.not_in(busy))
                 .order_by(InboxRow.received_at, InboxRow.event_id)
                 .limit(limit)
@@ -410,12 +430,17 @@ class Store:
                 return False
             give_up = bool(row.attempts >= INBOX_MAX_ATTEMPTS)
             conn.execute(
-                update(InboxRow).where(InboxRow.event_id == event_id)
+                update(InboxRow)
+                .where(InboxRow.event_id == event_id)
                 .values(lease_owner=None, lease_until=None, last_error=error, done_at=now if give_up else None)
             )
         if give_up:
-            log.error("inbox item given up after %d attempts: %s", row.attempts, error,
-                      extra={"event_id": event_id, "conversation": row.thread})
+            log.error(
+                "inbox item given up after %d attempts: %s",
+                row.attempts,
+                error,
+                extra={"event_id": event_id, "conversation": row.thread},
+            )
         return give_up
 
     def release(self, owner: str, event_ids: Iterable[str]) -> int:
@@ -428,9 +453,13 @@ class Store:
             rows = conn.execute(
                 update(InboxRow)
                 .where(InboxRow.event_id.in_(ids), InboxRow.lease_owner == owner, InboxRow.done_at.is_(None))
-                .values(lease_owner=None, lease_until=None,
-                        attempts=func.max(InboxRow.attempts - 1, 0) if self.backend == "sqlite"
-                        else func.greatest(InboxRow.attempts - 1, 0))
+                .values(
+                    lease_owner=None,
+                    lease_until=None,
+                    attempts=func.max(InboxRow.attempts - 1, 0)
+                    if self.backend == "sqlite"
+                    else func.greatest(InboxRow.attempts - 1, 0),
+                )
                 .returning(InboxRow.event_id)
             ).all()
         return len(rows)
@@ -438,21 +467,39 @@ class Store:
     def pending_count(self) -> int:
         """Open (not done) inbox items, leased or not."""
         with self._inbox_transaction("counting inbox items", write=False) as conn:
-            return int(conn.execute(select(func.count()).select_from(InboxRow).where(InboxRow.done_at.is_(None)))
-                       .scalar_one())
+            return int(
+                conn.execute(select(func.count()).select_from(InboxRow).where(InboxRow.done_at.is_(None))).scalar_one()
+            )
 
     def inbox_entry(self, event_id: str) -> InboxEntry | None:
         """The stored inbox row for ``event_id``, or None."""
         with self._inbox_transaction("reading an inbox item", write=False) as conn:
             r = conn.execute(
-                select(InboxRow.event_id, InboxRow.thread, InboxRow.payload, InboxRow.received_at, InboxRow.attempts,
-                       InboxRow.lease_owner, InboxRow.lease_until, InboxRow.done_at, InboxRow.last_error)
-                .where(InboxRow.event_id == event_id)
+                select(
+                    InboxRow.event_id,
+                    InboxRow.thread,
+                    InboxRow.payload,
+                    InboxRow.received_at,
+                    InboxRow.attempts,
+                    InboxRow.lease_owner,
+                    InboxRow.lease_until,
+                    InboxRow.done_at,
+                    InboxRow.last_error,
+                ).where(InboxRow.event_id == event_id)
             ).one_or_none()
         if r is None:
             return None
-        return InboxEntry(r.event_id, r.thread, r.payload, r.received_at, r.attempts, r.lease_owner,
-                          r.lease_until, r.done_at, r.last_error)
+        return InboxEntry(
+            r.event_id,
+            r.thread,
+            r.payload,
+            r.received_at,
+            r.attempts,
+            r.lease_owner,
+            r.lease_until,
+            r.done_at,
+            r.last_error,
+        )
 
     def prune_inbox(self, now: datetime | None = None) -> int:
         """Delete items done more than ``INBOX_RETENTION`` ago; how many."""
@@ -509,7 +556,9 @@ class Store:
         try:
             return ConversationState.from_json(stored)
         except (ValueError, TypeError) as exc:
-            raise StoreError(f"the stored state of thread {thread!r} in {self.url} is unreadable: {exc}", self.url) from None
+            raise StoreError(
+                f"the stored state of thread {thread!r} in {self.url} is unreadable: {exc}", self.url
+            ) from None
 
     # -- feedback ---------------------------------------------------------------------
 

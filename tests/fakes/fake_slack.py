@@ -143,8 +143,16 @@ class FakeSlack:
         with self._lock:
             self._failures.setdefault(method, []).extend([(200, {"ok": False, "error": error}, {})] * times)
 
-    def add_file(self, name: str, content: bytes, *, mimetype: str = "text/plain", serve_as: str | None = None,
-                 download_url: str | None = None, size: int | None = None) -> str:
+    def add_file(
+        self,
+        name: str,
+        content: bytes,
+        *,
+        mimetype: str = "text/plain",
+        serve_as: str | None = None,
+        download_url: str | None = None,
+        size: int | None = None,
+    ) -> str:
         """Register a shared file; returns its id. ``download_url`` overrides where files.info points."""
         file_id = f"F{next(self._ids):08d}"
         with self._lock:
@@ -167,8 +175,9 @@ class FakeSlack:
 
     def thread_uploads(self, channel: str, thread_ts: str) -> list[Upload]:
         with self._lock:
-            return [u for u in self.uploads.values() if u.completed and u.channel == channel
-                    and u.thread_ts == thread_ts]
+            return [
+                u for u in self.uploads.values() if u.completed and u.channel == channel and u.thread_ts == thread_ts
+            ]
 
     def wait_for(self, predicate: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
         """Wait (bounded) until ``predicate()`` is truthy; returns its value or raises AssertionError."""
@@ -180,8 +189,9 @@ class FakeSlack:
                     return value
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise AssertionError(f"timed out after {timeout} s waiting for {what}; calls: "
-                                         f"{[c.method for c in self.calls]}")
+                    raise AssertionError(
+                        f"timed out after {timeout} s waiting for {what}; calls: {[c.method for c in self.calls]}"
+                    )
                 self._lock.wait(min(left, 0.1))
 
     def wait_quiet(self, quiet: float = 0.5, timeout: float = 10.0) -> None:
@@ -217,7 +227,7 @@ class FakeSlack:
     def _next_ts(self) -> str:
         return f"{1700000000 + next(self._ts)}.{next(self._ids):06d}"
 
-    def answer(self, method: str, params: dict[str, Any], auth: str) -> tuple[int, dict[str, Any], dict[str, str]]:
+    def answer(self, method: str, params: dict[str, Any], auth: str) -> tuple[int, dict[str, Any], dict[str, str]]:  # noqa: C901 (split in the reshape, issue 12)
         scripted = self._scripted(method)
         if scripted is not None:
             return scripted
@@ -229,19 +239,39 @@ class FakeSlack:
             return 200, {"ok": False, "error": "invalid_auth"}, {}
         ok: dict[str, Any] = {"ok": True}
         if method == "auth.test":
-            return 200, {"ok": True, "user_id": BOT_USER, "bot_id": BOT_ID, "team_id": TEAM, "user": "nginx-triage",
-                         "team": "Test", "url": "https://test.slack.com/"}, {}
+            return (
+                200,
+                {
+                    "ok": True,
+                    "user_id": BOT_USER,
+                    "bot_id": BOT_ID,
+                    "team_id": TEAM,
+                    "user": "nginx-triage",
+                    "team": "Test",
+                    "url": "https://test.slack.com/",
+                },
+                {},
+            )
         if method == "chat.postMessage":
             ts = self._next_ts()
             blocks = params.get("blocks") or []
             if isinstance(blocks, str):
                 blocks = json.loads(blocks)
-            msg = Message(str(params.get("channel")), ts, str(params.get("text") or ""),
-                          params.get("thread_ts") or None, blocks)
+            msg = Message(
+                str(params.get("channel")), ts, str(params.get("text") or ""), params.get("thread_ts") or None, blocks
+            )
             with self._lock:
                 self.messages.append(msg)
-            return 200, {"ok": True, "channel": msg.channel, "ts": ts,
-                         "message": {"text": msg.text, "ts": ts, "thread_ts": msg.thread_ts, "bot_id": BOT_ID}}, {}
+            return (
+                200,
+                {
+                    "ok": True,
+                    "channel": msg.channel,
+                    "ts": ts,
+                    "message": {"text": msg.text, "ts": ts, "thread_ts": msg.thread_ts, "bot_id": BOT_ID},
+                },
+                {},
+            )
         if method in ("chat.update", "chat.postEphemeral", "views.publish", "reactions.add"):
             return 200, ok, {}
         if method == "files.info":
@@ -249,12 +279,24 @@ class FakeSlack:
             if shared is None:
                 return 200, {"ok": False, "error": "file_not_found"}, {}
             url = shared.download_url or f"{self.root}/files-pri/{TEAM}-{shared.id}/download/{shared.name}"
-            return 200, {"ok": True, "file": {
-                "id": shared.id, "name": shared.name, "title": shared.name, "mimetype": shared.mimetype,
-                "filetype": "text", "mode": "snippet" if shared.name.endswith(".txt") else "hosted",
-                "size": shared.size if shared.size is not None else len(shared.content),
-                "url_private": url, "url_private_download": url,
-            }}, {}
+            return (
+                200,
+                {
+                    "ok": True,
+                    "file": {
+                        "id": shared.id,
+                        "name": shared.name,
+                        "title": shared.name,
+                        "mimetype": shared.mimetype,
+                        "filetype": "text",
+                        "mode": "snippet" if shared.name.endswith(".txt") else "hosted",
+                        "size": shared.size if shared.size is not None else len(shared.content),
+                        "url_private": url,
+                        "url_private_download": url,
+                    },
+                },
+                {},
+            )
         if method == "files.getUploadURLExternal":
             file_id = f"FUP{next(self._ids):06d}"
             with self._lock:
@@ -278,8 +320,11 @@ class FakeSlack:
             return 200, {"ok": True, "files": done}, {}
         if method == "conversations.replies":
             msgs = self.thread_messages(str(params.get("channel")), str(params.get("ts")))
-            return 200, {"ok": True, "messages": [{"ts": m.ts, "text": m.text, "thread_ts": m.thread_ts}
-                                                  for m in msgs]}, {}
+            return (
+                200,
+                {"ok": True, "messages": [{"ts": m.ts, "text": m.text, "thread_ts": m.thread_ts} for m in msgs]},
+                {},
+            )
         return 200, {"ok": False, "error": "unknown_method"}, {}
 
 
@@ -290,8 +335,9 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         return
 
-    def _reply(self, status: int, body: bytes, content_type: str = "application/json",
-               headers: dict[str, str] | None = None) -> None:
+    def _reply(
+        self, status: int, body: bytes, content_type: str = "application/json", headers: dict[str, str] | None = None
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
@@ -325,7 +371,7 @@ class _Handler(BaseHTTPRequestHandler):
         headers = dict(self.headers.items())
         path = parts.path
         if path.startswith("/api/"):
-            method = path[len("/api/"):]
+            method = path[len("/api/") :]
             params = self._params(raw, parts.query)
             fake._record(Call(method, params, headers, raw))
             status, body, extra = fake.answer(method, params, headers.get("Authorization", ""))
@@ -399,11 +445,18 @@ class ForeignHost:
 
 def event_body(event: dict[str, Any], event_id: str, team: str = TEAM) -> str:
     """An Events API ``event_callback`` envelope as Slack sends it."""
-    return json.dumps({
-        "token": "legacy", "team_id": team, "api_app_id": "A0001", "type": "event_callback",
-        "event_id": event_id, "event_time": int(time.time()), "event": event,
-        "authorizations": [{"team_id": team, "user_id": BOT_USER, "is_bot": True}],
-    })
+    return json.dumps(
+        {
+            "token": "legacy",
+            "team_id": team,
+            "api_app_id": "A0001",
+            "type": "event_callback",
+            "event_id": event_id,
+            "event_time": int(time.time()),
+            "event": event,
+            "authorizations": [{"team_id": team, "user_id": BOT_USER, "is_bot": True}],
+        }
+    )
 
 
 def form_body(fields: dict[str, str]) -> str:

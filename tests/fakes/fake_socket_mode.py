@@ -41,8 +41,16 @@ class FakeSocketMode:
         with self._cond:
             self.connections.append(ws)
             self._cond.notify_all()
-        ws.send(json.dumps({"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A0001"},
-                            "debug_info": {"host": "fake", "approximate_connection_time": 18060}}))
+        ws.send(
+            json.dumps(
+                {
+                    "type": "hello",
+                    "num_connections": 1,
+                    "connection_info": {"app_id": "A0001"},
+                    "debug_info": {"host": "fake", "approximate_connection_time": 18060},
+                }
+            )
+        )
         try:
             for message in ws:
                 data = json.loads(message)

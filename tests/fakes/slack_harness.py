@@ -37,8 +37,14 @@ def slack_escape(text: str) -> str:
 
 def settings_for(fake: FakeSlack, database_url: str, **overrides: Any) -> SlackSettings:
     """Settings pointing at the fake Slack and a test database."""
-    base = SlackSettings(bot_token=BOT_TOKEN, signing_secret=SIGNING_SECRET, api_url=fake.base_url,
-                         api_url_set=True, database_url=database_url, http_timeout=5)
+    base = SlackSettings(
+        bot_token=BOT_TOKEN,
+        signing_secret=SIGNING_SECRET,
+        api_url=fake.base_url,
+        api_url_set=True,
+        database_url=database_url,
+        http_timeout=5,
+    )
     return replace(base, **overrides)
 
 
@@ -68,8 +74,9 @@ class BotUnderTest:
 
     # -- requests ------------------------------------------------------------------------------
 
-    def request(self, method: str, path: str, body: str = "", headers: dict[str, str] | None = None,
-                timeout: float = 10.0) -> tuple[int, dict[str, str], str]:
+    def request(
+        self, method: str, path: str, body: str = "", headers: dict[str, str] | None = None, timeout: float = 10.0
+    ) -> tuple[int, dict[str, str], str]:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
         try:
             conn.request(method, path, body=body.encode() if body else None, headers=headers or {})
@@ -78,35 +85,62 @@ class BotUnderTest:
         finally:
             conn.close()
 
-    def post_signed(self, body: str, content_type: str, *, extra: dict[str, str] | None = None,
-                    secret: str = SIGNING_SECRET, timestamp: int | None = None) -> tuple[int, str]:
+    def post_signed(
+        self,
+        body: str,
+        content_type: str,
+        *,
+        extra: dict[str, str] | None = None,
+        secret: str = SIGNING_SECRET,
+        timestamp: int | None = None,
+    ) -> tuple[int, str]:
         headers = {"Content-Type": content_type, **sign(body, secret, timestamp), **(extra or {})}
         status, _, text = self.request("POST", "/slack/events", body, headers)
         return status, text
 
-    def event(self, event: dict[str, Any], event_id: str, *, retry_num: int | None = None,
-              **kw: Any) -> tuple[int, str]:
+    def event(
+        self, event: dict[str, Any], event_id: str, *, retry_num: int | None = None, **kw: Any
+    ) -> tuple[int, str]:
         extra = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"} if retry_num else {}
         return self.post_signed(event_body(event, event_id), "application/json", extra=extra, **kw)
 
-    def command(self, text: str, response_url: str, trigger_id: str = "13345224609.738474920.8088930838d") -> \
-            tuple[int, str]:
-        body = form_body({
-            "token": "legacy", "team_id": TEAM, "team_domain": "test", "channel_id": CHANNEL, "channel_name": "ops",
-            "user_id": USER, "user_name": "alice", "command": "/nginx-triage", "text": text,
-            "api_app_id": "A0001", "response_url": response_url, "trigger_id": trigger_id,
-        })
+    def command(
+        self, text: str, response_url: str, trigger_id: str = "13345224609.738474920.8088930838d"
+    ) -> tuple[int, str]:
+        body = form_body(
+            {
+                "token": "legacy",
+                "team_id": TEAM,
+                "team_domain": "test",
+                "channel_id": CHANNEL,
+                "channel_name": "ops",
+                "user_id": USER,
+                "user_name": "alice",
+                "command": "/nginx-triage",
+                "text": text,
+                "api_app_id": "A0001",
+                "response_url": response_url,
+                "trigger_id": trigger_id,
+            }
+        )
         return self.post_signed(body, "application/x-www-form-urlencoded")
 
     def interact(self, payload: dict[str, Any]) -> tuple[int, str]:
         return self.post_signed(payload_body(payload), "application/x-www-form-urlencoded")
 
 
-def mention(text: str, ts: str, *, thread_ts: str | None = None, files: list[dict[str, Any]] | None = None) \
-        -> dict[str, Any]:
+def mention(
+    text: str, ts: str, *, thread_ts: str | None = None, files: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     """An app_mention event with Slack's escaping and the bot mention in front."""
-    ev: dict[str, Any] = {"type": "app_mention", "user": USER, "text": f"<@{BOT_USER}> {slack_escape(text)}",
-                          "ts": ts, "channel": CHANNEL, "event_ts": ts}
+    ev: dict[str, Any] = {
+        "type": "app_mention",
+        "user": USER,
+        "text": f"<@{BOT_USER}> {slack_escape(text)}",
+        "ts": ts,
+        "channel": CHANNEL,
+        "event_ts": ts,
+    }
     if thread_ts:
         ev["thread_ts"] = thread_ts
     if files:
@@ -114,11 +148,27 @@ def mention(text: str, ts: str, *, thread_ts: str | None = None, files: list[dic
     return ev
 
 
-def thread_message(text: str, ts: str, thread_ts: str | None, *, files: list[dict[str, Any]] | None = None,
-                   channel_type: str = "channel", channel: str = CHANNEL, **extra: Any) -> dict[str, Any]:
+def thread_message(
+    text: str,
+    ts: str,
+    thread_ts: str | None,
+    *,
+    files: list[dict[str, Any]] | None = None,
+    channel_type: str = "channel",
+    channel: str = CHANNEL,
+    **extra: Any,
+) -> dict[str, Any]:
     """A message event (a thread reply, a DM, or a file share when ``files`` is given)."""
-    ev: dict[str, Any] = {"type": "message", "user": USER, "text": slack_escape(text), "ts": ts, "channel": channel,
-                          "channel_type": channel_type, "event_ts": ts, **extra}
+    ev: dict[str, Any] = {
+        "type": "message",
+        "user": USER,
+        "text": slack_escape(text),
+        "ts": ts,
+        "channel": channel,
+        "channel_type": channel_type,
+        "event_ts": ts,
+        **extra,
+    }
     if thread_ts:
         ev["thread_ts"] = thread_ts
     if files:
@@ -127,21 +177,45 @@ def thread_message(text: str, ts: str, thread_ts: str | None, *, files: list[dic
     return ev
 
 
-def block_action(message_ts: str, thread_ts: str, blocks: list[dict[str, Any]], block_id: str,
-                 button: dict[str, Any], text: str = "") -> dict[str, Any]:
+def block_action(
+    message_ts: str, thread_ts: str, blocks: list[dict[str, Any]], block_id: str, button: dict[str, Any], text: str = ""
+) -> dict[str, Any]:
     """A block_actions payload for a click on ``button`` in a bot message."""
     return {
-        "type": "block_actions", "team": {"id": TEAM, "domain": "test"},
-        "user": {"id": USER, "username": "alice", "team_id": TEAM}, "api_app_id": "A0001", "token": "legacy",
-        "container": {"type": "message", "message_ts": message_ts, "channel_id": CHANNEL, "is_ephemeral": False,
-                      "thread_ts": thread_ts},
-        "trigger_id": "111.222.abc", "channel": {"id": CHANNEL, "name": "ops"},
-        "message": {"type": "message", "user": BOT_USER, "bot_id": "BBOT0001", "ts": message_ts,
-                    "thread_ts": thread_ts, "text": text, "blocks": blocks},
+        "type": "block_actions",
+        "team": {"id": TEAM, "domain": "test"},
+        "user": {"id": USER, "username": "alice", "team_id": TEAM},
+        "api_app_id": "A0001",
+        "token": "legacy",
+        "container": {
+            "type": "message",
+            "message_ts": message_ts,
+            "channel_id": CHANNEL,
+            "is_ephemeral": False,
+            "thread_ts": thread_ts,
+        },
+        "trigger_id": "111.222.abc",
+        "channel": {"id": CHANNEL, "name": "ops"},
+        "message": {
+            "type": "message",
+            "user": BOT_USER,
+            "bot_id": "BBOT0001",
+            "ts": message_ts,
+            "thread_ts": thread_ts,
+            "text": text,
+            "blocks": blocks,
+        },
         "response_url": "http://127.0.0.1:9/unused",
-        "actions": [{"type": "button", "action_id": button["action_id"], "block_id": block_id,
-                     "value": button.get("value", ""), "action_ts": f"{time.time():.6f}",
-                     "text": button.get("text", {})}],
+        "actions": [
+            {
+                "type": "button",
+                "action_id": button["action_id"],
+                "block_id": block_id,
+                "value": button.get("value", ""),
+                "action_ts": f"{time.time():.6f}",
+                "text": button.get("text", {}),
+            }
+        ],
     }
 
 

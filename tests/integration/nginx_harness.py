@@ -86,18 +86,31 @@ class Nginx:
 
     def cmd(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         assert NGINX is not None
-        return subprocess.run([NGINX, "-p", str(self.prefix), "-c", str(self.conf), *args],
-                              capture_output=True, text=True, timeout=30, check=check)
+        return subprocess.run(
+            [NGINX, "-p", str(self.prefix), "-c", str(self.conf), *args],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=check,
+        )
 
     def master_pid(self) -> int:
         return int((self.prefix / "nginx.pid").read_text().strip())
 
     def worker_pids(self) -> list[int]:
         """Current workers of this master, newest last (``ps --ppid``, as users are told)."""
-        out = subprocess.run(["ps", "-o", "pid=,cmd=", "--ppid", str(self.master_pid())],
-                             capture_output=True, text=True, timeout=10, check=False).stdout
-        return sorted(int(line.split()[0]) for line in out.splitlines()
-                      if "worker process" in line and "shutting down" not in line)
+        out = subprocess.run(
+            ["ps", "-o", "pid=,cmd=", "--ppid", str(self.master_pid())],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        ).stdout
+        return sorted(
+            int(line.split()[0])
+            for line in out.splitlines()
+            if "worker process" in line and "shutting down" not in line
+        )
 
     def dump_T(self) -> str:
         proc = self.cmd("-T")

@@ -17,10 +17,14 @@ ALERT_LOG = (EXAMPLE / "error.log").read_text()
 NGINX_T = (EXAMPLE / "nginx-T.txt").read_text()
 WORKER_LIMITS = (EXAMPLE / "worker-limits.txt").read_text()
 
-TEST_FAILED = ('nginx: [emerg] unknown directive "worker_conections" in /tmp/ngx/nginx.conf:5\n'
-               "nginx: configuration file /tmp/ngx/nginx.conf test failed\n")
-TEST_OK = ("nginx: the configuration file /tmp/ngx/nginx.conf syntax is ok\n"
-           "nginx: configuration file /tmp/ngx/nginx.conf test is successful\n")
+TEST_FAILED = (
+    'nginx: [emerg] unknown directive "worker_conections" in /tmp/ngx/nginx.conf:5\n'
+    "nginx: configuration file /tmp/ngx/nginx.conf test failed\n"
+)
+TEST_OK = (
+    "nginx: the configuration file /tmp/ngx/nginx.conf syntax is ok\n"
+    "nginx: configuration file /tmp/ngx/nginx.conf test is successful\n"
+)
 
 
 def script() -> str:
@@ -28,14 +32,14 @@ def script() -> str:
     messages = [
         ALERT_LOG.strip(),
         NGINX_T.strip() + "\n" + WORKER_LIMITS.strip(),
-        "1",                 # Walk me through it
-        "done",              # step 1
-        "done",              # step 2
-        "paste",             # step 3: paste the test output
+        "1",  # Walk me through it
+        "done",  # step 1
+        "done",  # step 2
+        "paste",  # step 3: paste the test output
         TEST_FAILED.strip(),
         TEST_OK.strip(),
-        "done",              # step 4 (reload)
-        "explain",           # step 5
+        "done",  # step 4 (reload)
+        "explain",  # step 5
         WORKER_LIMITS.strip(),
         "why does a proxied request use two connections?",
         "helpful",
@@ -59,7 +63,7 @@ def test_whole_conversation_from_piped_input(tmp_path):
     assert code == 0
     assert "Still needed" in out and "sudo nginx -T 2>&1" in out
     assert "/tmp/ngx/nginx.conf:5" in out
-    assert "+    worker_connections 1024;" in out           # the diff is printed
+    assert "+    worker_connections 1024;" in out  # the diff is printed
     diff = tmp_path / "nginx-triage-fix.diff"
     assert diff.exists() and "+    worker_connections 1024;" in diff.read_text()
     assert f"saved as {diff}" in out
@@ -109,8 +113,15 @@ def test_secrets_are_not_echoed(tmp_path):
 
 
 def test_python_m_bot_chat(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "bot", "chat"], cwd=tmp_path, input=script(), capture_output=True,
-                          text=True, timeout=120, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot", "chat"],
+        cwd=tmp_path,
+        input=script(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+    )
     assert proc.returncode == 0, proc.stderr
     assert "All 5 steps done" in proc.stdout
     assert (tmp_path / "nginx-triage-fix.diff").exists()

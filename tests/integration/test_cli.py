@@ -12,14 +12,17 @@ import pytest
 from tests.conftest import ROOT
 
 TMO = 120
-LINE = ('2024/03/02 10:11:13 [alert] 2718#2718: *5512 1024 worker_connections are not enough '
-        'while connecting to upstream, client: 127.0.0.1, server: localhost, request: "GET /slow HTTP/1.1", '
-        'upstream: "http://127.0.0.1:9000/slow", host: "127.0.0.1:8080"')
+LINE = (
+    "2024/03/02 10:11:13 [alert] 2718#2718: *5512 1024 worker_connections are not enough "
+    'while connecting to upstream, client: 127.0.0.1, server: localhost, request: "GET /slow HTTP/1.1", '
+    'upstream: "http://127.0.0.1:9000/slow", host: "127.0.0.1:8080"'
+)
 
 
 def run(cli, *args, stdin: bytes | None = None, cwd: Path | None = None):
-    return subprocess.run([*cli, *args], input=stdin, capture_output=True, timeout=TMO,
-                          cwd=cwd or Path("/"), check=False)
+    return subprocess.run(
+        [*cli, *args], input=stdin, capture_output=True, timeout=TMO, cwd=cwd or Path("/"), check=False
+    )
 
 
 def assert_clean_error(proc, *words):
@@ -95,8 +98,15 @@ def test_usage_error_exits_2(cli):
 
 def test_invalid_utf8_and_megabyte_line_still_diagnosed(cli, tmp_path):
     log = tmp_path / "mixed.log"
-    log.write_bytes(b"\xff\xfe garbage \xc3\x28\n" + b"A" * (1 << 20) + b"\n" + LINE.encode()
-                    + b" \xe9\xe9\n" + LINE.encode() + b"\n")
+    log.write_bytes(
+        b"\xff\xfe garbage \xc3\x28\n"
+        + b"A" * (1 << 20)
+        + b"\n"
+        + LINE.encode()
+        + b" \xe9\xe9\n"
+        + LINE.encode()
+        + b"\n"
+    )
     proc = run(cli, "diagnose", "--format", "json", str(log))
     assert proc.returncode == 0, proc.stderr
     d = json.loads(proc.stdout)
@@ -122,9 +132,14 @@ def test_kb_lint_passes(cli):
 
 
 def test_python_dash_m_works_from_any_directory(tmp_path):
-    proc = subprocess.run([str(ROOT / ".venv" / "bin" / "python"), "-m", "bot", "match"],
-                          input=(LINE + "\n").encode(), capture_output=True, cwd=tmp_path,
-                          timeout=TMO, check=False)
+    proc = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "python"), "-m", "bot", "match"],
+        input=(LINE + "\n").encode(),
+        capture_output=True,
+        cwd=tmp_path,
+        timeout=TMO,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["kb_id"] == "worker-connections-not-enough"
 
@@ -133,9 +148,22 @@ def test_python_dash_m_works_from_any_directory(tmp_path):
 def test_wheel_carries_the_knowledge_base(tmp_path):
     import zipfile
 
-    proc = subprocess.run([str(ROOT / ".venv" / "bin" / "python"), "-m", "pip", "wheel", "--no-deps",
-                           "-q", "-w", str(tmp_path), str(ROOT)], capture_output=True, timeout=300,
-                          check=False)
+    proc = subprocess.run(
+        [
+            str(ROOT / ".venv" / "bin" / "python"),
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        capture_output=True,
+        timeout=300,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr.decode()[-2000:]
     wheel = next(tmp_path.glob("nginx_triage-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
@@ -160,14 +188,16 @@ def test_malformed_dump_is_reported_and_the_rest_still_diagnosed(cli, tmp_path, 
 
 
 def test_mixed_paste_on_stdin_reads_every_kind(cli):
-    paste = (LINE + "\n\n$ sudo nginx -T\n"
-             "# configuration file /etc/nginx/nginx.conf:\nworker_processes 2;\n"
-             "events {\n    worker_connections 1024;\n}\nhttp {\n    server {\n        listen 80;\n"
-             "        location / { proxy_pass http://127.0.0.1:9000; }\n    }\n}\n\n"
-             "$ cat /proc/$(pgrep -nf '[n]ginx: worker process')/limits\n"
-             "Limit                     Soft Limit           Hard Limit           Units     \n"
-             "Max open files            1024                 524288               files     \n"
-             "$ nproc\n2\n")
+    paste = (
+        LINE + "\n\n$ sudo nginx -T\n"
+        "# configuration file /etc/nginx/nginx.conf:\nworker_processes 2;\n"
+        "events {\n    worker_connections 1024;\n}\nhttp {\n    server {\n        listen 80;\n"
+        "        location / { proxy_pass http://127.0.0.1:9000; }\n    }\n}\n\n"
+        "$ cat /proc/$(pgrep -nf '[n]ginx: worker process')/limits\n"
+        "Limit                     Soft Limit           Hard Limit           Units     \n"
+        "Max open files            1024                 524288               files     \n"
+        "$ nproc\n2\n"
+    )
     proc = run(cli, "diagnose", "--format", "json", "--target-concurrency", "3000", stdin=paste.encode())
     assert proc.returncode == 0, proc.stderr
     d = json.loads(proc.stdout)

@@ -160,8 +160,9 @@ def test_deployment_runs_http_mode_replicas_spread_over_nodes(rendered: list[dic
     spread = [c for c in pod.get("topologySpreadConstraints", []) if c["topologyKey"] == "kubernetes.io/hostname"]
     anti = pod.get("affinity", {}).get("podAntiAffinity", {})
     anti_terms = [t.get("podAffinityTerm", t) for k in anti.values() for t in k]
-    assert spread or any(t["topologyKey"] == "kubernetes.io/hostname" for t in anti_terms), \
+    assert spread or any(t["topologyKey"] == "kubernetes.io/hostname" for t in anti_terms), (
         "replicas must be spread over nodes"
+    )
     for c in spread:
         assert c["whenUnsatisfiable"] == "DoNotSchedule"
         assert all(pod_labels.get(k) == v for k, v in c["labelSelector"]["matchLabels"].items())
@@ -378,8 +379,9 @@ def test_dockerfile_compiler_only_in_build_stage_and_apt_cleaned() -> None:
     assert re.search(r"\bgcc\b", build_runs), "the build stage installs gcc for the C accelerator"
     for run in _ins(stages[-1], "RUN"):
         assert not re.search(r"\b(gcc|build-essential|g\+\+)\b", run), f"compiler in the final stage: {run}"
-    assert any("nginx-triage" in r and "install" in r for r in _ins(stages[-1], "RUN")), \
+    assert any("nginx-triage" in r and "install" in r for r in _ins(stages[-1], "RUN")), (
         "the final stage installs the wheel into a venv"
+    )
     for stage in stages:
         for run in _ins(stage, "RUN"):
             if re.search(r"\bapt(-get)?\s+install\b", run):
@@ -396,10 +398,15 @@ def test_dockerfile_has_no_remote_add_and_no_secrets() -> None:
             assert not re.search(r"(?i)\bgit@", add), f"ADD from git: {add}"
         for instruction in ("ENV", "ARG"):
             for value in _ins(stage, instruction):
-                keys = re.findall(r"(?:^|\s)([A-Za-z_][A-Za-z0-9_]*)(?==|\s|$)", value) if instruction == "ARG" \
+                keys = (
+                    re.findall(r"(?:^|\s)([A-Za-z_][A-Za-z0-9_]*)(?==|\s|$)", value)
+                    if instruction == "ARG"
                     else re.findall(r"(?:^|\s)([A-Za-z_][A-Za-z0-9_]*)=", value)
+                )
                 for key in keys:
-                    assert not SECRET_NAME.search(key), f"{instruction} {key}: secrets come from the runtime environment"
+                    assert not SECRET_NAME.search(key), (
+                        f"{instruction} {key}: secrets come from the runtime environment"
+                    )
 
 
 def _ignored(patterns: list[tuple[bool, str]], path: str) -> bool:
@@ -545,8 +552,14 @@ def test_compose_has_no_inline_secrets() -> None:
 def test_env_example_documents_every_variable_with_placeholders() -> None:
     example = _env_example()
     text = ENV_EXAMPLE.read_text(encoding="utf-8")
-    for var in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL", "DATABASE_URL",
-                "KB_EXTRA_DIR" if "KB_EXTRA_DIR" in example else "KB_EXTRA_HOST_DIR"):
+    for var in (
+        "SLACK_BOT_TOKEN",
+        "SLACK_SIGNING_SECRET",
+        "SLACK_APP_TOKEN",
+        "SLACK_API_URL",
+        "DATABASE_URL",
+        "KB_EXTRA_DIR" if "KB_EXTRA_DIR" in example else "KB_EXTRA_HOST_DIR",
+    ):
         assert var in text, f"{var} is not documented in .env.example"
     compose_text = COMPOSE.read_text(encoding="utf-8")
     for m in _INTERP.finditer(compose_text):
@@ -602,16 +615,26 @@ def test_systemd_unit_settings() -> None:
     assert last("Restart") == "on-failure"
     assert last("StateDirectory") == "nginx-triage"
     assert last("DynamicUser") == "yes" or last("User") == "nginx-triage"
-    for key in ("NoNewPrivileges", "ProtectHome", "PrivateTmp", "PrivateDevices", "ProtectKernelTunables",
-                "ProtectKernelModules", "ProtectKernelLogs", "ProtectControlGroups", "RestrictNamespaces",
-                "LockPersonality"):
+    for key in (
+        "NoNewPrivileges",
+        "ProtectHome",
+        "PrivateTmp",
+        "PrivateDevices",
+        "ProtectKernelTunables",
+        "ProtectKernelModules",
+        "ProtectKernelLogs",
+        "ProtectControlGroups",
+        "RestrictNamespaces",
+        "LockPersonality",
+    ):
         assert last(key) == "yes", f"{key}=yes"
     assert last("ProtectSystem") == "strict"
     assert set(last("RestrictAddressFamilies").split()) == {"AF_INET", "AF_INET6", "AF_UNIX"}
     assert service["CapabilityBoundingSet"][-1] == "", "CapabilityBoundingSet= empty: no capabilities"
     assert "@system-service" in service["SystemCallFilter"][0].split()
-    assert not any(SECRET_NAME.search(v.partition("=")[0]) for v in service.get("Environment", [])), \
+    assert not any(SECRET_NAME.search(v.partition("=")[0]) for v in service.get("Environment", [])), (
         "secrets belong in EnvironmentFile, not Environment="
+    )
 
 
 @pytest.fixture(scope="module")
@@ -628,8 +651,9 @@ def systemd_analyze() -> str:
 def unit_copy(tmp_path: Path) -> Path:
     """The unit with ExecStart pointing at a binary that exists here (verify checks it)."""
     true = shutil.which("true") or "/bin/true"
-    text = re.sub(r"(?m)^ExecStart=/opt/nginx-triage/bin/nginx-triage ", f"ExecStart={true} ",
-                  UNIT.read_text(encoding="utf-8"))
+    text = re.sub(
+        r"(?m)^ExecStart=/opt/nginx-triage/bin/nginx-triage ", f"ExecStart={true} ", UNIT.read_text(encoding="utf-8")
+    )
     assert true in text
     out = tmp_path / UNIT.name
     out.write_text(text, encoding="utf-8")

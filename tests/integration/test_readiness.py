@@ -26,8 +26,6 @@ from tests.integration.nginx_harness import free_port
 REQUIRE = os.environ.get("CI") == "true" or os.environ.get("NGINX_TRIAGE_REQUIRE_POSTGRES") == "1"
 
 
-
-
 def _postgres_up() -> bool:
     try:
         with socket.create_connection(("127.0.0.1", 5432), timeout=2):
@@ -122,9 +120,12 @@ def test_ready_once_the_database_answers(tmp_path):
         "NGINX_TRIAGE_STATE_DIR": str(tmp_path),
     }
     env.pop("SLACK_APP_TOKEN", None)
-    proc = subprocess.Popen([str(ROOT / ".venv" / "bin" / "nginx-triage"), "serve", "--host", "127.0.0.1",
-                             "--port", str(http_port)], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [str(ROOT / ".venv" / "bin" / "nginx-triage"), "serve", "--host", "127.0.0.1", "--port", str(http_port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         assert _wait(http_port, "/healthz", 200, 30) is not None
         report = _wait(http_port, "/readyz", 503, 10)

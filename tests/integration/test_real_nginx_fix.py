@@ -51,12 +51,12 @@ FDS_CONF = CONF.replace("RLIMIT", "worker_rlimit_nofile 32;").replace("CONNECTIO
 
 
 def _diagnose(cli: list[str], files: list[Path], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*cli, "diagnose", *args, *map(str, files)], capture_output=True, text=True,
-                          timeout=120, check=False)
+    return subprocess.run(
+        [*cli, "diagnose", *args, *map(str, files)], capture_output=True, text=True, timeout=120, check=False
+    )
 
 
-def _reproduce_diagnose_fix(cli, tmp_path: Path, conf: str, alert: str, kb_id: str,
-                            want_findings: set[str]) -> dict:
+def _reproduce_diagnose_fix(cli, tmp_path: Path, conf: str, alert: str, kb_id: str, want_findings: set[str]) -> dict:
     evidence_dir = tmp_path / "evidence"
     evidence_dir.mkdir()
     with slow_upstream(0.5) as up, running_nginx(tmp_path, conf.replace("UPSTREAM", str(up))) as ngx:
@@ -82,8 +82,15 @@ def _reproduce_diagnose_fix(cli, tmp_path: Path, conf: str, alert: str, kb_id: s
         diff = _diagnose(cli, files, "--format", "diff", "--target-concurrency", str(CONCURRENCY))
         assert diff.returncode == 0, diff.stderr
         assert diff.stdout.startswith("--- " + str(ngx.conf).lstrip("/")), diff.stdout
-        patch = subprocess.run(["patch", "-p0", "--forward"], input=diff.stdout, cwd="/", capture_output=True,
-                               text=True, timeout=30, check=False)
+        patch = subprocess.run(
+            ["patch", "-p0", "--forward"],
+            input=diff.stdout,
+            cwd="/",
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
         assert patch.returncode == 0, patch.stdout + patch.stderr
         ngx.cmd("-t")
         offset = ngx.error_log.stat().st_size
@@ -98,7 +105,8 @@ def _reproduce_diagnose_fix(cli, tmp_path: Path, conf: str, alert: str, kb_id: s
 
 def test_worker_connections_alert_is_fixed(cli, tmp_path):
     diagnosis = _reproduce_diagnose_fix(
-        cli, tmp_path, SLOTS_CONF, "worker_connections are not enough", "worker-connections-not-enough", set())
+        cli, tmp_path, SLOTS_CONF, "worker_connections are not enough", "worker-connections-not-enough", set()
+    )
     recs = {r["directive"]: r for r in diagnosis["recommendations"]}
     assert recs["worker_connections"]["current"] == "16"
     assert recs["worker_connections"]["line"] == 5
@@ -109,8 +117,8 @@ def test_worker_connections_alert_is_fixed(cli, tmp_path):
 
 def test_too_many_open_files_is_fixed(cli, tmp_path):
     diagnosis = _reproduce_diagnose_fix(
-        cli, tmp_path, FDS_CONF, "(24: Too many open files)", "too-many-open-files",
-        {"fd-limit-below-connections"})
+        cli, tmp_path, FDS_CONF, "(24: Too many open files)", "too-many-open-files", {"fd-limit-below-connections"}
+    )
     recs = {r["directive"]: r for r in diagnosis["recommendations"]}
     assert recs["worker_rlimit_nofile"]["current"] == "32"
     assert int(recs["worker_rlimit_nofile"]["recommended"]) >= 1024

@@ -36,8 +36,10 @@ ERROR_LOG = (EXAMPLE / "error.log").read_text()
 NGINX_T = (EXAMPLE / "nginx-T.txt").read_text()
 LIMITS = (EXAMPLE / "worker-limits.txt").read_text()
 ALERT = "\n".join(ERROR_LOG.splitlines()[:20])
-NGINX_T_OK = ("nginx: the configuration file /etc/nginx/nginx.conf syntax is ok\n"
-              "nginx: configuration file /etc/nginx/nginx.conf test is successful")
+NGINX_T_OK = (
+    "nginx: the configuration file /etc/nginx/nginx.conf syntax is ok\n"
+    "nginx: configuration file /etc/nginx/nginx.conf test is successful"
+)
 
 WAIT_S = 20.0
 
@@ -61,14 +63,22 @@ def bot(fake: FakeSlack, kb: KnowledgeBase, sqlite_url: str) -> Iterator[BotUnde
 
 def replies(fake: FakeSlack, root: str, at_least: int, what: str = "replies") -> list[Message]:
     """Wait (bounded) for at least ``at_least`` bot messages in the thread."""
-    return list(fake.wait_for(lambda: (m := fake.thread_messages(CHANNEL, root)) and len(m) >= at_least and m,
-                              WAIT_S, f"{at_least} {what} in thread {root}"))
+    return list(
+        fake.wait_for(
+            lambda: (m := fake.thread_messages(CHANNEL, root)) and len(m) >= at_least and m,
+            WAIT_S,
+            f"{at_least} {what} in thread {root}",
+        )
+    )
 
 
 def click(bot: BotUnderTest, fake: FakeSlack, root: str, action_id: str, value: str | None = None) -> None:
     """Click the newest button ``action_id`` (with ``value``) in the thread, as Slack would send it."""
-    found = [(m, b, e) for m, b, e in find_buttons(fake.thread_messages(CHANNEL, root), action_id)
-             if value is None or e.get("value") == value]
+    found = [
+        (m, b, e)
+        for m, b, e in find_buttons(fake.thread_messages(CHANNEL, root), action_id)
+        if value is None or e.get("value") == value
+    ]
     assert found, f"no {action_id} button (value {value}) in thread {root}"
     msg, block, button = found[-1]
     status, _ = bot.interact(block_action(msg.ts, root, msg.blocks, block.get("block_id", ""), button, msg.text))
@@ -80,8 +90,9 @@ def click(bot: BotUnderTest, fake: FakeSlack, root: str, action_id: str, value: 
 
 def run_whole_conversation(bot: BotUnderTest, fake: FakeSlack, root: str) -> None:
     # 1. A mention with a pasted alert: the bot answers in the thread and asks for evidence, with commands.
-    status, _ = bot.event(mention("we get this alert on the edge boxes, help:\n```\n" + ALERT + "\n```", root),
-                          f"Ev{root}1")
+    status, _ = bot.event(
+        mention("we get this alert on the edge boxes, help:\n```\n" + ALERT + "\n```", root), f"Ev{root}1"
+    )
     assert status == 200
     first = replies(fake, root, 1, "first reply")[0]
     assert "worker_connections are not enough" in content(first)
@@ -95,14 +106,18 @@ def run_whole_conversation(bot: BotUnderTest, fake: FakeSlack, root: str) -> Non
 
     # 3. The worker's limits as an uploaded file: files.info, download with the bot token, full answer.
     file_id = fake.add_file("worker-limits.txt", LIMITS.encode())
-    bot.event(thread_message("", f"{root[:-3]}301", root, files=[files_entry(file_id, "worker-limits.txt")]),
-              f"Ev{root}3")
+    bot.event(
+        thread_message("", f"{root[:-3]}301", root, files=[files_entry(file_id, "worker-limits.txt")]), f"Ev{root}3"
+    )
     third = replies(fake, root, 3)[2]
     assert "evidence this fix needs" in content(third)
     downloads = fake.calls_to("file.download")
     assert downloads and all(c.headers.get("Authorization") == f"Bearer {BOT_TOKEN}" for c in downloads)
-    diffs = fake.wait_for(lambda: [u for u in fake.thread_uploads(CHANNEL, root)
-                                   if u.filename == "nginx-triage-fix.diff"], WAIT_S, "the diff upload")
+    diffs = fake.wait_for(
+        lambda: [u for u in fake.thread_uploads(CHANNEL, root) if u.filename == "nginx-triage-fix.diff"],
+        WAIT_S,
+        "the diff upload",
+    )
     assert b"worker_connections" in diffs[-1].content and b"1024" in diffs[-1].content
 
     # 4. Guided steps, clicked through; the nginx -t output is pasted and verified.
@@ -187,8 +202,9 @@ def test_forged_and_stale_signatures_get_401_and_no_slack_call(bot: BotUnderTest
     ev = mention(ALERT, "1800000010.000100")
     assert bot.event(ev, "EvForged", secret="not-the-signing-secret")[0] == 401
     assert bot.event(ev, "EvStale", timestamp=int(time.time()) - 6 * 60)[0] == 401
-    status, _, _ = bot.request("POST", "/slack/events", '{"type":"event_callback"}',
-                               {"Content-Type": "application/json"})
+    status, _, _ = bot.request(
+        "POST", "/slack/events", '{"type":"event_callback"}', {"Content-Type": "application/json"}
+    )
     assert status == 401
     time.sleep(0.5)
     bot.wait_idle()
@@ -199,15 +215,15 @@ def test_secrets_pasted_are_not_echoed(bot: BotUnderTest, fake: FakeSlack, caplo
     secrets = ["sk-live-4f9a8b7c6d5e4f3a2b1c", "hunter2-Sup3rSecret", "AKIAVERYSECRETKEY12345"]
     dump = NGINX_T.replace(
         "events {",
-        f'env DB_PASSWORD={secrets[1]};\nenv AWS_SECRET_ACCESS_KEY={secrets[2]};\nevents {{', 1,
+        f"env DB_PASSWORD={secrets[1]};\nenv AWS_SECRET_ACCESS_KEY={secrets[2]};\nevents {{",
+        1,
     ).replace("location / {", f'location / {{\n            proxy_set_header Authorization "Bearer {secrets[0]}";', 1)
     assert all(s in dump for s in secrets)
     root = "1800000011.000100"
     caplog.set_level(logging.INFO)  # the level serve() runs at
     bot.event(mention(ALERT + "\n" + dump, root), "EvSecret1")
     file_id = fake.add_file("nginx-T.txt", dump.encode())
-    bot.event(thread_message("", "1800000011.000201", root, files=[files_entry(file_id, "nginx-T.txt")]),
-              "EvSecret2")
+    bot.event(thread_message("", "1800000011.000201", root, files=[files_entry(file_id, "nginx-T.txt")]), "EvSecret2")
     replies(fake, root, 2)
     bot.wait_idle()
     sent = fake.everything_sent()
@@ -222,8 +238,9 @@ def test_secrets_pasted_are_not_echoed(bot: BotUnderTest, fake: FakeSlack, caplo
 # -- delivery: retries, rate limits, errors, restarts -------------------------------------------
 
 
-def test_retried_event_gets_one_reply_even_across_a_restart(fake: FakeSlack, kb: KnowledgeBase,
-                                                           sqlite_url: str) -> None:
+def test_retried_event_gets_one_reply_even_across_a_restart(
+    fake: FakeSlack, kb: KnowledgeBase, sqlite_url: str
+) -> None:
     root = "1800000020.000100"
     first = BotUnderTest(fake, kb, sqlite_url)
     try:
@@ -255,14 +272,18 @@ def test_rate_limited_post_is_waited_out(bot: BotUnderTest, fake: FakeSlack) -> 
 
 
 def test_slack_api_error_is_logged_with_context_and_the_bot_keeps_going(
-        bot: BotUnderTest, fake: FakeSlack, caplog: pytest.LogCaptureFixture) -> None:
+    bot: BotUnderTest, fake: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.INFO)
     fake.fail_next("chat.postMessage", "not_in_channel", times=5)
     bot.event(mention(ALERT, "1800000022.000100"), "EvErr1")
     fake.wait_for(lambda: len(fake.calls_to("chat.postMessage")) >= 1, WAIT_S, "the failing post")
     bot.wait_idle()
-    failures = [r for r in caplog.records if getattr(r, "method", None) == "chat.postMessage"
-                and getattr(r, "error", None) == "not_in_channel"]
+    failures = [
+        r
+        for r in caplog.records
+        if getattr(r, "method", None) == "chat.postMessage" and getattr(r, "error", None) == "not_in_channel"
+    ]
     assert failures
     # The process is still up and answers the next event.
     fake._failures.clear()
@@ -314,8 +335,10 @@ def test_binary_and_sign_in_page_files_are_refused_clearly(bot: BotUnderTest, fa
     png = fake.add_file("graph.png", b"\x89PNG\r\n\x1a\n\x00\x00", mimetype="image/png")
     html = fake.add_file("error.log", b"<!DOCTYPE html><html>Sign in</html>", serve_as="text/html")
     root = "1800000031.000100"
-    bot.event(mention("logs attached", root, files=[files_entry(png, "graph.png"), files_entry(html, "error.log")]),
-              "EvBinary")
+    bot.event(
+        mention("logs attached", root, files=[files_entry(png, "graph.png"), files_entry(html, "error.log")]),
+        "EvBinary",
+    )
     msgs = replies(fake, root, 2)
     texts = "\n".join(m.text for m in msgs)
     assert "not text" in texts
@@ -353,11 +376,13 @@ def test_slash_command_acks_fast_then_answers(bot: BotUnderTest, fake: FakeSlack
     reply = replies(fake, parent[0].ts, 1)[0]
     assert "worker_connections are not enough" in content(reply)
 
-    status, body = bot.command("ask what is the difference between worker_connections and open files",
-                               fake.response_url("ask"))
+    status, body = bot.command(
+        "ask what is the difference between worker_connections and open files", fake.response_url("ask")
+    )
     assert status == 200
-    answered = fake.wait_for(lambda: [c for c in fake.responses if "/ask-" in c.headers.get("Host", "") or True],
-                             WAIT_S, "the ask answer")
+    answered = fake.wait_for(
+        lambda: [c for c in fake.responses if "/ask-" in c.headers.get("Host", "") or True], WAIT_S, "the ask answer"
+    )
     assert any("worker_connections" in json.dumps(c.params) for c in answered)
 
     bot.command("help", fake.response_url("help"))
@@ -371,11 +396,17 @@ def test_slash_command_acks_fast_then_answers(bot: BotUnderTest, fake: FakeSlack
 def test_message_shortcut_diagnoses_the_message_in_its_thread(bot: BotUnderTest, fake: FakeSlack) -> None:
     root = "1800000040.000100"
     payload: dict[str, Any] = {
-        "type": "message_action", "callback_id": "diagnose_message", "trigger_id": "1.2.3",
-        "team": {"id": TEAM, "domain": "test"}, "user": {"id": USER, "name": "alice", "team_id": TEAM},
-        "channel": {"id": CHANNEL, "name": "ops"}, "response_url": fake.response_url("shortcut"),
-        "message_ts": root, "message": {"type": "message", "user": "U0OTHER", "ts": root, "text": ALERT},
-        "token": "legacy", "action_ts": "1800000040.5",
+        "type": "message_action",
+        "callback_id": "diagnose_message",
+        "trigger_id": "1.2.3",
+        "team": {"id": TEAM, "domain": "test"},
+        "user": {"id": USER, "name": "alice", "team_id": TEAM},
+        "channel": {"id": CHANNEL, "name": "ops"},
+        "response_url": fake.response_url("shortcut"),
+        "message_ts": root,
+        "message": {"type": "message", "user": "U0OTHER", "ts": root, "text": ALERT},
+        "token": "legacy",
+        "action_ts": "1800000040.5",
     }
     status, _ = bot.interact(payload)
     assert status == 200
@@ -384,8 +415,10 @@ def test_message_shortcut_diagnoses_the_message_in_its_thread(bot: BotUnderTest,
 
 
 def test_app_home_opened_publishes_the_home_view(bot: BotUnderTest, fake: FakeSlack) -> None:
-    bot.event({"type": "app_home_opened", "user": USER, "channel": "D0HOME", "tab": "home",
-               "event_ts": "1800000050.000100"}, "EvHome")
+    bot.event(
+        {"type": "app_home_opened", "user": USER, "channel": "D0HOME", "tab": "home", "event_ts": "1800000050.000100"},
+        "EvHome",
+    )
     call = fake.wait_for(lambda: fake.calls_to("views.publish"), WAIT_S, "views.publish")[0]
     view = call.params["view"]
     view = json.loads(view) if isinstance(view, str) else view
@@ -393,10 +426,21 @@ def test_app_home_opened_publishes_the_home_view(bot: BotUnderTest, fake: FakeSl
 
 
 def test_bot_messages_and_unrelated_channel_messages_are_ignored(bot: BotUnderTest, fake: FakeSlack) -> None:
-    bot.event(thread_message(ALERT, "1800000060.000100", None, channel_type="im", channel="D0DIRECT",
-                             bot_id=BOT_ID), "EvBot1")
-    bot.event({"type": "message", "user": BOT_USER, "text": ALERT, "ts": "1800000060.000200", "channel": CHANNEL,
-               "channel_type": "channel", "thread_ts": "1800000060.000001"}, "EvBot2")
+    bot.event(
+        thread_message(ALERT, "1800000060.000100", None, channel_type="im", channel="D0DIRECT", bot_id=BOT_ID), "EvBot1"
+    )
+    bot.event(
+        {
+            "type": "message",
+            "user": BOT_USER,
+            "text": ALERT,
+            "ts": "1800000060.000200",
+            "channel": CHANNEL,
+            "channel_type": "channel",
+            "thread_ts": "1800000060.000001",
+        },
+        "EvBot2",
+    )
     bot.event(thread_message(ALERT, "1800000060.000300", "1800000060.000002"), "EvBot3")  # a thread we are not in
     bot.event(thread_message(ALERT, "1800000060.000400", None), "EvBot4")  # top-level chatter
     time.sleep(0.3)
@@ -414,24 +458,32 @@ def test_health_readiness_and_metrics(bot: BotUnderTest, fake: FakeSlack) -> Non
     bot.wait_idle()
     _, headers, metrics = bot.request("GET", "/metrics")
     assert headers["content-type"].startswith("text/plain")
-    for series in ('nginx_triage_events_received_total{type="app_mention"}', "nginx_triage_replies_sent_total",
-                   "nginx_triage_ack_seconds_bucket", "nginx_triage_reply_seconds_bucket",
-                   'nginx_triage_matches_total{kb_id="worker-connections-not-enough"}'):
+    for series in (
+        'nginx_triage_events_received_total{type="app_mention"}',
+        "nginx_triage_replies_sent_total",
+        "nginx_triage_ack_seconds_bucket",
+        "nginx_triage_reply_seconds_bucket",
+        'nginx_triage_matches_total{kb_id="worker-connections-not-enough"}',
+    ):
         assert series in metrics, series
     assert all(line.startswith(("#", "nginx_triage_")) for line in metrics.splitlines() if line)
-
-
 
 
 def test_serve_starts_with_database_and_slack_down_and_stops_on_sigterm(tmp_path: Path) -> None:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL"))}
-    env.update({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": "s3cret-signing",
-                "SLACK_API_URL": f"http://127.0.0.1:{free_port()}/api/",
-                "DATABASE_URL": f"postgresql+psycopg://nobody@127.0.0.1:{free_port()}/none?connect_timeout=1"})
+    env.update(
+        {
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_SIGNING_SECRET": "s3cret-signing",
+            "SLACK_API_URL": f"http://127.0.0.1:{free_port()}/api/",
+            "DATABASE_URL": f"postgresql+psycopg://nobody@127.0.0.1:{free_port()}/none?connect_timeout=1",
+        }
+    )
     code = f"import sys; from bot.slack.serve import serve; sys.exit(serve({port}, '127.0.0.1'))"
-    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     try:
         import http.client
 

@@ -61,14 +61,27 @@ def serve(cli: list[str], fake: FakeSlack, tmp_path: Path) -> Iterator[Callable[
     def start(name: str, database_url: str) -> Replica:
         port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL", "NGINX_TRIAGE_"))}
-        env.update({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-                    "SLACK_API_URL": fake.base_url, "DATABASE_URL": database_url, "NGINX_TRIAGE_WORKERS": "2",
-                    "NGINX_TRIAGE_INBOX": "on",  # SQLite would default to off (auto)
-                    "NGINX_TRIAGE_INBOX_LEASE_S": str(LEASE_S), "NGINX_TRIAGE_INBOX_POLL_S": str(POLL_S)})
+        env.update(
+            {
+                "SLACK_BOT_TOKEN": BOT_TOKEN,
+                "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+                "SLACK_API_URL": fake.base_url,
+                "DATABASE_URL": database_url,
+                "NGINX_TRIAGE_WORKERS": "2",
+                "NGINX_TRIAGE_INBOX": "on",  # SQLite would default to off (auto)
+                "NGINX_TRIAGE_INBOX_LEASE_S": str(LEASE_S),
+                "NGINX_TRIAGE_INBOX_POLL_S": str(POLL_S),
+            }
+        )
         log = tmp_path / f"serve-{name}.log"
         with log.open("wb") as out:
-            proc = subprocess.Popen([*cli, "serve", "--host", "127.0.0.1", "--port", str(port)], env=env,
-                                    stdout=subprocess.DEVNULL, stderr=out, start_new_session=True)
+            proc = subprocess.Popen(
+                [*cli, "serve", "--host", "127.0.0.1", "--port", str(port)],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=out,
+                start_new_session=True,
+            )
         replica = Replica(name, port, proc, log)
         started.append(replica)
         replica.wait_ready()
@@ -112,7 +125,8 @@ def hold_next_post(fake: FakeSlack, seconds: int = 30) -> None:
 
 
 def test_an_event_acked_by_a_killed_process_is_answered_once_by_the_next(
-        serve: Callable[[str, str], Replica], fake: FakeSlack, database_url: str) -> None:
+    serve: Callable[[str, str], Replica], fake: FakeSlack, database_url: str
+) -> None:
     root = "1800000500.000100"
     a = serve("a", database_url)
     hold_next_post(fake)
@@ -145,7 +159,8 @@ def test_an_event_acked_by_a_killed_process_is_answered_once_by_the_next(
 
 
 def test_two_events_of_one_thread_are_recovered_in_order(
-        serve: Callable[[str, str], Replica], fake: FakeSlack, tmp_path: Path) -> None:
+    serve: Callable[[str, str], Replica], fake: FakeSlack, tmp_path: Path
+) -> None:
     url = f"sqlite:///{tmp_path / 'order.sqlite3'}"
     root = "1800000501.000100"
     a = serve("a", url)
@@ -161,8 +176,11 @@ def test_two_events_of_one_thread_are_recovered_in_order(
     try:
         assert store.pending_count() == 2
         serve("b", url)
-        msgs = fake.wait_for(lambda: (m := fake.thread_messages(CHANNEL, root)) and len(m) >= 2 and m,
-                             RECOVERY_WAIT_S, "both answers from the survivor")
+        msgs = fake.wait_for(
+            lambda: (m := fake.thread_messages(CHANNEL, root)) and len(m) >= 2 and m,
+            RECOVERY_WAIT_S,
+            "both answers from the survivor",
+        )
         assert "worker_connections are not enough" in content(msgs[0])
         assert "nginx.conf:5" in content(msgs[1])
         fake.wait_quiet(1.0)
@@ -176,16 +194,23 @@ def test_two_events_of_one_thread_are_recovered_in_order(
 
 
 def test_a_poison_payload_stops_after_max_attempts(
-        serve: Callable[[str, str], Replica], fake: FakeSlack, tmp_path: Path) -> None:
+    serve: Callable[[str, str], Replica], fake: FakeSlack, tmp_path: Path
+) -> None:
     url = f"sqlite:///{tmp_path / 'poison.sqlite3'}"
     store = Store(url)
     try:
         # Written by a newer or broken version: no replica can ever run it.
-        assert store.enqueue("EvPoison", "T0001:C0TRIAGE:1800000502.000100",
-                             json.dumps({"v": 1, "job": {"__type__": "NoSuchJob", "fields": {}}}))
+        assert store.enqueue(
+            "EvPoison",
+            "T0001:C0TRIAGE:1800000502.000100",
+            json.dumps({"v": 1, "job": {"__type__": "NoSuchJob", "fields": {}}}),
+        )
         a = serve("a", url)
-        entry = wait_until(lambda: (e := store.inbox_entry("EvPoison")) and e.done_at and e,
-                           INBOX_MAX_ATTEMPTS * (POLL_S + 1) + 20, "the poison item given up")
+        entry = wait_until(
+            lambda: (e := store.inbox_entry("EvPoison")) and e.done_at and e,
+            INBOX_MAX_ATTEMPTS * (POLL_S + 1) + 20,
+            "the poison item given up",
+        )
         assert entry.attempts == INBOX_MAX_ATTEMPTS  # type: ignore[attr-defined]
         assert "unreadable payload" in (entry.last_error or "")  # type: ignore[attr-defined]
         time.sleep(3 * POLL_S)
@@ -202,7 +227,8 @@ def test_a_poison_payload_stops_after_max_attempts(
 
 
 def test_a_duplicate_delivery_gets_one_reply_and_secrets_never_reach_the_inbox(
-        serve: Callable[[str, str], Replica], fake: FakeSlack, tmp_path: Path) -> None:
+    serve: Callable[[str, str], Replica], fake: FakeSlack, tmp_path: Path
+) -> None:
     url = f"sqlite:///{tmp_path / 'dup.sqlite3'}"
     root = "1800000503.000100"
     secret = "s3cr3t-Inbox-Passw0rd"

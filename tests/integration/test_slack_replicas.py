@@ -174,14 +174,27 @@ class Replica:
 def start_replica(name: str, cli: list[str], fake: FakeSlack, database_url: str, tmp: Path) -> Replica:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL", "NGINX_TRIAGE_"))}
-    env.update({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-                "SLACK_API_URL": fake.base_url, "DATABASE_URL": database_url, "NGINX_TRIAGE_WORKERS": "2",
-                # Short inbox leases: a dead replica's acked deliveries are taken over within seconds.
-                "NGINX_TRIAGE_INBOX_LEASE_S": "3", "NGINX_TRIAGE_INBOX_POLL_S": "0.5"})
+    env.update(
+        {
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_API_URL": fake.base_url,
+            "DATABASE_URL": database_url,
+            "NGINX_TRIAGE_WORKERS": "2",
+            # Short inbox leases: a dead replica's acked deliveries are taken over within seconds.
+            "NGINX_TRIAGE_INBOX_LEASE_S": "3",
+            "NGINX_TRIAGE_INBOX_POLL_S": "0.5",
+        }
+    )
     log = tmp / f"replica-{name}.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen([*cli, "serve", "--host", "127.0.0.1", "--port", str(port)], env=env,
-                                stdout=subprocess.DEVNULL, stderr=out, start_new_session=True)
+        proc = subprocess.Popen(
+            [*cli, "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=out,
+            start_new_session=True,
+        )
     return Replica(name, port, proc, log)
 
 
@@ -283,8 +296,10 @@ def wait_metrics(cluster: Cluster, predicate: Any, what: str, timeout: float = W
         if predicate(scraped):
             return scraped
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}; last scrape: "
-                                 + json.dumps([{k: v for k, v in m.items() if "_total" in k} for m in scraped]))
+            raise AssertionError(
+                f"timed out after {timeout} s waiting for {what}; last scrape: "
+                + json.dumps([{k: v for k, v in m.items() if "_total" in k} for m in scraped])
+            )
         time.sleep(0.2)
 
 
@@ -303,8 +318,11 @@ def test_a_conversation_alternating_between_replicas_completes(cluster: Cluster,
     assert set(cluster.front.statuses) == {200}
 
     posted = len(fake.thread_messages(CHANNEL, root))
-    after = wait_metrics(cluster, lambda m: len(m) == 2 and sum(
-        delta(b, a, REPLIES) for b, a in zip(before, m, strict=True)) >= posted, "the replies counted")
+    after = wait_metrics(
+        cluster,
+        lambda m: len(m) == 2 and sum(delta(b, a, REPLIES) for b, a in zip(before, m, strict=True)) >= posted,
+        "the replies counted",
+    )
     events = [delta(b, a, EVENTS) for b, a in zip(before, after, strict=True)]
     sent = [delta(b, a, REPLIES) for b, a in zip(before, after, strict=True)]
     # Round robin: every other request went to each replica, and each one answered some of them.
@@ -350,9 +368,16 @@ def test_the_same_event_delivered_to_both_replicas_gets_one_reply(cluster: Clust
 
     replies(fake, root, 1)
     replies(fake, root2, 1)
-    after = wait_metrics(cluster, lambda m: len(m) == 2 and all(sum(
-        delta(b, a, name) for b, a in zip(before, m, strict=True)) >= 2 for name in (DUPLICATES, REPLIES)),
-        "both duplicates dropped and both replies counted")
+    after = wait_metrics(
+        cluster,
+        lambda m: (
+            len(m) == 2
+            and all(
+                sum(delta(b, a, name) for b, a in zip(before, m, strict=True)) >= 2 for name in (DUPLICATES, REPLIES)
+            )
+        ),
+        "both duplicates dropped and both replies counted",
+    )
     fake.wait_quiet(0.5)
     assert len(fake.thread_messages(CHANNEL, root)) == 1
     assert len(fake.thread_messages(CHANNEL, root2)) == 1
@@ -375,14 +400,16 @@ def test_killing_a_replica_mid_conversation_loses_nothing(cluster: Cluster, fake
     cluster.a.kill()  # SIGKILL, parent and turn workers
 
     # The limits go through nginx; whichever replica nginx tries first, the live one answers.
-    assert front.event(thread_message("limits of a worker:\n" + LIMITS, "1800000302.000301", root),
-                       "EvKill3")[0] == 200
+    assert front.event(thread_message("limits of a worker:\n" + LIMITS, "1800000302.000301", root), "EvKill3")[0] == 200
     third = replies(fake, root, 3, "the answer after the kill")[2]
     assert "evidence this fix needs" in content(third)
     # The diff uses all three pastes: the alert (worker_connections), nginx -T (the file and its
     # current value) and the limits (the new value fits the worker's open-files limit).
-    diffs = fake.wait_for(lambda: [u for u in fake.thread_uploads(CHANNEL, root)
-                                   if u.filename == "nginx-triage-fix.diff"], WAIT_S, "the diff upload")
+    diffs = fake.wait_for(
+        lambda: [u for u in fake.thread_uploads(CHANNEL, root) if u.filename == "nginx-triage-fix.diff"],
+        WAIT_S,
+        "the diff upload",
+    )
     assert b"worker_connections" in diffs[-1].content and b"1024" in diffs[-1].content
     # ...and the conversation goes on: the guided fix starts on the surviving replica.
     click(front, fake, root, "guide_start")  # type: ignore[arg-type]
@@ -399,8 +426,11 @@ def test_killing_a_replica_mid_conversation_loses_nothing(cluster: Cluster, fake
     assert "worker_connections are not enough" in state.pastes[0]
     assert "http {" in state.pastes[1] or "events {" in state.pastes[1]
     assert "Max open files" in state.pastes[2]
-    after_b = wait_metrics(cluster, lambda m: len(m) == 1 and delta(before_b, m[0], REPLIES) >= 2,
-                           "the surviving replica's replies counted")[0]
+    after_b = wait_metrics(
+        cluster,
+        lambda m: len(m) == 1 and delta(before_b, m[0], REPLIES) >= 2,
+        "the surviving replica's replies counted",
+    )[0]
     assert delta(before_b, after_b, EVENTS) >= 2  # the paste after the kill and the click
     assert delta(before_b, after_b, REPLIES) >= 2
 
@@ -415,8 +445,9 @@ def test_a_replica_killed_right_after_its_ack_is_answered_by_the_other(cluster: 
     body = event_body(mention(ALERT, root), "EvAckKill")
     conn = http.client.HTTPConnection("127.0.0.1", cluster.a.port, timeout=10)
     try:
-        conn.request("POST", "/slack/events", body=body.encode(),
-                     headers={"Content-Type": "application/json", **sign(body)})
+        conn.request(
+            "POST", "/slack/events", body=body.encode(), headers={"Content-Type": "application/json", **sign(body)}
+        )
         assert conn.getresponse().status == 200
     finally:
         conn.close()
@@ -424,8 +455,9 @@ def test_a_replica_killed_right_after_its_ack_is_answered_by_the_other(cluster: 
 
     answer = fake.wait_for(lambda: fake.thread_messages(CHANNEL, root), 45, "the other replica's answer")[0]
     assert "worker_connections are not enough" in content(answer)
-    after_b = wait_metrics(cluster, lambda m: len(m) == 1 and delta(before_b, m[0], REPLIES) >= 1,
-                           "the surviving replica's reply counted")[0]
+    after_b = wait_metrics(
+        cluster, lambda m: len(m) == 1 and delta(before_b, m[0], REPLIES) >= 1, "the surviving replica's reply counted"
+    )[0]
     fake.wait_quiet(1.0)
     assert len(fake.thread_messages(CHANNEL, root)) == 1  # answered once
     assert delta(before_b, after_b, "nginx_triage_inbox_recovered_total") >= 1

@@ -24,8 +24,6 @@ ROOT = Path(__file__).resolve().parents[2]
 ALERT = "\n".join((ROOT / "examples" / "worker-connections" / "error.log").read_text().splitlines()[:20])
 
 
-
-
 @pytest.fixture
 def socket_server(fake: FakeSlack) -> Iterator[FakeSocketMode]:
     server = FakeSocketMode().start()
@@ -39,11 +37,18 @@ def served(fake: FakeSlack, socket_server: FakeSocketMode, tmp_path: Path) -> It
     """``serve`` in its own process, Socket Mode, SQLite in tmp; yields the health port."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL"))}
-    env.update({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": APP_TOKEN, "SLACK_API_URL": fake.base_url,
-                "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}"})
+    env.update(
+        {
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_APP_TOKEN": APP_TOKEN,
+            "SLACK_API_URL": fake.base_url,
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}",
+        }
+    )
     code = f"import sys; from bot.slack.serve import serve; sys.exit(serve({port}, '127.0.0.1'))"
-    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
     try:
         yield port
         proc.send_signal(signal.SIGTERM)
@@ -63,30 +68,60 @@ def _get(port: int, path: str) -> tuple[int, dict[str, object]]:
 
 
 def test_socket_mode_acks_over_the_socket_and_replies_via_the_web_api(
-        fake: FakeSlack, socket_server: FakeSocketMode, served: int) -> None:
+    fake: FakeSlack, socket_server: FakeSocketMode, served: int
+) -> None:
     socket_server.wait_connected(timeout=30)
     opened = fake.calls_to("apps.connections.open")
     assert opened and opened[0].headers.get("Authorization") == f"Bearer {APP_TOKEN}"
 
     root = "1800000100.000100"
     body = json.loads(event_body(mention(ALERT, root), "EvSock1"))
-    socket_server.push({"envelope_id": "env-1", "type": "events_api", "accepts_response_payload": False,
-                        "retry_attempt": 0, "retry_reason": "", "payload": body})
+    socket_server.push(
+        {
+            "envelope_id": "env-1",
+            "type": "events_api",
+            "accepts_response_payload": False,
+            "retry_attempt": 0,
+            "retry_reason": "",
+            "payload": body,
+        }
+    )
     assert socket_server.wait_ack("env-1") == {"envelope_id": "env-1"}
     reply = fake.wait_for(lambda: fake.thread_messages(CHANNEL, root), 20, "the reply in the thread")[0]
     assert "worker_connections are not enough" in reply.text + json.dumps(reply.blocks)
     assert reply.user == BOT_USER
 
     # Slack redelivers the same event (another envelope, retry_attempt 1): acked, not answered twice.
-    socket_server.push({"envelope_id": "env-2", "type": "events_api", "accepts_response_payload": False,
-                        "retry_attempt": 1, "retry_reason": "timeout", "payload": body})
+    socket_server.push(
+        {
+            "envelope_id": "env-2",
+            "type": "events_api",
+            "accepts_response_payload": False,
+            "retry_attempt": 1,
+            "retry_reason": "timeout",
+            "payload": body,
+        }
+    )
     socket_server.wait_ack("env-2")
 
     # A slash command over the socket: the ack carries the ephemeral "working…".
-    socket_server.push({"envelope_id": "env-3", "type": "slash_commands", "accepts_response_payload": True,
-                        "payload": {"team_id": "T0001", "channel_id": CHANNEL, "user_id": USER,
-                                    "command": "/nginx-triage", "text": "help", "trigger_id": "1.2.3",
-                                    "response_url": fake.response_url("sock"), "api_app_id": "A0001"}})
+    socket_server.push(
+        {
+            "envelope_id": "env-3",
+            "type": "slash_commands",
+            "accepts_response_payload": True,
+            "payload": {
+                "team_id": "T0001",
+                "channel_id": CHANNEL,
+                "user_id": USER,
+                "command": "/nginx-triage",
+                "text": "help",
+                "trigger_id": "1.2.3",
+                "response_url": fake.response_url("sock"),
+                "api_app_id": "A0001",
+            },
+        }
+    )
     ack = socket_server.wait_ack("env-3")
     assert ack["payload"] == {"text": "Working on it…", "response_type": "ephemeral"}
     fake.wait_for(lambda: fake.responses, 20, "the help answer on response_url")

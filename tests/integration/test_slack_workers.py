@@ -34,8 +34,16 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def turn_job(root: str, event_id: str) -> TurnJob:
-    turn = Turn(team=TEAM, channel=CHANNEL, thread_ts=root, user=USER, surface="mention", text=ALERT,
-                event_id=event_id, kind="app_mention")
+    turn = Turn(
+        team=TEAM,
+        channel=CHANNEL,
+        thread_ts=root,
+        user=USER,
+        surface="mention",
+        text=ALERT,
+        event_id=event_id,
+        kind="app_mention",
+    )
     return TurnJob(turn, ThreadTarget(CHANNEL, root))
 
 
@@ -99,8 +107,9 @@ def test_a_killed_worker_is_restarted_and_its_turn_logged(fake: FakeSlack, tmp_p
 
 
 def test_a_full_queue_refuses_at_once_and_says_busy(fake: FakeSlack, kb: KnowledgeBase, tmp_path: Path) -> None:
-    settings = replace(settings_for(fake, f"sqlite:///{tmp_path / 'bot.db'}"), workers=1, worker_threads=1,
-                       queue_size=2)
+    settings = replace(
+        settings_for(fake, f"sqlite:///{tmp_path / 'bot.db'}"), workers=1, worker_threads=1, queue_size=2
+    )
     runner = ProcessRunner(settings).start()
     store = Store(settings.database_url)
     bot = create_bot(settings, store=store, kb=kb, runner=runner)
@@ -128,12 +137,26 @@ def test_a_full_queue_refuses_at_once_and_says_busy(fake: FakeSlack, kb: Knowled
 def test_sigterm_drains_queued_turns_before_exiting(fake: FakeSlack, tmp_path: Path) -> None:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL", "NGINX_TRIAGE_"))}
-    env.update({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": fake.base_url,
-                "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}", "NGINX_TRIAGE_WORKERS": "1",
-                "NGINX_TRIAGE_WORKER_THREADS": "1"})
+    env.update(
+        {
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_API_URL": fake.base_url,
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}",
+            "NGINX_TRIAGE_WORKERS": "1",
+            "NGINX_TRIAGE_WORKER_THREADS": "1",
+        }
+    )
     code = f"import sys; from bot.slack.serve import serve; sys.exit(serve({port}, '127.0.0.1'))"
-    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -152,8 +175,9 @@ def test_sigterm_drains_queued_turns_before_exiting(fake: FakeSlack, tmp_path: P
         for i, root in enumerate(roots):
             body = event_body(mention(ALERT, root), f"EvDrain{i}")
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-            conn.request("POST", "/slack/events", body=body.encode(),
-                         headers={"Content-Type": "application/json", **sign(body)})
+            conn.request(
+                "POST", "/slack/events", body=body.encode(), headers={"Content-Type": "application/json", **sign(body)}
+            )
             assert conn.getresponse().status == 200
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=40) == 0

@@ -86,4 +86,3 @@ def test_url_as_deployers_write_it(pg_url: str) -> None:
     with Store(plain) as store:
         assert store.ping(), store.last_error
         assert store.claim_event("Ev-plain")
-

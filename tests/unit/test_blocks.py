@@ -97,8 +97,14 @@ def example_diagnosis(kb: KnowledgeBase, matcher: Matcher) -> Diagnosis:
 def test_example_diagnosis_renders_every_part(example_diagnosis: Diagnosis) -> None:
     d = example_diagnosis
     assert d.matches and d.recommendations and d.diff and d.commands and d.needs and d.capacity
-    msg = render_reply(Reply("diagnosis", "NGINX triage: worker_connections", diagnosis=d,
-                             buttons=(Button("guide_start", "Walk me through the fix", "", "primary"), *FEEDBACK)))
+    msg = render_reply(
+        Reply(
+            "diagnosis",
+            "NGINX triage: worker_connections",
+            diagnosis=d,
+            buttons=(Button("guide_start", "Walk me through the fix", "", "primary"), *FEEDBACK),
+        )
+    )
     assert_valid(msg)
     types = [b["type"] for b in msg.blocks]
     assert types[0] == "header"
@@ -164,8 +170,7 @@ def forty_kinds_paste(kb: KnowledgeBase) -> list[str]:
     return [chosen[i % 40] for i in range(2000)]
 
 
-def test_2000_line_paste_with_40_kinds_fits_and_moves_the_rest_to_a_file(
-        kb: KnowledgeBase, matcher: Matcher) -> None:
+def test_2000_line_paste_with_40_kinds_fits_and_moves_the_rest_to_a_file(kb: KnowledgeBase, matcher: Matcher) -> None:
     lines = forty_kinds_paste(kb)
     ev = Evidence()
     ev.add_log_lines(lines, matcher)
@@ -194,9 +199,11 @@ def test_2000_line_paste_with_40_kinds_fits_and_moves_the_rest_to_a_file(
 
 
 def test_hostile_log_text_is_escaped(kb: KnowledgeBase, matcher: Matcher) -> None:
-    line = ('2024/03/02 10:11:10 [error] 2719#2719: *50 upstream timed out (110: Connection timed out) '
-            'while reading response header from upstream, client: 10.0.0.2, server: <!channel>, '
-            'request: "GET /<@U123>?a=1&b=2 HTTP/1.1", upstream: "http://<!here>:8080/", host: "x&y"')
+    line = (
+        "2024/03/02 10:11:10 [error] 2719#2719: *50 upstream timed out (110: Connection timed out) "
+        "while reading response header from upstream, client: 10.0.0.2, server: <!channel>, "
+        'request: "GET /<@U123>?a=1&b=2 HTTP/1.1", upstream: "http://<!here>:8080/", host: "x&y"'
+    )
     d = diagnose_text({"paste": line + "\n"}, kb, matcher)
     assert d.matches
     msg = render_reply(Reply("diagnosis", line, diagnosis=d))
@@ -212,8 +219,15 @@ def test_every_reply_kind_renders_valid(kind: str, example_diagnosis: Diagnosis,
     faq = FaqIndex(kb)
     sure = faq.ask("why does a proxied request use two connections")
     unsure = faq.ask("banana")
-    step = GuideStep(3, 5, "test", "Test the configuration", "Run the test; it must say **ok** & "
-                     "*successful*.\n\n- then reload", "sudo nginx -t && echo <ok>", "syntax is ok")
+    step = GuideStep(
+        3,
+        5,
+        "test",
+        "Test the configuration",
+        "Run the test; it must say **ok** & *successful*.\n\n- then reload",
+        "sudo nginx -t && echo <ok>",
+        "syntax is ok",
+    )
     reply = Reply(
         kind,  # type: ignore[arg-type]
         f"**{kind}**: something with `code` and {HOSTILE}\n\n- a list item\n- another",
@@ -236,7 +250,8 @@ def test_every_reply_kind_renders_valid(kind: str, example_diagnosis: Diagnosis,
         assert msg.blocks[0]["type"] == "header" and "Step 3 of 5" in msg.blocks[0]["text"]["text"]
         assert code_block("sudo nginx -t && echo <ok>") in text
         assert {"guide_done", "guide_paste", "guide_explain"} <= {
-            e["action_id"] for b in msg.blocks if b["type"] == "actions" for e in b["elements"]}
+            e["action_id"] for b in msg.blocks if b["type"] == "actions" for e in b["elements"]
+        }
     if kind not in ("diagnosis", "faq", "faq_unsure", "guide_step"):
         assert f"*{kind}*" in text  # the reply's own text, converted from Markdown
 
@@ -248,8 +263,9 @@ def test_reply_kinds_without_structured_parts(kb: KnowledgeBase) -> None:
     msg = render_reply(Reply("faq_unsure", "", answer=Answer(None, 0.1, False, None, None, [])))
     assert_valid(msg)
     assert msg.text  # fallback text is always set
-    msg = render_reply(Reply("faq", "x", answer=Answer("a", 0.9, True, "Q <b>?", "A & B", [
-        Alternative("b", "Other <@U1>?", 0.5)])))
+    msg = render_reply(
+        Reply("faq", "x", answer=Answer("a", 0.9, True, "Q <b>?", "A & B", [Alternative("b", "Other <@U1>?", 0.5)]))
+    )
     assert_valid(msg)
     assert "Q &lt;b&gt;?" in all_text(msg) and "Other &lt;@U1&gt;?" in all_text(msg)
 
@@ -325,10 +341,18 @@ def test_validate_message_reports_every_limit() -> None:
             section,
             {"type": "section", "fields": [{"type": "mrkdwn", "text": "f"}] * 11},
             {"type": "context", "elements": [{"type": "mrkdwn", "text": "c"}] * 11},
-            {"type": "actions", "elements": [
-                {"type": "button", "action_id": "a", "text": {"type": "plain_text", "text": "b" * 76}, "value": "v" * 2001},
-                {"type": "button", "action_id": "a", "text": {"type": "plain_text", "text": "ok"}},
-            ]},
+            {
+                "type": "actions",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": "a",
+                        "text": {"type": "plain_text", "text": "b" * 76},
+                        "value": "v" * 2001,
+                    },
+                    {"type": "button", "action_id": "a", "text": {"type": "plain_text", "text": "ok"}},
+                ],
+            },
             {"type": "section", "text": {"type": "mrkdwn", "text": "hi <!channel>"}},
             {"type": "bogus"},
             *([{"type": "section", "text": {"type": "mrkdwn", "text": "x" * 2500}}] * 45),
@@ -336,10 +360,21 @@ def test_validate_message_reports_every_limit() -> None:
         files=[Attachment("a.txt", "a", "x"), Attachment("a.txt", "b", "y")],
     )
     problems = "\n".join(validate_message(bad))
-    for needle in ("blocks: 52 > 50", "blocks[0].text: 151", "blocks[1].text: 3001", "fields: 11 > 10",
-                   "elements: 11 elements", "elements[0].text: 76", "value: longer than 2000",
-                   "duplicate action_id", "channel ping", "unknown block type", "msg_blocks_too_long",
-                   "fallback text is empty", "duplicate file names"):
+    for needle in (
+        "blocks: 52 > 50",
+        "blocks[0].text: 151",
+        "blocks[1].text: 3001",
+        "fields: 11 > 10",
+        "elements: 11 elements",
+        "elements[0].text: 76",
+        "value: longer than 2000",
+        "duplicate action_id",
+        "channel ping",
+        "unknown block type",
+        "msg_blocks_too_long",
+        "fallback text is empty",
+        "duplicate file names",
+    ):
         assert needle in problems, needle
 
 
@@ -347,20 +382,23 @@ def test_validate_message_reports_every_limit() -> None:
 
 
 def test_escape_only_the_three_characters() -> None:
-    assert escape(HOSTILE) == ("&lt;!channel&gt; &lt;@U123&gt; &lt;!here|here&gt; &amp; "
-                               "&lt;https://evil.example|click&gt; &lt;#C1&gt;")
+    assert escape(HOSTILE) == (
+        "&lt;!channel&gt; &lt;@U123&gt; &lt;!here|here&gt; &amp; &lt;https://evil.example|click&gt; &lt;#C1&gt;"
+    )
     assert escape("a \"b\" 'c' *d* _e_") == "a \"b\" 'c' *d* _e_"
     assert escape("&amp;") == "&amp;amp;"  # user text is raw text, never pre-escaped
 
 
 def test_from_markdown_conversions() -> None:
-    md = ("# Title **x**\n"
-          "Some **bold**, *em*, __strong__, ~~gone~~ and [docs](https://nginx.org/?a=1&b=2).\n"
-          "- item one\n  * nested\n1. first\n"
-          "Keep `a <b> **c**` as code; 2*3*4 stays.\n"
-          "```nginx\nevents { worker_connections 1024; } # <tag> **no**\n```\n"
-          f"{HOSTILE}\n"
-          "[bad](javascript:alert(1)) [ping](!channel)")
+    md = (
+        "# Title **x**\n"
+        "Some **bold**, *em*, __strong__, ~~gone~~ and [docs](https://nginx.org/?a=1&b=2).\n"
+        "- item one\n  * nested\n1. first\n"
+        "Keep `a <b> **c**` as code; 2*3*4 stays.\n"
+        "```nginx\nevents { worker_connections 1024; } # <tag> **no**\n```\n"
+        f"{HOSTILE}\n"
+        "[bad](javascript:alert(1)) [ping](!channel)"
+    )
     out = from_markdown(md).split("\n")
     assert out[0] == "*Title x*"
     assert out[1] == "Some *bold*, _em_, *strong*, ~gone~ and <https://nginx.org/?a=1&amp;b=2|docs>."
@@ -404,19 +442,29 @@ def test_home_view_fits_and_lists_what_the_bot_knows(kb: KnowledgeBase) -> None:
         assert escape(e.title) in text
     for f in kb.faqs.values():
         assert escape(f.question) in text
-    for usage in ("/nginx-triage diagnose", "/nginx-triage ask QUESTION", "/nginx-triage help",
-                  "Diagnose with nginx-triage", "DM", "conversations"):
+    for usage in (
+        "/nginx-triage diagnose",
+        "/nginx-triage ask QUESTION",
+        "/nginx-triage help",
+        "Diagnose with nginx-triage",
+        "DM",
+        "conversations",
+    ):
         assert usage in text
-    severities = [b["text"]["text"].split("*")[1] for b in view["blocks"]
-                  if b["type"] == "section" and b.get("text", {}).get("text", "").startswith(":")]
+    severities = [
+        b["text"]["text"].split("*")[1]
+        for b in view["blocks"]
+        if b["type"] == "section" and b.get("text", {}).get("text", "").startswith(":")
+    ]
     assert severities[0] == "Critical"
     assert home_view(kb)["blocks"]  # stats are optional
 
 
 def test_home_view_stays_under_100_blocks_with_a_huge_kb(kb: KnowledgeBase) -> None:
     base = next(iter(kb.errors.values()))
-    errors = {f"e-{i}": base.model_copy(update={"id": f"e-{i}", "title": f"Error {i} " + "t" * 120})
-              for i in range(3000)}
+    errors = {
+        f"e-{i}": base.model_copy(update={"id": f"e-{i}", "title": f"Error {i} " + "t" * 120}) for i in range(3000)
+    }
     huge = KnowledgeBase(errors=errors, faqs=kb.faqs, environments=kb.environments)
     view = home_view(huge)
     assert validate_view(view) == []
@@ -429,13 +477,23 @@ def test_home_view_stays_under_100_blocks_with_a_huge_kb(kb: KnowledgeBase) -> N
 def test_manifest_is_least_privilege_socket_mode() -> None:
     m = yaml.safe_load(MANIFEST.read_text())
     assert set(m) == {"_metadata", "display_information", "features", "oauth_config", "settings"}
-    assert sorted(m["oauth_config"]["scopes"]["bot"]) == sorted([
-        "app_mentions:read", "chat:write", "commands", "files:read", "files:write",
-        "im:history", "channels:history", "groups:history"])
+    assert sorted(m["oauth_config"]["scopes"]["bot"]) == sorted(
+        [
+            "app_mentions:read",
+            "chat:write",
+            "commands",
+            "files:read",
+            "files:write",
+            "im:history",
+            "channels:history",
+            "groups:history",
+        ]
+    )
     assert "user" not in m["oauth_config"]["scopes"]
     settings = m["settings"]
-    assert sorted(settings["event_subscriptions"]["bot_events"]) == sorted([
-        "app_mention", "app_home_opened", "message.im", "message.channels", "message.groups"])
+    assert sorted(settings["event_subscriptions"]["bot_events"]) == sorted(
+        ["app_mention", "app_home_opened", "message.im", "message.channels", "message.groups"]
+    )
     assert settings["socket_mode_enabled"] is True
     assert settings["interactivity"]["is_enabled"] is True
     assert "request_url" not in json.dumps(m) and '"url"' not in json.dumps(m)
@@ -445,8 +503,12 @@ def test_manifest_is_least_privilege_socket_mode() -> None:
     [cmd] = features["slash_commands"]
     assert cmd["command"] == "/nginx-triage" and cmd["usage_hint"] == "diagnose | ask QUESTION | help"
     [shortcut] = features["shortcuts"]
-    assert shortcut == {"name": "Diagnose with nginx-triage", "type": "message",
-                        "callback_id": "diagnose_message", "description": shortcut["description"]}
+    assert shortcut == {
+        "name": "Diagnose with nginx-triage",
+        "type": "message",
+        "callback_id": "diagnose_message",
+        "description": shortcut["description"],
+    }
     # every scope is justified by a comment next to it
     raw = MANIFEST.read_text()
     for scope in m["oauth_config"]["scopes"]["bot"]:
@@ -456,19 +518,32 @@ def test_manifest_is_least_privilege_socket_mode() -> None:
 
 def test_install_doc_covers_the_setup() -> None:
     doc = (ROOT / "docs" / "slack-install.md").read_text()
-    for needle in ("# Install in your workspace", "slack-app-manifest.yaml", "xoxb-", "xapp-",
-                   "connections:write", "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET",
-                   "SLACK_API_URL", "DATABASE_URL", "nginx-triage serve", "/slack/events", "/invite"):
+    for needle in (
+        "# Install in your workspace",
+        "slack-app-manifest.yaml",
+        "xoxb-",
+        "xapp-",
+        "connections:write",
+        "SLACK_BOT_TOKEN",
+        "SLACK_APP_TOKEN",
+        "SLACK_SIGNING_SECRET",
+        "SLACK_API_URL",
+        "DATABASE_URL",
+        "nginx-triage serve",
+        "/slack/events",
+        "/invite",
+    ):
         assert needle in doc, needle
 
 
 # -- text only the engine knows --------------------------------------------------------------
 
 
-def test_engine_notes_and_step_lead_are_kept(example_diagnosis: Diagnosis, kb: KnowledgeBase,
-                                             matcher: Matcher) -> None:
-    text = ("**What I found** ...\n\n**What changed with your new paste**\n- worker_connections <now> known\n\n"
-            "I masked 2 secrets before storing your paste.")
+def test_engine_notes_and_step_lead_are_kept(example_diagnosis: Diagnosis, kb: KnowledgeBase, matcher: Matcher) -> None:
+    text = (
+        "**What I found** ...\n\n**What changed with your new paste**\n- worker_connections <now> known\n\n"
+        "I masked 2 secrets before storing your paste."
+    )
     msg = render_reply(Reply("diagnosis", text, diagnosis=example_diagnosis))
     assert_valid(msg)
     body = all_text(msg)

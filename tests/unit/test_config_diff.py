@@ -46,7 +46,9 @@ def _patch(root: Path, diff: str, tmp_path: Path) -> subprocess.CompletedProcess
 
 
 def test_replace_keeps_indentation_and_comment() -> None:
-    c = parse_dump("# configuration file /etc/nginx/nginx.conf:\nevents {\n\tworker_connections  768; # per worker\n}\n\n")
+    c = parse_dump(
+        "# configuration file /etc/nginx/nginx.conf:\nevents {\n\tworker_connections  768; # per worker\n}\n\n"
+    )
     diff = make_diff(c, [Edit("/etc/nginx/nginx.conf", 2, "worker_connections", ("4096",), "events", "too few slots")])
     assert "-\tworker_connections  768; # per worker\n+\tworker_connections 4096; # per worker\n" in diff
     assert diff.startswith("--- etc/nginx/nginx.conf\n+++ etc/nginx/nginx.conf\n")
@@ -55,16 +57,22 @@ def test_replace_keeps_indentation_and_comment() -> None:
 def test_replace_multiline_and_quoted_args() -> None:
     c = parse_dump("# configuration file /e/n.conf:\nhttp {\n    log_format main '$a;'\n        '$b';\n}\n\n")
     diff = make_diff(c, [Edit("/e/n.conf", 2, "log_format", ("main", "$x y"))])
-    assert "+    log_format main \"$x y\";\n" in diff
+    assert '+    log_format main "$x y";\n' in diff
     assert "-        '$b';\n" in diff
 
 
 def test_insert_rlimit_after_worker_processes_and_create_events() -> None:
-    c = parse_dump("# configuration file /etc/nginx/nginx.conf:\nuser nginx;\nworker_processes 2;\npid /run/n.pid;\n\nhttp {\n  server { listen 39050; }\n}\n\n")
-    diff = make_diff(c, [
-        Edit(c.main_file, None, "worker_rlimit_nofile", ("8192",)),
-        Edit(c.main_file, None, "worker_connections", ("4096",), "events"),
-    ])
+    c = parse_dump(
+        "# configuration file /etc/nginx/nginx.conf:\nuser nginx;\nworker_processes 2;\npid /run/n.pid;\n\n"
+        "http {\n  server { listen 39050; }\n}\n\n"
+    )
+    diff = make_diff(
+        c,
+        [
+            Edit(c.main_file, None, "worker_rlimit_nofile", ("8192",)),
+            Edit(c.main_file, None, "worker_connections", ("4096",), "events"),
+        ],
+    )
     assert " worker_processes 2;\n+worker_rlimit_nofile 8192;\n pid /run/n.pid;\n" in diff
     assert "+events {\n+  worker_connections 4096;\n+}\n" in diff
     assert diff.index("+events {") < diff.index(" http {")
@@ -101,7 +109,9 @@ def test_apply_command_and_headers() -> None:
     cmd = apply_command("fix.diff")
     assert cmd.startswith("cd / && patch -p0 --forward --follow-symlinks < /")
     assert cmd.endswith("/fix.diff")
-    assert "--dry-run" in apply_command("/tmp/x y.diff", dry_run=True) and "'/tmp/x y.diff'" in apply_command("/tmp/x y.diff")
+    assert "--dry-run" in apply_command("/tmp/x y.diff", dry_run=True) and "'/tmp/x y.diff'" in apply_command(
+        "/tmp/x y.diff"
+    )
 
 
 @needs_patch
@@ -136,11 +146,29 @@ def test_multi_file_diff_applies_and_nginx_accepts_it(tmp_path: Path) -> None:
     prefix = root / "tmp/ngx-fix/multi"
     (prefix / "logs").mkdir()
     (prefix / "ssl").mkdir()
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=test",
-                    "-keyout", str(prefix / "ssl/test.key"), "-out", str(prefix / "ssl/test.crt")],
-                   capture_output=True, check=True)
-    test = subprocess.run([NGINX, "-t", "-c", str(prefix / "nginx.conf"), "-p", f"{prefix}/"],
-                          capture_output=True, text=True, check=False)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=test",
+            "-keyout",
+            str(prefix / "ssl/test.key"),
+            "-out",
+            str(prefix / "ssl/test.crt"),
+        ],
+        capture_output=True,
+        check=True,
+    )
+    test = subprocess.run(
+        [NGINX, "-t", "-c", str(prefix / "nginx.conf"), "-p", f"{prefix}/"], capture_output=True, text=True, check=False
+    )
     assert test.returncode == 0, test.stderr
     assert "test is successful" in test.stderr
 
@@ -155,21 +183,27 @@ def test_diff_applies_through_debian_sites_enabled_symlink(tmp_path: Path) -> No
     real.parent.mkdir(parents=True)
     (root / site.lstrip("/")).rename(real)
     (root / site.lstrip("/")).symlink_to("../sites-available/default")
-    diff = make_diff(c, [
-        Edit(c.main_file, None, "worker_rlimit_nofile", ("2048",)),
-        Edit(site, None, "client_max_body_size", ("20m",), "server"),
-    ])
+    diff = make_diff(
+        c,
+        [
+            Edit(c.main_file, None, "worker_rlimit_nofile", ("2048",)),
+            Edit(site, None, "client_max_body_size", ("20m",), "server"),
+        ],
+    )
     result = _patch(root, diff, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     # GNU patch 2.7 follows the link to read but writes a regular file in its place: nginx reads
     # the patched text; sites-available/ keeps the old one (apply_command's docstring says so)
-    assert "server {\n\tclient_max_body_size 20m;\n\tlisten 80 default_server;\n" in (root / site.lstrip("/")).read_text()
+    assert (
+        "server {\n\tclient_max_body_size 20m;\n\tlisten 80 default_server;\n" in (root / site.lstrip("/")).read_text()
+    )
     assert not list(root.rglob("*.orig"))  # a backup in sites-enabled/ would be loaded as config
 
     if not os.path.exists(NGINX):
         _skip_unless_ci(f"{NGINX} is not installed: patch applied, nginx -t not run")
     if os.geteuid() != 0:
         _skip_unless_ci("Debian's nginx.conf logs to /var/log/nginx: nginx -t needs root")
-    test = subprocess.run([NGINX, "-t", "-c", str(root / "etc/nginx/nginx.conf")],
-                          capture_output=True, text=True, check=False)
+    test = subprocess.run(
+        [NGINX, "-t", "-c", str(root / "etc/nginx/nginx.conf")], capture_output=True, text=True, check=False
+    )
     assert test.returncode == 0, test.stderr

@@ -18,10 +18,14 @@ NGINX_T = (EXAMPLE / "nginx-T.txt").read_text()
 WORKER_LIMITS = (EXAMPLE / "worker-limits.txt").read_text()
 THREAD = "T1:C1:1700000000.000100"
 
-TEST_OK = ("nginx: the configuration file /tmp/ngx/nginx.conf syntax is ok\n"
-           "nginx: configuration file /tmp/ngx/nginx.conf test is successful\n")
-TEST_FAILED = ('nginx: [emerg] unknown directive "worker_conections" in /tmp/ngx/nginx.conf:5\n'
-               "nginx: configuration file /tmp/ngx/nginx.conf test failed\n")
+TEST_OK = (
+    "nginx: the configuration file /tmp/ngx/nginx.conf syntax is ok\n"
+    "nginx: configuration file /tmp/ngx/nginx.conf test is successful\n"
+)
+TEST_FAILED = (
+    'nginx: [emerg] unknown directive "worker_conections" in /tmp/ngx/nginx.conf:5\n'
+    "nginx: configuration file /tmp/ngx/nginx.conf test failed\n"
+)
 MASTER_LIMITS = "$ cat /proc/$(cat /tmp/ngx/nginx.pid)/limits\n" + WORKER_LIMITS.replace("20000", "1024 ")
 
 
@@ -30,13 +34,15 @@ def engine(kb, matcher) -> ConversationEngine:
     return ConversationEngine(kb, matcher)
 
 
-def say(engine: ConversationEngine, state: ConversationState | None, text: str = "",
-        files: tuple[IncomingFile, ...] = ()) -> tuple[ConversationState, list[Reply]]:
+def say(
+    engine: ConversationEngine, state: ConversationState | None, text: str = "", files: tuple[IncomingFile, ...] = ()
+) -> tuple[ConversationState, list[Reply]]:
     return engine.handle(state, Incoming(THREAD, "U1", text, files))
 
 
-def press(engine: ConversationEngine, state: ConversationState | None, action: str,
-          value: str = "") -> tuple[ConversationState, list[Reply]]:
+def press(
+    engine: ConversationEngine, state: ConversationState | None, action: str, value: str = ""
+) -> tuple[ConversationState, list[Reply]]:
     return engine.handle(state, Incoming(THREAD, "U1", surface="action", action=action, action_value=value))
 
 
@@ -58,6 +64,7 @@ def check_limits(replies: list[Reply]) -> None:
 
 # --- first paste, then more evidence ----------------------------------------------------
 
+
 def test_alert_asks_for_nginx_T_and_limits_with_commands(engine):
     state, replies = say(engine, None, ALERT_LOG)
     check_limits(replies)
@@ -68,8 +75,12 @@ def test_alert_asks_for_nginx_T_and_limits_with_commands(engine):
     assert "**Still needed**" in reply.text
     assert "`sudo nginx -T 2>&1`" in reply.text
     assert "cat /proc/$(pgrep -nf '[n]ginx: worker process')/limits" in reply.text
-    assert [b.action_id for b in reply.buttons] == ["guide_start", "feedback_helpful", "feedback_not_helpful",
-                                                    "feedback_human"]
+    assert [b.action_id for b in reply.buttons] == [
+        "guide_start",
+        "feedback_helpful",
+        "feedback_not_helpful",
+        "feedback_human",
+    ]
     assert reply.buttons[0].text == "Walk me through it"
     assert not any(a.filename == DIFF_FILE for a in reply.attachments)
     assert reply.diagnosis is not None and {n.evidence for n in reply.diagnosis.needs} >= {"nginx-T", "worker-limits"}
@@ -93,14 +104,18 @@ def test_nginx_T_and_limits_later_give_file_line_and_a_diff(engine):
 
 
 def test_evidence_as_uploaded_files(engine):
-    files = (IncomingFile("error.log", ALERT_LOG), IncomingFile("nginx-T.txt", NGINX_T),
-             IncomingFile("limits.txt", WORKER_LIMITS))
+    files = (
+        IncomingFile("error.log", ALERT_LOG),
+        IncomingFile("nginx-T.txt", NGINX_T),
+        IncomingFile("limits.txt", WORKER_LIMITS),
+    )
     state, [reply] = say(engine, None, "", files)
     assert reply.kind == "diagnosis" and "`/tmp/ngx/nginx.conf:5`" in reply.text
     assert len(state.pastes) == 3
 
 
 # --- questions, help, junk --------------------------------------------------------------
+
 
 def test_faq_in_a_thread_keeps_the_evidence(engine):
     state, _ = say(engine, None, ALERT_LOG)
@@ -135,10 +150,15 @@ def test_nothing_recognisable_says_what_to_paste(engine, text):
 
 # --- caps -------------------------------------------------------------------------------
 
+
 def test_paste_over_the_cap_is_refused_and_nothing_is_lost(kb, matcher):
     small = ConversationEngine(kb, matcher, max_paste_bytes=2_000, max_thread_bytes=10_000)
-    state, _ = say(small, None, ALERT_LOG.splitlines()[0] + "\n" + "2026/11/26 00:46:54 [alert] 12520#12520: "
-                                                                     "16 worker_connections are not enough\n")
+    state, _ = say(
+        small,
+        None,
+        ALERT_LOG.splitlines()[0] + "\n" + "2026/11/26 00:46:54 [alert] 12520#12520: "
+        "16 worker_connections are not enough\n",
+    )
     before = state.to_json()
     big = "\n".join(ALERT_LOG.splitlines() * 2)
     state2, [reply] = say(small, state, big)
@@ -164,6 +184,7 @@ def test_upload_over_the_cap(kb, matcher):
 
 
 # --- guided mode ------------------------------------------------------------------------
+
 
 def _fixed(engine) -> ConversationState:
     state, _ = say(engine, None, ALERT_LOG)
@@ -243,9 +264,11 @@ def test_verify_rejects_a_worker_below_the_sized_limit(engine):
     low = WORKER_LIMITS.replace("20000", "512  ")
     state, [reply] = say(engine, state, low)
     assert "512" in reply.text and "not passed" in reply.text
-    ps = ("$ ps -o pid,ppid,user,cmd -C nginx\n    PID    PPID USER     CMD\n"
-          "  12518       1 root     nginx: master process nginx -c /tmp/ngx/nginx.conf\n"
-          "  12520   12518 www-data nginx: worker process\n")
+    ps = (
+        "$ ps -o pid,ppid,user,cmd -C nginx\n    PID    PPID USER     CMD\n"
+        "  12518       1 root     nginx: master process nginx -c /tmp/ngx/nginx.conf\n"
+        "  12520   12518 www-data nginx: worker process\n"
+    )
     state, [stale] = say(engine, state, ps)
     assert "not passed" in stale.text and "12520" in stale.text
     state, [fresh, done] = say(engine, state, ps.replace("12520", "13001"))
@@ -253,11 +276,14 @@ def test_verify_rejects_a_worker_below_the_sized_limit(engine):
 
 
 def test_restart_when_the_master_limit_must_change(engine):
-    setrlimit = ("2024/03/02 10:11:00 [alert] 2719#2719: setrlimit(RLIMIT_NOFILE, 65535) failed "
-                 "(1: Operation not permitted)\n2024/03/02 10:11:12 [crit] 2719#2719: accept4() failed "
-                 "(24: Too many open files)\n")
+    setrlimit = (
+        "2024/03/02 10:11:00 [alert] 2719#2719: setrlimit(RLIMIT_NOFILE, 65535) failed "
+        "(1: Operation not permitted)\n2024/03/02 10:11:12 [crit] 2719#2719: accept4() failed "
+        "(24: Too many open files)\n"
+    )
     conf = NGINX_T.replace("worker_processes 1;", "worker_processes 1;\nworker_rlimit_nofile 65535;").replace(
-        "worker_connections 16;", "worker_connections 4096;")
+        "worker_connections 16;", "worker_connections 4096;"
+    )
     limits = WORKER_LIMITS.replace("20000                20000", "1024                 4096 ")
     state, _ = say(engine, None, setrlimit)
     state, [reply] = say(engine, state, conf + "\n" + limits)
@@ -289,6 +315,7 @@ def test_stale_and_unknown_buttons(engine):
 
 # --- feedback ---------------------------------------------------------------------------
 
+
 def test_feedback_is_recorded_and_a_human_gets_a_summary(engine):
     state = _fixed(engine)
     state, [thanks] = press(engine, state, "feedback_helpful", "helpful")
@@ -306,24 +333,35 @@ def test_feedback_is_recorded_and_a_human_gets_a_summary(engine):
 
 # --- secrets ----------------------------------------------------------------------------
 
-SECRETS = ("hunter2-db-pass", "sk_live_51abcdefgh", "xoxb-1111111111-2222222222-abcdefghijkl",
-           "AKIAIOSFODNN7EXAMPLE", "Zm9vOmJhcg-basic")
+SECRETS = (
+    "hunter2-db-pass",
+    "sk_live_51abcdefgh",
+    "xoxb-1111111111-2222222222-abcdefghijkl",
+    "AKIAIOSFODNN7EXAMPLE",
+    "Zm9vOmJhcg-basic",
+)
 
 
 def test_secrets_never_appear_in_replies_attachments_or_state(engine):
     conf = NGINX_T.replace(
-        "            proxy_set_header Connection \"\";",
-        "            proxy_set_header Connection \"\";\n"
-        "            proxy_set_header Authorization \"Bearer sk_live_51abcdefgh\";\n"
+        '            proxy_set_header Connection "";',
+        '            proxy_set_header Connection "";\n'
+        '            proxy_set_header Authorization "Bearer sk_live_51abcdefgh";\n'
         "            set $db_password hunter2-db-pass;\n"
-        "            proxy_set_header X-Slack xoxb-1111111111-2222222222-abcdefghijkl;")
+        "            proxy_set_header X-Slack xoxb-1111111111-2222222222-abcdefghijkl;",
+    )
     state, _ = say(engine, None, ALERT_LOG + "\nAuthorization: Basic Zm9vOmJhcg-basic\n")
     state, replies = say(engine, state, conf + "\n" + WORKER_LIMITS + "\naws_key AKIAIOSFODNN7EXAMPLE\n")
     all_replies = list(replies)
     assert "I masked 4 secrets" in replies[0].text
     assert "`/tmp/ngx/nginx.conf:5`" in replies[0].text  # redaction kept the line numbers
-    for action, value in [("guide_start", "1"), ("guide_explain", "1"), ("guide_done", "1"), ("guide_done", "2"),
-                          ("feedback_human", "")]:
+    for action, value in [
+        ("guide_start", "1"),
+        ("guide_explain", "1"),
+        ("guide_done", "1"),
+        ("guide_done", "2"),
+        ("feedback_human", ""),
+    ]:
         state, more = press(engine, state, action, value)
         all_replies += more
     sent = everything_sent(all_replies)
@@ -357,11 +395,19 @@ def test_old_json_without_new_fields_loads(engine):
 
 
 def test_long_replies_move_to_attachments(engine):
-    many = "\n".join(
-        f"2024/03/02 10:11:{i % 60:02d} [error] 27#27: *{i} open() \"/var/www/{i}.html\" failed "
-        f"(2: No such file or directory), client: 10.0.0.{i % 250}, server: s{i}, request: \"GET /{i} HTTP/1.1\""
-        for i in range(300)) + "\n" + ALERT_LOG + "\n" + "\n".join(
-        f"2024/03/02 10:12:{i:02d} [crit] 27#27: accept4() failed (24: Too many open files)" for i in range(30))
+    many = (
+        "\n".join(
+            f'2024/03/02 10:11:{i % 60:02d} [error] 27#27: *{i} open() "/var/www/{i}.html" failed '
+            f'(2: No such file or directory), client: 10.0.0.{i % 250}, server: s{i}, request: "GET /{i} HTTP/1.1"'
+            for i in range(300)
+        )
+        + "\n"
+        + ALERT_LOG
+        + "\n"
+        + "\n".join(
+            f"2024/03/02 10:12:{i:02d} [crit] 27#27: accept4() failed (24: Too many open files)" for i in range(30)
+        )
+    )
     _, replies = say(engine, None, many)
     check_limits(replies)
     assert replies[0].kind == "diagnosis"

@@ -40,8 +40,9 @@ def test_corpus_accuracy_library(matcher):
 
 def test_corpus_accuracy_cli(cli):
     text = "".join(it["line"].replace("\n", " ") + "\n" for it in CORPUS)
-    proc = subprocess.run([*cli, "match", "--format", "jsonl"], input=text, capture_output=True,
-                          text=True, timeout=120, check=False)
+    proc = subprocess.run(
+        [*cli, "match", "--format", "jsonl"], input=text, capture_output=True, text=True, timeout=120, check=False
+    )
     assert proc.returncode == 0, proc.stderr
     rows = [json.loads(line) for line in proc.stdout.splitlines()]
     assert len(rows) == len(CORPUS)

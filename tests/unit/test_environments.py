@@ -21,12 +21,18 @@ http {
 }
 
 """
-ALERT = ('2024/03/02 10:11:12 [alert] 2719#2719: *51 1024 worker_connections are not enough while connecting '
-         'to upstream, client: 10.0.0.1, server: x, request: "GET / HTTP/1.1", upstream: "http://10.0.0.9:8080/"\n')
-SETRLIMIT = "2024/03/02 10:11:00 [alert] 2719#2719: setrlimit(RLIMIT_NOFILE, 65535) failed (1: Operation not permitted)\n"
-LIMITS = ("$ cat /proc/$(pgrep -nf '[n]ginx: worker process')/limits\n"
-          "Limit                     Soft Limit           Hard Limit           Units     \n"
-          "Max open files            1024                 4096                 files     \n")
+ALERT = (
+    "2024/03/02 10:11:12 [alert] 2719#2719: *51 1024 worker_connections are not enough while connecting "
+    'to upstream, client: 10.0.0.1, server: x, request: "GET / HTTP/1.1", upstream: "http://10.0.0.9:8080/"\n'
+)
+SETRLIMIT = (
+    "2024/03/02 10:11:00 [alert] 2719#2719: setrlimit(RLIMIT_NOFILE, 65535) failed (1: Operation not permitted)\n"
+)
+LIMITS = (
+    "$ cat /proc/$(pgrep -nf '[n]ginx: worker process')/limits\n"
+    "Limit                     Soft Limit           Hard Limit           Units     \n"
+    "Max open files            1024                 4096                 files     \n"
+)
 
 
 def diagnose(kb, matcher, *pastes, environment=None, target=4000):
@@ -37,8 +43,10 @@ def diagnose(kb, matcher, *pastes, environment=None, target=4000):
 
 
 def test_detection_prefers_the_specific_environment(kb):
-    assert detect_environment(kb, ["kubectl -n ingress-nginx logs deploy/ingress-nginx-controller"])[0] == \
-        "kubernetes-ingress-nginx"
+    assert (
+        detect_environment(kb, ["kubectl -n ingress-nginx logs deploy/ingress-nginx-controller"])[0]
+        == "kubernetes-ingress-nginx"
+    )
     assert detect_environment(kb, ["docker compose logs nginx", "nginx-1  | 2024/01/01 ..."])[0] == "docker-compose"
     assert detect_environment(kb, ["Loaded: loaded (/lib/systemd/system/nginx.service; enabled)"])[0] == "systemd-host"
     assert detect_environment(kb, ["nothing telling"]) == ("systemd-host", False)
@@ -76,8 +84,20 @@ def test_cli_diff_for_ingress_names_the_settings_command(tmp_path):
 
     paste = tmp_path / "paste.txt"
     paste.write_text("$ kubectl -n ingress-nginx logs deploy/ingress-nginx-controller\n" + ALERT + "\n" + CONF)
-    proc = subprocess.run([str(ROOT / ".venv" / "bin" / "nginx-triage"), "diagnose", "--format", "diff",
-                           "--target-concurrency", "4000", str(paste)], capture_output=True, text=True,
-                          timeout=120, check=False)
+    proc = subprocess.run(
+        [
+            str(ROOT / ".venv" / "bin" / "nginx-triage"),
+            "diagnose",
+            "--format",
+            "diff",
+            "--target-concurrency",
+            "4000",
+            str(paste),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert "patch configmap" in proc.stderr and "max-worker-connections" in proc.stderr

@@ -23,8 +23,10 @@ def test_prose_is_counted_unmatched_not_config(matcher):
 
 
 def test_limits_role_from_the_command_and_from_worker_rlimit(matcher):
-    table = ("Limit                     Soft Limit           Hard Limit           Units     \n"
-             "Max open files            1024                 524288               files     \n")
+    table = (
+        "Limit                     Soft Limit           Hard Limit           Units     \n"
+        "Max open files            1024                 524288               files     \n"
+    )
     ev = Evidence()
     ev.add_text("$ cat /proc/$(cat /run/nginx.pid)/limits\n" + table, matcher)
     assert ev.limits_role(ev.limits[0])[0] == "master"

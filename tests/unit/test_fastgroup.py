@@ -127,18 +127,18 @@ MIXED = [
     b"nginx: [emerg] bind() to 0.0.0.0:80 failed (98: Address already in use)",
     b"2026/11/01 00:00:07 [ERROR] 1#1: bind() to 0.0.0.0:80 failed (98: Address already in use)",
     b"2026/11/01 00:00:07 [error]  1#1: bind() to 0.0.0.0:80 failed (98: Address already in use)",
-    b"2026/11/01 00:00:08 [warn] 0042#7: *12x an unknown thing happened, client: , server: \"\"",
+    b'2026/11/01 00:00:08 [warn] 0042#7: *12x an unknown thing happened, client: , server: ""',
     b"2026/11/01 00:00:08 [warn] 42#7: *12 an unknown thing happened, client: 1.2.3.4, server: a , upstream: b,",
     b"",
     b"   \t",
     b"\r",
     b"2026/11/01 00:00:09 [info] 3#3: *1 client closed connection while waiting for request, client: 1.1.1.1\r",
-    b"> 2026/11/01 00:00:10 [error] 3#3: *2 open() \"/x\" failed (2: No such file or directory), client: 2.2.2.2",
+    b'> 2026/11/01 00:00:10 [error] 3#3: *2 open() "/x" failed (2: No such file or directory), client: 2.2.2.2',
     b"x" * 9000,
-    b"2026/11/01 00:00:11 [error] 3#3: *2 open() \"/" + b"y" * 8300 + b"\" failed (2: No such file or directory)",
-    b"2026/11/01 00:00:12 [error] 3#3: *2 open() \"/" + b"z" * 20000 + b"\" failed (2: No such file or directory)",
+    b'2026/11/01 00:00:11 [error] 3#3: *2 open() "/' + b"y" * 8300 + b'" failed (2: No such file or directory)',
+    b'2026/11/01 00:00:12 [error] 3#3: *2 open() "/' + b"z" * 20000 + b'" failed (2: No such file or directory)',
     b"just some words that are not nginx",
-    b"2026/11/01 00:00:13 [error] 3#3: *2 caf\xc3\xa9 open() \"/x\" failed (2: No such file or directory)",
+    b'2026/11/01 00:00:13 [error] 3#3: *2 caf\xc3\xa9 open() "/x" failed (2: No such file or directory)',
 ]
 
 
@@ -160,7 +160,8 @@ def test_scanner_memory_is_bounded() -> None:
     assert fastscan is not None
     scanner = fastscan.Scanner(max_heads=50, max_distinct=10)
     lines = b"".join(
-        b"2026/11/01 00:00:01 [error] 1#1: *1 message number %d, client: 10.0.%d.%d\n" % (i % 200, i % 7, i) for i in range(5000)
+        b"2026/11/01 00:00:01 [error] 1#1: *1 message number %d, client: 10.0.%d.%d\n" % (i % 200, i % 7, i)
+        for i in range(5000)
     )
     scanner.feed(lines)
     exported = 0
@@ -204,15 +205,18 @@ def _messages(kb: KnowledgeBase, matcher: Matcher) -> tuple[list[str], list[str]
             head = msg.split(", client: ")[0]
             if head.isascii() and matcher.match_fast(parse_line(head)) is not None:
                 matched.append(head)
-    return matched, ["gracefully shutting down", "start worker process 4242", "using the \"epoll\" event method"]
+    return matched, ["gracefully shutting down", "start worker process 4242", 'using the "epoll" event method']
 
 
 def _nginxish(matched: list[str], other: list[str]) -> st.SearchStrategy[bytes]:
     ip = st.sampled_from(["10.0.0.1", "10.0.0.2", "192.168.1.7", "", " 1.2.3.4 ", '"q\\"x"', '"unterminated'])
     ctx = st.builds(
-        lambda c, s, u, h, r: f", client: {c}, server: {s}, request: \"{r}\", upstream: {u}, host: {h}",
-        ip, st.sampled_from(["api", "_", "", '"www"']), st.sampled_from(['"http://10.0.0.9:80/"', "x, y"]),
-        st.sampled_from(['"api"', "h", ""]), st.sampled_from(["GET / HTTP/1.1", "GET /a, server: evil HTTP/1.1"]),
+        lambda c, s, u, h, r: f', client: {c}, server: {s}, request: "{r}", upstream: {u}, host: {h}',
+        ip,
+        st.sampled_from(["api", "_", "", '"www"']),
+        st.sampled_from(['"http://10.0.0.9:80/"', "x, y"]),
+        st.sampled_from(['"api"', "h", ""]),
+        st.sampled_from(["GET / HTTP/1.1", "GET /a, server: evil HTTP/1.1"]),
     )
     message = st.one_of(
         st.builds(lambda m, c: m + c, st.sampled_from(matched), st.one_of(st.just(""), ctx)),

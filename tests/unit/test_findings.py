@@ -33,10 +33,12 @@ http {{
 
 """
 
-ALERT = "2024/03/02 10:11:12 [alert] 2719#2719: *51 {n} worker_connections are not enough while connecting to upstream, client: 10.0.0.1, server: shop.example.com, request: \"GET / HTTP/1.1\", upstream: \"http://10.0.0.9:8080/\", host: \"shop.example.com\"\n"
-TIMEOUT = "2024/03/02 10:11:10 [error] 2719#2719: *50 upstream timed out (110: Connection timed out) while reading response header from upstream, client: 10.0.0.2, server: shop.example.com, request: \"GET /slow HTTP/1.1\", upstream: \"http://10.0.0.9:8080/slow\", host: \"shop.example.com\"\n"
+ALERT = '2024/03/02 10:11:12 [alert] 2719#2719: *51 {n} worker_connections are not enough while connecting to upstream, client: 10.0.0.1, server: shop.example.com, request: "GET / HTTP/1.1", upstream: "http://10.0.0.9:8080/", host: "shop.example.com"\n'  # noqa: E501 (verbatim log line)
+TIMEOUT = '2024/03/02 10:11:10 [error] 2719#2719: *50 upstream timed out (110: Connection timed out) while reading response header from upstream, client: 10.0.0.2, server: shop.example.com, request: "GET /slow HTTP/1.1", upstream: "http://10.0.0.9:8080/slow", host: "shop.example.com"\n'  # noqa: E501 (verbatim log line)
 EMFILE = "2024/03/02 10:11:12 [crit] 2719#2719: accept4() failed (24: Too many open files)\n"
-SETRLIMIT = "2024/03/02 10:11:00 [alert] 2719#2719: setrlimit(RLIMIT_NOFILE, 65535) failed (1: Operation not permitted)\n"
+SETRLIMIT = (
+    "2024/03/02 10:11:00 [alert] 2719#2719: setrlimit(RLIMIT_NOFILE, 65535) failed (1: Operation not permitted)\n"
+)
 
 LIMITS = """$ cat /proc/{pid_expr}/limits
 Limit                     Soft Limit           Hard Limit           Units     
@@ -65,19 +67,26 @@ def finding_ids(kb, matcher, *pastes: str, target: int | None = None) -> set[str
 def test_fd_limit_below_connections(kb, matcher):
     ids = finding_ids(kb, matcher, EMFILE, conf(wc=4096), limits(1024, 524288))
     assert "fd-limit-below-connections" in ids
-    assert "fd-limit-below-connections" not in finding_ids(kb, matcher, ALERT.format(n=1024), conf(wc=1024),
-                                                           limits(65535, 65535))
+    assert "fd-limit-below-connections" not in finding_ids(
+        kb, matcher, ALERT.format(n=1024), conf(wc=1024), limits(65535, 65535)
+    )
 
 
 def test_setrlimit_not_permitted_and_restart_needed(kb, matcher):
-    ids = finding_ids(kb, matcher, SETRLIMIT + EMFILE, conf(wc=4096, rlimit="worker_rlimit_nofile 65535;"),
-                      limits(1024, 4096))
+    ids = finding_ids(
+        kb, matcher, SETRLIMIT + EMFILE, conf(wc=4096, rlimit="worker_rlimit_nofile 65535;"), limits(1024, 4096)
+    )
     assert {"setrlimit-not-permitted", "restart-needed"} <= ids
 
 
 def test_limits_read_from_master(kb, matcher):
-    ids = finding_ids(kb, matcher, EMFILE, conf(wc=4096, rlimit="worker_rlimit_nofile 8192;"),
-                      limits(1024, 524288, "$(pgrep -o nginx)"))
+    ids = finding_ids(
+        kb,
+        matcher,
+        EMFILE,
+        conf(wc=4096, rlimit="worker_rlimit_nofile 8192;"),
+        limits(1024, 524288, "$(pgrep -o nginx)"),
+    )
     assert "limits-read-from-master" in ids
     worker = finding_ids(kb, matcher, EMFILE, conf(wc=4096, rlimit="worker_rlimit_nofile 8192;"), limits(8192, 8192))
     assert "limits-read-from-master" not in worker
@@ -90,11 +99,13 @@ def test_limits_conf_ignored_by_systemd(kb, matcher):
 
 
 def test_old_workers_keep_limits(kb, matcher):
-    ps = ("$ ps -o pid,ppid,user,etime,cmd -C nginx\n"
-          "    PID    PPID USER         ELAPSED CMD\n"
-          "   2718       1 root        01:02:03 nginx: master process /usr/sbin/nginx\n"
-          "   2719    2718 www-data       10:00 nginx: worker process is shutting down\n"
-          "   3001    2718 www-data       00:05 nginx: worker process\n")
+    ps = (
+        "$ ps -o pid,ppid,user,etime,cmd -C nginx\n"
+        "    PID    PPID USER         ELAPSED CMD\n"
+        "   2718       1 root        01:02:03 nginx: master process /usr/sbin/nginx\n"
+        "   2719    2718 www-data       10:00 nginx: worker process is shutting down\n"
+        "   3001    2718 www-data       00:05 nginx: worker process\n"
+    )
     assert "old-workers-keep-limits" in finding_ids(kb, matcher, ALERT.format(n=1024), ps)
 
 
@@ -114,10 +125,13 @@ def test_slow_upstream(kb, matcher):
     assert "slow-upstream" not in finding_ids(kb, matcher, ALERT.format(n=1024), conf())
 
 
-@pytest.mark.parametrize(("workers", "cpu_max", "fires"), [
-    ("auto", "200000 100000", True),   # 64 workers in a 2-CPU container
-    ("2", "200000 100000", False),
-])
+@pytest.mark.parametrize(
+    ("workers", "cpu_max", "fires"),
+    [
+        ("auto", "200000 100000", True),  # 64 workers in a 2-CPU container
+        ("2", "200000 100000", False),
+    ],
+)
 def test_worker_processes_vs_cpus(kb, matcher, workers, cpu_max, fires):
     nproc = f"$ nproc; cat /sys/fs/cgroup/cpu.max\n64\n{cpu_max}\n"
     ids = finding_ids(kb, matcher, ALERT.format(n=1024), conf(workers=workers), nproc)

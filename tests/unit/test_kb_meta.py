@@ -38,8 +38,7 @@ def test_every_required_entry_has_examples_and_near_misses(kb):
         assert entry.near_misses, f"{entry_id}: give at least one near miss"
 
 
-@pytest.mark.parametrize(("kb_id", "index", "line", "facts"), EXAMPLES,
-                         ids=[f"{e[0]}-{e[1]}" for e in EXAMPLES])
+@pytest.mark.parametrize(("kb_id", "index", "line", "facts"), EXAMPLES, ids=[f"{e[0]}-{e[1]}" for e in EXAMPLES])
 def test_example_matches_its_entry_only(matcher: Matcher, kb_id, index, line, facts):
     parsed = parse_line(line)
     hits = matcher.all_regex_matches(parsed)
@@ -53,8 +52,7 @@ def test_example_matches_its_entry_only(matcher: Matcher, kb_id, index, line, fa
         assert match.facts.get(key) == want, f"fact {key}: got {match.facts.get(key)!r}"
 
 
-@pytest.mark.parametrize(("kb_id", "index", "line"), NEAR_MISSES,
-                         ids=[f"{n[0]}-{n[1]}" for n in NEAR_MISSES])
+@pytest.mark.parametrize(("kb_id", "index", "line"), NEAR_MISSES, ids=[f"{n[0]}-{n[1]}" for n in NEAR_MISSES])
 def test_near_miss_matches_nothing(matcher: Matcher, kb_id, index, line):
     got = matcher.match(parse_line(line))
     assert got is None, f"near miss of {kb_id} matched {got.kb_id} ({got.method}): {line!r}"

@@ -56,6 +56,7 @@ def test_every_parser_has_fixtures_and_every_fixture_a_golden() -> None:
 
 # --- behaviour the goldens pin down, spelled out ------------------------------------------
 
+
 def test_worker_limits_from_real_table() -> None:
     got = limits.parse_proc_limits((EVIDENCE / "proc-limits" / "worker-raised-prompt.txt").read_text())
     assert (got.nofile_soft, got.nofile_hard, got.pid) == (2048, 2048, 15453)
@@ -112,20 +113,36 @@ def test_markdown_fences_and_quotes_are_ignored() -> None:
 
 BAD: list[tuple[str, str, tuple[str, ...]]] = [
     ("proc-limits", "", ("Max open files", "/limits")),
-    ("proc-limits", "Limit  Soft Limit  Hard Limit  Units\nMax processes 10 10 processes", ("Max open files", "worker")),
-    ("proc-limits", "Max open files            lots                 1024                 files",
-     ("Max open files soft limit", "'lots'")),
-    ("proc-limits", "$ cat /proc/999999/limits\ncat: /proc/999999/limits: No such file or directory",
-     ("No such file", "pgrep")),
+    (
+        "proc-limits",
+        "Limit  Soft Limit  Hard Limit  Units\nMax processes 10 10 processes",
+        ("Max open files", "worker"),
+    ),
+    (
+        "proc-limits",
+        "Max open files            lots                 1024                 files",
+        ("Max open files soft limit", "'lots'"),
+    ),
+    (
+        "proc-limits",
+        "$ cat /proc/999999/limits\ncat: /proc/999999/limits: No such file or directory",
+        ("No such file", "pgrep"),
+    ),
     ("proc-limits", "Max open files 1024 1024 files\nMax open files 4096 4096 files", ("more than one process",)),
     ("ulimit", "hello", ("ulimit -Sn",)),
     ("ulimit", "$ ulimit\nunlimited", ("file-size",)),
-    ("ulimit", "$ ulimit -n\nbash: ulimit: open files: cannot modify limit: Operation not permitted",
-     ("ulimit failed",)),
+    (
+        "ulimit",
+        "$ ulimit -n\nbash: ulimit: open files: cannot modify limit: Operation not permitted",
+        ("ulimit failed",),
+    ),
     ("ulimit", "open files                          (-n) many", ("'many'",)),
     ("systemctl-show", "LimitNOFILESoft=1024", ("LimitNOFILE=", "systemctl show")),
-    ("systemctl-show", "$ systemctl show ngnix -p LoadState -p LimitNOFILE\nLimitNOFILE=524288\nLoadState=not-found",
-     ("ngnix.service", "list-units")),
+    (
+        "systemctl-show",
+        "$ systemctl show ngnix -p LoadState -p LimitNOFILE\nLimitNOFILE=524288\nLoadState=not-found",
+        ("ngnix.service", "list-units"),
+    ),
     ("systemctl-show", "LimitNOFILE=lots", ("LimitNOFILE", "'lots'")),
     ("sysctl", "net.core.somaxconn = 4096", ("fs.nr_open", "sysctl fs.nr_open fs.file-max")),
     ("sysctl", "fs.nr_open = big", ("fs.nr_open", "'big'")),
@@ -154,12 +171,38 @@ def test_wrong_paste_says_what_to_paste(kind: str, text: str, needles: tuple[str
     assert isinstance(exc.value, ValueError)
 
 
-PIECES = st.sampled_from([
-    "$ ", "# ", "ulimit -n", "Max open files", "            ", "1024", "unlimited", "infinity", "\t",
-    "LimitNOFILE=", "fs.nr_open = ", "TCP:   ", "(estab 1, closed 2, orphaned 0, timewait 3)", "Total: ",
-    "nginx: worker process", "nginx: master process", "root", " 1 ", "PID PPID USER CMD", "(-n)", "\n",
-    "/proc/12/limits", "```", "> ", "open files", "-n: file descriptors", "nproc: ", "99999999999999999999999",
-])
+PIECES = st.sampled_from(
+    [
+        "$ ",
+        "# ",
+        "ulimit -n",
+        "Max open files",
+        "            ",
+        "1024",
+        "unlimited",
+        "infinity",
+        "\t",
+        "LimitNOFILE=",
+        "fs.nr_open = ",
+        "TCP:   ",
+        "(estab 1, closed 2, orphaned 0, timewait 3)",
+        "Total: ",
+        "nginx: worker process",
+        "nginx: master process",
+        "root",
+        " 1 ",
+        "PID PPID USER CMD",
+        "(-n)",
+        "\n",
+        "/proc/12/limits",
+        "```",
+        "> ",
+        "open files",
+        "-n: file descriptors",
+        "nproc: ",
+        "99999999999999999999999",
+    ]
+)
 EVIDENCEISH = st.lists(st.one_of(PIECES, st.text(max_size=20)), max_size=40).map("".join)
 
 

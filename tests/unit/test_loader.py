@@ -48,7 +48,9 @@ def test_bad_regex_is_an_error_with_its_line(tmp_path):
     f = d / "errors" / "worker-connections-not-enough.yaml"
     text = f.read_text().replace("  regexes:\n", "  regexes:\n    - '(unclosed'\n", 1)
     f.write_text(text)
-    with pytest.raises(KnowledgeBaseError, match=r"match\.regexes\.0: Value error, regex '\(unclosed' does not compile"):
+    with pytest.raises(
+        KnowledgeBaseError, match=r"match\.regexes\.0: Value error, regex '\(unclosed' does not compile"
+    ):
         load_kb([d])
 
 
@@ -84,7 +86,8 @@ def test_flat_extra_dir_like_a_configmap_mount(tmp_path, monkeypatch):
     flat.mkdir()
     shutil.copy(src / "errors" / "worker-connections-not-enough.yaml", flat / "worker-connections-not-enough.yaml")
     (flat / "worker-connections-not-enough.yaml").write_text(
-        (flat / "worker-connections-not-enough.yaml").read_text().replace("severity: critical", "severity: high"))
+        (flat / "worker-connections-not-enough.yaml").read_text().replace("severity: critical", "severity: high")
+    )
     shutil.copy(src / "faq" / "reload-or-restart.yaml", flat / "reload-or-restart.yaml")
     monkeypatch.setenv("KB_EXTRA_DIR", str(flat))
     kb = load_kb()

@@ -62,8 +62,13 @@ def test_multi_include_facts() -> None:
         ("/tmp/ngx-fix/multi/nginx.conf", 15, ("http",)),
         (api, 12, ("http", "server", "location /api/")),
     ]
-    assert {"proxy_read_timeout", "proxy_connect_timeout", "keepalive_timeout", "fastcgi_read_timeout",
-            "proxy_send_timeout"} <= set(c.timeouts)
+    assert {
+        "proxy_read_timeout",
+        "proxy_connect_timeout",
+        "keepalive_timeout",
+        "fastcgi_read_timeout",
+        "proxy_send_timeout",
+    } <= set(c.timeouts)
     assert [d.args[0] for d in c.limit_req] == ["zone=perip"]
     assert [d.args for d in c.limit_conn] == [("addr", "10")]
     php = next(d for d in c.find("fastcgi_pass"))
@@ -169,8 +174,10 @@ def test_crlf_and_dump_without_trailing_newline() -> None:
 
 
 def test_relative_include_resolves_against_main_dir() -> None:
-    text = ("# configuration file /opt/ngx/nginx.conf:\nhttp {\n    include site.conf;\n}\n\n"
-            "# configuration file /opt/ngx/site.conf:\nserver {\n    listen 39040;\n}\n\n")
+    text = (
+        "# configuration file /opt/ngx/nginx.conf:\nhttp {\n    include site.conf;\n}\n\n"
+        "# configuration file /opt/ngx/site.conf:\nserver {\n    listen 39040;\n}\n\n"
+    )
     c = parse_dump(text)
     assert [(li.file, li.line, li.port) for li in c.listens] == [("/opt/ngx/site.conf", 2, 39040)]
     assert c.find("listen")[0].context == ("http", "server")
@@ -178,7 +185,10 @@ def test_relative_include_resolves_against_main_dir() -> None:
 
 def test_host_filesystem_is_never_read() -> None:
     """An absolute glob include must match files of the paste only, not this machine's /etc/nginx."""
-    text = "# configuration file /etc/nginx/nginx.conf:\nhttp {\n    include /etc/nginx/conf.d/*.conf;\n    include /etc/nginx/mime.types;\n}\n\n"
+    text = (
+        "# configuration file /etc/nginx/nginx.conf:\n"
+        "http {\n    include /etc/nginx/conf.d/*.conf;\n    include /etc/nginx/mime.types;\n}\n\n"
+    )
     c = parse_dump(text)
     assert not c.find("types")
     assert [e.line for e in c.errors] == [3]

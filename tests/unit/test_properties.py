@@ -12,12 +12,34 @@ from bot.diagnosis.build import diagnose_lines
 from bot.evidence.errorlog import MAX_LINE_CHARS, parse_line
 from bot.evidence.reading import InputError, iter_lines_binary
 
-PIECES = st.sampled_from([
-    "2024/01/01 00:00:00 ", "[error] ", "[emerg]: ", "12#12: ", "*3 ", "nginx: ", "web_1 | ",
-    "connect() failed ", "(111: Connection refused)", "(24: ", " while connecting to upstream",
-    ", client: ", ", upstream: \"", "\"", "worker_connections are not enough", "(", ")", ":",
-    "limiting requests, excess: ", " by zone \"", "open() \"/x\" failed ", "\\", "%", "\t",
-])
+PIECES = st.sampled_from(
+    [
+        "2024/01/01 00:00:00 ",
+        "[error] ",
+        "[emerg]: ",
+        "12#12: ",
+        "*3 ",
+        "nginx: ",
+        "web_1 | ",
+        "connect() failed ",
+        "(111: Connection refused)",
+        "(24: ",
+        " while connecting to upstream",
+        ", client: ",
+        ', upstream: "',
+        '"',
+        "worker_connections are not enough",
+        "(",
+        ")",
+        ":",
+        "limiting requests, excess: ",
+        ' by zone "',
+        'open() "/x" failed ',
+        "\\",
+        "%",
+        "\t",
+    ]
+)
 NGINXISH = st.lists(st.one_of(PIECES, st.text(max_size=30)), max_size=40).map("".join)
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -55,7 +77,7 @@ def test_bytes_are_read_or_refused_cleanly(kb, matcher, data):
 
 
 def test_long_hostile_lines_are_bounded(matcher):
-    for unit in ("(24: ", "worker_connections are not enough ", "\"", "a" * 7 + " ", "1"):
+    for unit in ("(24: ", "worker_connections are not enough ", '"', "a" * 7 + " ", "1"):
         raw = "2024/01/01 00:00:00 [error] 1#1: *1 " + unit * (1_000_000 // len(unit))
         line = parse_line(raw)
         assert len(line.raw) <= MAX_LINE_CHARS

@@ -17,44 +17,56 @@ from bot.evidence.redact import REDACTED, is_secret_key, redact
 DUMPS = Path(__file__).resolve().parents[1] / "data" / "nginx-T"
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ('proxy_set_header Authorization "Bearer abc.def";', 'proxy_set_header Authorization "Bearer <redacted>";'),
-    ("proxy_set_header Proxy-Authorization 'Basic dXNlcjpwYXNz';",
-     "proxy_set_header Proxy-Authorization 'Basic <redacted>';"),
-    ("proxy_set_header Authorization c2VjcmV0;", "proxy_set_header Authorization <redacted>;"),
-    ("> Authorization: Basic dXNlcjpwYXNz", "> Authorization: Basic <redacted>"),
-    ("curl -H 'Authorization: Bearer sk_live_123' https://x", "curl -H 'Authorization: Bearer <redacted>' https://x"),
-    ('{"Authorization": "Bearer abcdefgh"}', '{"Authorization": "Bearer <redacted>"}'),
-    ("proxy_set_header X-Api-Key 12345abc;", "proxy_set_header X-Api-Key <redacted>;"),
-    ('add_header X-Auth-Token "tok123";', 'add_header X-Auth-Token "<redacted>";'),
-    ("DB_PASSWORD=hunter2", "DB_PASSWORD=<redacted>"),
-    ("export AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG", "export AWS_SECRET_ACCESS_KEY=<redacted>"),
-    ("aws_secret_access_key = wJalrXUtnFEMI", "aws_secret_access_key = <redacted>"),
-    ('password: "s3cr3t"', 'password: "<redacted>"'),
-    ("passwd: s3cr3t", "passwd: <redacted>"),
-    ('{"client_secret": "abc", "name": "x"}', '{"client_secret": "<redacted>", "name": "x"}'),
-    ("api_key=abc apikey=def token=ghi", "api_key=<redacted> apikey=<redacted> token=<redacted>"),
-    ("access_key: AKSECRET", "access_key: <redacted>"),
-    ("set $api_token abcdef123;", "set $api_token <redacted>;"),
-    ('set $db_password "p@ss word";', 'set $db_password "<redacted>";'),
-    ("env REDIS_PASS=foo;", "env REDIS_PASS=<redacted>;"),
-    ("secure_link_secret mysecret;", "secure_link_secret <redacted>;"),
-    ("bot xoxb-123456789012-abcdefghijkl", "bot xoxb-<redacted>"),
-    ("xoxp-1234-5678-abcdef", "xoxp-<redacted>"),
-    ("xapp-1-A0123-456789-abcdef", "xapp-<redacted>"),
-    ("xoxe.xoxp-1-abcdefghijkl", "xoxe.xoxp-<redacted>"),
-    ("xoxe-1-abcdefghijkl", "xoxe-<redacted>"),
-    ("ghp_" + "a" * 36, "ghp_<redacted>"),
-    ("github_pat_11ABCDEFG0_" + "b" * 40, "github_pat_<redacted>"),
-    ("key id AKIAIOSFODNN7EXAMPLE here", "key id AKIA<redacted> here"),
-    ("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N", "<redacted>"),
-    ("proxy_pass http://admin:pa55w0rd@10.0.0.1:8080/;", "proxy_pass http://admin:<redacted>@10.0.0.1:8080/;"),
-    ("redis://:hunter2@cache:6379/0", "redis://:<redacted>@cache:6379/0"),
-    ('request: "GET /cb?code=abc&token=zzz&page=2&sig=abcd HTTP/1.1"',
-     'request: "GET /cb?code=<redacted>&token=<redacted>&page=2&sig=<redacted> HTTP/1.1"'),
-    ("GET /x?access_token=a1&signature=s2&key=k3&password=p4 HTTP/1.1",
-     "GET /x?access_token=<redacted>&signature=<redacted>&key=<redacted>&password=<redacted> HTTP/1.1"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('proxy_set_header Authorization "Bearer abc.def";', 'proxy_set_header Authorization "Bearer <redacted>";'),
+        (
+            "proxy_set_header Proxy-Authorization 'Basic dXNlcjpwYXNz';",
+            "proxy_set_header Proxy-Authorization 'Basic <redacted>';",
+        ),
+        ("proxy_set_header Authorization c2VjcmV0;", "proxy_set_header Authorization <redacted>;"),
+        ("> Authorization: Basic dXNlcjpwYXNz", "> Authorization: Basic <redacted>"),
+        (
+            "curl -H 'Authorization: Bearer sk_live_123' https://x",
+            "curl -H 'Authorization: Bearer <redacted>' https://x",
+        ),
+        ('{"Authorization": "Bearer abcdefgh"}', '{"Authorization": "Bearer <redacted>"}'),
+        ("proxy_set_header X-Api-Key 12345abc;", "proxy_set_header X-Api-Key <redacted>;"),
+        ('add_header X-Auth-Token "tok123";', 'add_header X-Auth-Token "<redacted>";'),
+        ("DB_PASSWORD=hunter2", "DB_PASSWORD=<redacted>"),
+        ("export AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG", "export AWS_SECRET_ACCESS_KEY=<redacted>"),
+        ("aws_secret_access_key = wJalrXUtnFEMI", "aws_secret_access_key = <redacted>"),
+        ('password: "s3cr3t"', 'password: "<redacted>"'),
+        ("passwd: s3cr3t", "passwd: <redacted>"),
+        ('{"client_secret": "abc", "name": "x"}', '{"client_secret": "<redacted>", "name": "x"}'),
+        ("api_key=abc apikey=def token=ghi", "api_key=<redacted> apikey=<redacted> token=<redacted>"),
+        ("access_key: AKSECRET", "access_key: <redacted>"),
+        ("set $api_token abcdef123;", "set $api_token <redacted>;"),
+        ('set $db_password "p@ss word";', 'set $db_password "<redacted>";'),
+        ("env REDIS_PASS=foo;", "env REDIS_PASS=<redacted>;"),
+        ("secure_link_secret mysecret;", "secure_link_secret <redacted>;"),
+        ("bot xoxb-123456789012-abcdefghijkl", "bot xoxb-<redacted>"),
+        ("xoxp-1234-5678-abcdef", "xoxp-<redacted>"),
+        ("xapp-1-A0123-456789-abcdef", "xapp-<redacted>"),
+        ("xoxe.xoxp-1-abcdefghijkl", "xoxe.xoxp-<redacted>"),
+        ("xoxe-1-abcdefghijkl", "xoxe-<redacted>"),
+        ("ghp_" + "a" * 36, "ghp_<redacted>"),
+        ("github_pat_11ABCDEFG0_" + "b" * 40, "github_pat_<redacted>"),
+        ("key id AKIAIOSFODNN7EXAMPLE here", "key id AKIA<redacted> here"),
+        ("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N", "<redacted>"),
+        ("proxy_pass http://admin:pa55w0rd@10.0.0.1:8080/;", "proxy_pass http://admin:<redacted>@10.0.0.1:8080/;"),
+        ("redis://:hunter2@cache:6379/0", "redis://:<redacted>@cache:6379/0"),
+        (
+            'request: "GET /cb?code=abc&token=zzz&page=2&sig=abcd HTTP/1.1"',
+            'request: "GET /cb?code=<redacted>&token=<redacted>&page=2&sig=<redacted> HTTP/1.1"',
+        ),
+        (
+            "GET /x?access_token=a1&signature=s2&key=k3&password=p4 HTTP/1.1",
+            "GET /x?access_token=<redacted>&signature=<redacted>&key=<redacted>&password=<redacted> HTTP/1.1",
+        ),
+    ],
+)
 def test_each_kind(text: str, expected: str) -> None:
     out, masked = redact(text)
     assert out == expected
@@ -62,8 +74,10 @@ def test_each_kind(text: str, expected: str) -> None:
 
 
 def test_pem_private_key_block_keeps_its_lines() -> None:
-    text = ("ssl_certificate_key /etc/ssl/k.pem;\n-----BEGIN RSA PRIVATE KEY-----\nMIIEsecret1\nAAAAsecret2\n"
-            "-----END RSA PRIVATE KEY-----\nworker_connections 1024;\n")
+    text = (
+        "ssl_certificate_key /etc/ssl/k.pem;\n-----BEGIN RSA PRIVATE KEY-----\nMIIEsecret1\nAAAAsecret2\n"
+        "-----END RSA PRIVATE KEY-----\nworker_connections 1024;\n"
+    )
     out, masked = redact(text)
     assert masked == 1
     assert "secret1" not in out and "secret2" not in out
@@ -77,27 +91,30 @@ def test_pem_block_without_end_is_masked_to_the_end() -> None:
     assert masked == 1 and "MIIEsecret" not in out and "more" not in out
 
 
-@pytest.mark.parametrize("text", [
-    "proxy_set_header Authorization $http_authorization;",
-    'proxy_set_header Authorization "Bearer $jwt";',
-    "fastcgi_param HTTP_AUTHORIZATION $http_authorization;",
-    "proxy_pass http://app;",
-    "proxy_pass http://127.0.0.1:8080/;",
-    "proxy_cache_key $scheme$host$request_uri;",
-    "ssl_certificate_key /etc/ssl/private/site.key;",
-    "ssl_password_file /etc/nginx/ssl.pass;",
-    "server_tokens off;",
-    "auth_basic_user_file /etc/nginx/.htpasswd;",
-    "limit_req zone=perip burst=10 nodelay;",
-    "proxy_cache_path /var/cache keys_zone=one:10m;",
-    "log_format main 'token=$arg_token';",
-    '2026/11/26 00:46:54 [alert] 12520#12520: 16 worker_connections are not enough',
-    '2024/01/01 00:00:00 [error] 1#1: *5 connect() failed (111: Connection refused) while connecting to upstream, '
-    'client: 10.0.0.1, server: shop.example.com, request: "GET /?page=2 HTTP/1.1", '
-    'upstream: "http://127.0.0.1:8080/?page=2", host: "shop.example.com"',
-    "Max open files            20000                20000                files",
-    "# configuration file /etc/nginx/secrets.conf:",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "proxy_set_header Authorization $http_authorization;",
+        'proxy_set_header Authorization "Bearer $jwt";',
+        "fastcgi_param HTTP_AUTHORIZATION $http_authorization;",
+        "proxy_pass http://app;",
+        "proxy_pass http://127.0.0.1:8080/;",
+        "proxy_cache_key $scheme$host$request_uri;",
+        "ssl_certificate_key /etc/ssl/private/site.key;",
+        "ssl_password_file /etc/nginx/ssl.pass;",
+        "server_tokens off;",
+        "auth_basic_user_file /etc/nginx/.htpasswd;",
+        "limit_req zone=perip burst=10 nodelay;",
+        "proxy_cache_path /var/cache keys_zone=one:10m;",
+        "log_format main 'token=$arg_token';",
+        "2026/11/26 00:46:54 [alert] 12520#12520: 16 worker_connections are not enough",
+        "2024/01/01 00:00:00 [error] 1#1: *5 connect() failed (111: Connection refused) while connecting to upstream, "
+        'client: 10.0.0.1, server: shop.example.com, request: "GET /?page=2 HTTP/1.1", '
+        'upstream: "http://127.0.0.1:8080/?page=2", host: "shop.example.com"',
+        "Max open files            20000                20000                files",
+        "# configuration file /etc/nginx/secrets.conf:",
+    ],
+)
 def test_non_secrets_are_untouched(text: str) -> None:
     assert redact(text) == (text, 0)
 
@@ -116,15 +133,18 @@ def test_secret_key_names() -> None:
         assert not is_secret_key(key), key
 
 
-@pytest.mark.parametrize("hostile", [
-    "a" * 200_000,
-    "eyJ" * 70_000,
-    "password=" * 25_000,
-    "Authorization: " * 15_000,
-    "http://" + "u" * 200_000,
-    "?token=" * 30_000,
-    "-----BEGIN PRIVATE KEY-----" * 8_000,
-])
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "a" * 200_000,
+        "eyJ" * 70_000,
+        "password=" * 25_000,
+        "Authorization: " * 15_000,
+        "http://" + "u" * 200_000,
+        "?token=" * 30_000,
+        "-----BEGIN PRIVATE KEY-----" * 8_000,
+    ],
+)
 def test_linear_time_on_hostile_input(hostile: str) -> None:
     start = time.perf_counter()
     redact(hostile)
@@ -149,7 +169,7 @@ _SAFE_LINES = [
     "    server_name shop.example.com;",
     "    keepalive 32;",
     "2026/11/26 00:46:54 [alert] 12520#12520: 16 worker_connections are not enough",
-    '2024/01/01 00:00:00 [error] 7#7: *3 upstream timed out (110: Connection timed out), client: 10.0.0.1, '
+    "2024/01/01 00:00:00 [error] 7#7: *3 upstream timed out (110: Connection timed out), client: 10.0.0.1, "
     'server: x, request: "GET /a?page=3 HTTP/1.1", upstream: "http://10.0.0.2:80/a?page=3", host: "x"',
     "Max open files            1024                 524288               files",
     "$ nproc",
@@ -179,8 +199,22 @@ def _embed(kind: str, body: str) -> tuple[str, str]:
     }[kind]
 
 
-_KINDS = ["header", "header-line", "kv", "yaml", "json", "set", "slack", "xapp", "github", "aws", "jwt", "url",
-          "query", "pem"]
+_KINDS = [
+    "header",
+    "header-line",
+    "kv",
+    "yaml",
+    "json",
+    "set",
+    "slack",
+    "xapp",
+    "github",
+    "aws",
+    "jwt",
+    "url",
+    "query",
+    "pem",
+]
 
 
 @settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow], deadline=None)
@@ -222,6 +256,7 @@ def test_any_text_keeps_its_line_count(text: str) -> None:
 
 
 # --- nginx -T fixtures ------------------------------------------------------------------
+
 
 def _shape(text: str) -> list[tuple[str, str, int, tuple[str, ...], int]]:
     config = parse_dump(text)
@@ -267,13 +302,20 @@ http {
 def test_secret_laden_dump_keeps_its_directives_and_lines() -> None:
     out, masked = redact(_SECRET_CONFIG)
     assert masked == 6
-    for secret in ("tok_live_abcdef123456", "hunter2-xyz", "p4ssw0rd-123", "eyJhbGciOiJIUzI1NiJ9",
-                   "0123456789abcdef", "linksecret987"):
+    for secret in (
+        "tok_live_abcdef123456",
+        "hunter2-xyz",
+        "p4ssw0rd-123",
+        "eyJhbGciOiJIUzI1NiJ9",
+        "0123456789abcdef",
+        "linksecret987",
+    ):
         assert secret not in out
     before, after = parse_dump(_SECRET_CONFIG), parse_dump(out)
     assert not after.errors
-    assert [(d.name, d.line, d.context) for d in after.directives] == \
-        [(d.name, d.line, d.context) for d in before.directives]
+    assert [(d.name, d.line, d.context) for d in after.directives] == [
+        (d.name, d.line, d.context) for d in before.directives
+    ]
     changed = [d for d, e in zip(before.directives, after.directives, strict=True) if d.args != e.args]
     assert len(changed) == 6
     assert all(re.search(REDACTED, " ".join(e.args)) for e in after.directives if e.line in {d.line for d in changed})

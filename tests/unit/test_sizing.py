@@ -91,16 +91,22 @@ def test_http3_streams_take_slots_http2_do_not() -> None:
 
 def test_fds_bind_first() -> None:
     """worker_rlimit_nofile 32 with worker_connections 1024 (measured): fds run out first."""
-    cap = capacity(SizingInput(worker_processes=1, worker_connections=1024, listeners=1,
-                               worker_rlimit_nofile=32, master_is_root=True))
+    cap = capacity(
+        SizingInput(
+            worker_processes=1, worker_connections=1024, listeners=1, worker_rlimit_nofile=32, master_is_root=True
+        )
+    )
     assert cap.fd_limit_per_worker == 32
     assert cap.binds_first == "open_files"
     assert cap.proxied_requests_per_worker < 16
 
 
 def test_slots_bind_first_and_unknown() -> None:
-    cap = capacity(SizingInput(worker_processes=1, worker_connections=1024, listeners=1,
-                               worker_nofile_soft=65536, worker_nofile_hard=65536))
+    cap = capacity(
+        SizingInput(
+            worker_processes=1, worker_connections=1024, listeners=1, worker_nofile_soft=65536, worker_nofile_hard=65536
+        )
+    )
     assert cap.binds_first == "worker_connections"
     assert cap.fd_limit_source.startswith("worker")
     unknown = capacity(SizingInput(worker_processes=1, worker_connections=1024, listeners=1))
@@ -108,22 +114,36 @@ def test_slots_bind_first_and_unknown() -> None:
 
 
 def test_rlimit_above_non_root_hard_limit_does_not_apply() -> None:
-    cap = capacity(SizingInput(worker_connections=4096, worker_rlimit_nofile=8192, master_is_root=False,
-                               master_nofile_soft=1024, master_nofile_hard=4096))
+    cap = capacity(
+        SizingInput(
+            worker_connections=4096,
+            worker_rlimit_nofile=8192,
+            master_is_root=False,
+            master_nofile_soft=1024,
+            master_nofile_hard=4096,
+        )
+    )
     assert cap.fd_limit_per_worker == 1024
     assert "inherited" in cap.fd_limit_source
 
 
 def test_rlimit_above_nr_open_does_not_apply_even_for_root() -> None:
-    cap = capacity(SizingInput(worker_connections=4096, worker_rlimit_nofile=2_000_000, master_is_root=True,
-                               master_nofile_soft=1024, master_nofile_hard=524288, fs_nr_open=1_048_576))
+    cap = capacity(
+        SizingInput(
+            worker_connections=4096,
+            worker_rlimit_nofile=2_000_000,
+            master_is_root=True,
+            master_nofile_soft=1024,
+            master_nofile_hard=524288,
+            fs_nr_open=1_048_576,
+        )
+    )
     assert cap.fd_limit_per_worker == 1024
 
 
 def test_cache_manager_512() -> None:
     """`512 worker_connections are not enough` with 10240 configured: the cache manager."""
-    inp = SizingInput(worker_processes=2, worker_connections=10240, listeners=1,
-                      observed_alert_worker_connections=512)
+    inp = SizingInput(worker_processes=2, worker_connections=10240, listeners=1, observed_alert_worker_connections=512)
     cap = capacity(inp)
     assert cap.cache_manager_alert
     assert cap.worker_connections == 10240
@@ -152,8 +172,15 @@ def test_target_from_observed_with_headroom() -> None:
 
 
 def test_target_from_alert() -> None:
-    t = target_concurrency(SizingInput(worker_processes=1, worker_connections=1024, listeners=1,
-                                       observed_alert_worker_connections=1024, proxied=True))
+    t = target_concurrency(
+        SizingInput(
+            worker_processes=1,
+            worker_connections=1024,
+            listeners=1,
+            observed_alert_worker_connections=1024,
+            proxied=True,
+        )
+    )
     # one worker hit 511 proxied requests; aim for twice that
     assert t.source == "alert"
     assert t.value == 2 * 511
@@ -161,15 +188,25 @@ def test_target_from_alert() -> None:
 
 
 def test_alert_beats_a_calmer_snapshot() -> None:
-    t = target_concurrency(SizingInput(worker_processes=1, worker_connections=1024, listeners=1,
-                                       observed_alert_worker_connections=1024, observed_concurrency=50))
+    t = target_concurrency(
+        SizingInput(
+            worker_processes=1,
+            worker_connections=1024,
+            listeners=1,
+            observed_alert_worker_connections=1024,
+            observed_concurrency=50,
+        )
+    )
     assert (t.value, t.source) == (1022, "alert")
     assert any("snapshot" in line for line in t.explain)
 
 
 def test_setrlimit_failure_seen_on_worker_is_explained() -> None:
-    cap = capacity(SizingInput(worker_connections=4096, worker_rlimit_nofile=8192,
-                               worker_nofile_soft=1024, worker_nofile_hard=4096))
+    cap = capacity(
+        SizingInput(
+            worker_connections=4096, worker_rlimit_nofile=8192, worker_nofile_soft=1024, worker_nofile_hard=4096
+        )
+    )
     assert cap.fd_limit_per_worker == 1024
     assert any("setrlimit() failed" in line for line in cap.explain)
 
@@ -185,12 +222,30 @@ def test_target_none_says_what_to_give() -> None:
 
 def test_round_up_slots() -> None:
     assert [round_up_slots(n) for n in (1, 3, 5, 100, 512, 513, 1024, 1025, 3000, 4096)] == [
-        1, 4, 8, 128, 512, 1024, 1024, 2048, 3072, 4096]
+        1,
+        4,
+        8,
+        128,
+        512,
+        1024,
+        1024,
+        2048,
+        3072,
+        4096,
+    ]
 
 
 def test_recommend_single_worker_from_target() -> None:
-    rec = recommend(SizingInput(worker_processes=1, worker_connections=1024, listeners=1,
-                                target_concurrency=2000, proxied=True, master_is_root=True))
+    rec = recommend(
+        SizingInput(
+            worker_processes=1,
+            worker_connections=1024,
+            listeners=1,
+            target_concurrency=2000,
+            proxied=True,
+            master_is_root=True,
+        )
+    )
     # busiest (only) worker: 2000 requests x 2 slots x 1.25 + 1 listener + 1 channel = 5002 -> 5120
     assert rec.needed_slots_per_worker == 5002
     assert rec.recommended_worker_connections == 5120
@@ -215,9 +270,19 @@ def test_recommend_two_workers_busiest_share() -> None:
 
 def test_non_root_master_capping() -> None:
     """A non-root master: workers cannot go above its hard limit; raise LimitNOFILE, restart."""
-    rec = recommend(SizingInput(worker_processes=2, worker_connections=4096, listeners=1, target_concurrency=2000,
-                                master_is_root=False, master_nofile_soft=1024, master_nofile_hard=4096,
-                                user_directive="www-data", fs_nr_open=1_048_576))
+    rec = recommend(
+        SizingInput(
+            worker_processes=2,
+            worker_connections=4096,
+            listeners=1,
+            target_concurrency=2000,
+            master_is_root=False,
+            master_nofile_soft=1024,
+            master_nofile_hard=4096,
+            user_directive="www-data",
+            fs_nr_open=1_048_576,
+        )
+    )
     assert rec.recommended_worker_connections == 4096
     assert rec.recommended_worker_rlimit_nofile == 8192
     assert rec.worker_rlimit_nofile_without_restart == 4096
@@ -230,8 +295,16 @@ def test_non_root_master_capping() -> None:
 
 
 def test_non_root_within_hard_limit_reload_is_enough() -> None:
-    rec = recommend(SizingInput(worker_processes=1, worker_connections=1024, listeners=1,
-                                master_is_root=False, master_nofile_soft=1024, master_nofile_hard=524288))
+    rec = recommend(
+        SizingInput(
+            worker_processes=1,
+            worker_connections=1024,
+            listeners=1,
+            master_is_root=False,
+            master_nofile_soft=1024,
+            master_nofile_hard=524288,
+        )
+    )
     assert rec.recommended_worker_rlimit_nofile == 2048
     assert rec.needs_restart is False
     assert rec.can_raise_in_worker is True
@@ -239,8 +312,11 @@ def test_non_root_within_hard_limit_reload_is_enough() -> None:
 
 
 def test_systemd_limit_stands_in_for_master_hard_limit() -> None:
-    rec = recommend(SizingInput(worker_processes=1, worker_connections=8192, listeners=1,
-                                master_is_root=False, systemd_limit_nofile=4096))
+    rec = recommend(
+        SizingInput(
+            worker_processes=1, worker_connections=8192, listeners=1, master_is_root=False, systemd_limit_nofile=4096
+        )
+    )
     assert rec.needs_restart is True
     assert rec.recommended_limit_nofile == 16384
 
@@ -253,8 +329,16 @@ def test_unknown_root_above_hard_limit_is_unknown() -> None:
 
 
 def test_nr_open_capping() -> None:
-    rec = recommend(SizingInput(worker_processes=1, worker_connections=1024, listeners=1, target_concurrency=300_000,
-                                master_is_root=True, fs_nr_open=524288))
+    rec = recommend(
+        SizingInput(
+            worker_processes=1,
+            worker_connections=1024,
+            listeners=1,
+            target_concurrency=300_000,
+            master_is_root=True,
+            fs_nr_open=524288,
+        )
+    )
     assert rec.recommended_worker_connections >= 750_002
     assert rec.recommended_worker_rlimit_nofile == 524288
     assert any("fs.nr_open" in line for line in rec.explain)
@@ -278,8 +362,16 @@ def test_workers_above_nproc() -> None:
 
 def test_alert_drives_raise_and_reload_is_enough() -> None:
     """The measured case: 8 slots, alerts; raising with worker_rlimit_nofile set and a reload held."""
-    rec = recommend(SizingInput(worker_processes=1, worker_connections=8, listeners=1, worker_rlimit_nofile=512,
-                                observed_alert_worker_connections=8, master_is_root=True))
+    rec = recommend(
+        SizingInput(
+            worker_processes=1,
+            worker_connections=8,
+            listeners=1,
+            worker_rlimit_nofile=512,
+            observed_alert_worker_connections=8,
+            master_is_root=True,
+        )
+    )
     assert rec.target.source == "alert"
     assert rec.recommended_worker_connections > 8
     assert rec.needs_restart is False
@@ -288,8 +380,9 @@ def test_alert_drives_raise_and_reload_is_enough() -> None:
 
 
 def test_file_max_warning() -> None:
-    rec = recommend(SizingInput(worker_processes=8, worker_connections=65536, listeners=1, master_is_root=True,
-                                fs_file_max=100_000))
+    rec = recommend(
+        SizingInput(worker_processes=8, worker_connections=65536, listeners=1, master_is_root=True, fs_file_max=100_000)
+    )
     assert any("fs.file-max" in line for line in rec.explain)
 
 

@@ -26,7 +26,10 @@ def kinds(text: str) -> list[str]:
 
 @pytest.mark.parametrize("path", sorted(SNIFF.glob("*.txt")), ids=lambda p: p.stem)
 def test_golden(path: Path) -> None:
-    expected = [(e["kind"], e["start_line"], e["end_line"], e["name"]) for e in json.loads(path.with_suffix(".json").read_text())]
+    expected = [
+        (e["kind"], e["start_line"], e["end_line"], e["name"])
+        for e in json.loads(path.with_suffix(".json").read_text())
+    ]
     assert shape(sniff(path.read_text())) == expected
 
 
@@ -37,12 +40,14 @@ def proc_limits_table(rows: list[tuple[str, str, str, str]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-LIMITS = proc_limits_table([
-    ("Max cpu time", "unlimited", "unlimited", "seconds"),
-    ("Max processes", "63238", "63238", "processes"),
-    ("Max open files", "1024", "524288", "files"),
-    ("Max locked memory", "8388608", "8388608", "bytes"),
-])
+LIMITS = proc_limits_table(
+    [
+        ("Max cpu time", "unlimited", "unlimited", "seconds"),
+        ("Max processes", "63238", "63238", "processes"),
+        ("Max open files", "1024", "524288", "files"),
+        ("Max locked memory", "8388608", "8388608", "bytes"),
+    ]
+)
 
 MIXED = """\
 2024/05/06 03:12:01 [alert] 812#812: *99120 socket() failed (24: Too many open files) while connecting to upstream, client: 10.1.2.3, server: shop.example.com, request: "GET /cart HTTP/1.1", upstream: "http://10.0.0.5:8080/cart", host: "shop.example.com"
@@ -79,7 +84,7 @@ $ cat /proc/1234/limits
 {LIMITS}$ nproc
 8
 How many worker_connections can I set without raising the open files limit?
-""".replace("{LIMITS}", LIMITS)
+""".replace("{LIMITS}", LIMITS)  # noqa: E501 (a verbatim paste)
 
 
 def test_mixed_paste_in_order() -> None:
@@ -163,10 +168,15 @@ def test_a_blank_line_ends_what_a_prompt_announced() -> None:
 
 
 def test_two_limits_tables_stay_apart() -> None:
-    table = "Limit                     Soft Limit           Hard Limit           Units     \n" \
-            "Max open files            1024                 4096                 files     \n"
+    table = (
+        "Limit                     Soft Limit           Hard Limit           Units     \n"
+        "Max open files            1024                 4096                 files     \n"
+    )
     text = f"# cat /proc/10/limits\n{table}# cat /proc/11/limits\n{table}"
-    assert shape(sniff(text)) == [("proc-limits", 1, 3, "cat /proc/10/limits"), ("proc-limits", 4, 6, "cat /proc/11/limits")]
+    assert shape(sniff(text)) == [
+        ("proc-limits", 1, 3, "cat /proc/10/limits"),
+        ("proc-limits", 4, 6, "cat /proc/11/limits"),
+    ]
 
 
 def test_same_kind_merges_across_blank_lines() -> None:
@@ -179,18 +189,24 @@ def test_same_kind_merges_across_blank_lines() -> None:
 
 
 def test_init_warning_between_verdicts_is_nginx_t_but_a_failed_test_error_is_a_log_line() -> None:
-    ok = ("nginx: the configuration file /etc/nginx/nginx.conf syntax is ok\n"
-          "nginx: [warn] 4096 worker_connections exceed open file resource limit: 1024\n"
-          "nginx: configuration file /etc/nginx/nginx.conf test is successful\n")
+    ok = (
+        "nginx: the configuration file /etc/nginx/nginx.conf syntax is ok\n"
+        "nginx: [warn] 4096 worker_connections exceed open file resource limit: 1024\n"
+        "nginx: configuration file /etc/nginx/nginx.conf test is successful\n"
+    )
     assert shape(sniff(ok)) == [("nginx-t", 1, 3, None)]
-    failed = ('nginx: [emerg] unknown directive "worker_connection" in /etc/nginx/nginx.conf:12\n'
-              "nginx: configuration file /etc/nginx/nginx.conf test failed\n")
+    failed = (
+        'nginx: [emerg] unknown directive "worker_connection" in /etc/nginx/nginx.conf:12\n'
+        "nginx: configuration file /etc/nginx/nginx.conf test failed\n"
+    )
     assert kinds(failed) == ["errorlog", "nginx-t"]
 
 
 def test_wrapped_long_line_continues_the_log() -> None:
-    text = ("2024/05/06 03:12:01 [error] 812#812: *9 upstream timed out (110: Connection timed out) while\n"
-            "  reading response header from upstream, client: 10.1.2.3, server: a, request: \"GET / HTTP/1.1\"\n")
+    text = (
+        "2024/05/06 03:12:01 [error] 812#812: *9 upstream timed out (110: Connection timed out) while\n"
+        '  reading response header from upstream, client: 10.1.2.3, server: a, request: "GET / HTTP/1.1"\n'
+    )
     assert shape(sniff(text)) == [("errorlog", 1, 2, None)]
 
 
@@ -210,7 +226,10 @@ $ ps -o pid,ppid,user,etime,cmd -C nginx
   PID  PPID USER         ELAPSED CMD
     1     0 root           01:02 nginx: master process nginx -g daemon off;
 """
-    assert shape(sniff(text)) == [("nginx-T", 1, 9, "/etc/nginx/nginx.conf"), ("ps", 11, 13, "ps -o pid,ppid,user,etime,cmd -C nginx")]
+    assert shape(sniff(text)) == [
+        ("nginx-T", 1, 9, "/etc/nginx/nginx.conf"),
+        ("ps", 11, 13, "ps -o pid,ppid,user,etime,cmd -C nginx"),
+    ]
 
 
 def test_dump_ends_at_evidence_without_a_prompt() -> None:
@@ -230,37 +249,43 @@ def test_question_paragraph_takes_its_prose() -> None:
     assert kinds("We moved to Kubernetes last week.") == ["unknown"]
 
 
-@pytest.mark.parametrize(("line", "cmd"), [
-    ("$ ulimit -n", "ulimit -n"),
-    ("root@web1:~# cat /proc/123/limits", "cat /proc/123/limits"),
-    ("[root@web1 ~]# nproc", "nproc"),
-    ("deploy@web-1:/etc/nginx$ sudo nginx -T", "sudo nginx -T"),
-    ("/ # ulimit -Hn", "ulimit -Hn"),
-    ("bash-5.1# ss -s", "ss -s"),
-    ("# sysctl fs.nr_open", "sysctl fs.nr_open"),
-    ("# configuration file /etc/nginx/nginx.conf:", None),
-    ("# worker_connections 1024;", None),
-    ("> quoted text from someone", None),
-    ("2024/05/06 03:12:01 [error] 1#1: x", None),
-])
+@pytest.mark.parametrize(
+    ("line", "cmd"),
+    [
+        ("$ ulimit -n", "ulimit -n"),
+        ("root@web1:~# cat /proc/123/limits", "cat /proc/123/limits"),
+        ("[root@web1 ~]# nproc", "nproc"),
+        ("deploy@web-1:/etc/nginx$ sudo nginx -T", "sudo nginx -T"),
+        ("/ # ulimit -Hn", "ulimit -Hn"),
+        ("bash-5.1# ss -s", "ss -s"),
+        ("# sysctl fs.nr_open", "sysctl fs.nr_open"),
+        ("# configuration file /etc/nginx/nginx.conf:", None),
+        ("# worker_connections 1024;", None),
+        ("> quoted text from someone", None),
+        ("2024/05/06 03:12:01 [error] 1#1: x", None),
+    ],
+)
 def test_prompts(line: str, cmd: str | None) -> None:
     assert prompt_command(line) == cmd
 
 
-@pytest.mark.parametrize(("cmd", "kind"), [
-    ("cat /proc/$(pgrep -f 'nginx: worker' | head -1)/limits", "proc-limits"),
-    ("cat /proc/sys/fs/file-nr", "file-nr"),
-    ("ulimit -a", "ulimit"),
-    ("systemctl show nginx -p LimitNOFILE", "systemctl-show"),
-    ("sysctl fs.nr_open fs.file-max", "sysctl"),
-    ("nproc", "nproc"),
-    ("ss -tan state established | wc -l", "ss-count"),
-    ("ss -s", "ss-s"),
-    ("ps aux | grep nginx", "ps"),
-    ("sudo nginx -t", "nginx-t"),
-    ("tail -n 50 /var/log/nginx/error.log", "errorlog"),
-    ("free -m", None),
-])
+@pytest.mark.parametrize(
+    ("cmd", "kind"),
+    [
+        ("cat /proc/$(pgrep -f 'nginx: worker' | head -1)/limits", "proc-limits"),
+        ("cat /proc/sys/fs/file-nr", "file-nr"),
+        ("ulimit -a", "ulimit"),
+        ("systemctl show nginx -p LimitNOFILE", "systemctl-show"),
+        ("sysctl fs.nr_open fs.file-max", "sysctl"),
+        ("nproc", "nproc"),
+        ("ss -tan state established | wc -l", "ss-count"),
+        ("ss -s", "ss-s"),
+        ("ps aux | grep nginx", "ps"),
+        ("sudo nginx -t", "nginx-t"),
+        ("tail -n 50 /var/log/nginx/error.log", "errorlog"),
+        ("free -m", None),
+    ],
+)
 def test_command_kinds(cmd: str, kind: str | None) -> None:
     assert command_kind(cmd) == kind
 
@@ -274,14 +299,48 @@ def test_large_paste_is_linear() -> None:
     assert sections and sections[-1].end_line <= len(text.splitlines())
 
 
-PIECES = st.sampled_from([
-    "$ ", "# ", "root@h:~# ", "/ # ", "nproc", "ulimit -n", "cat /proc/1/limits", "ss -s", "\n", "\n\n", "8",
-    "# configuration file /x.conf:\n", "{", "}", ";", '"', "'", "\\", "http {", "Max open files            1024 1024 files",
-    "Limit                     Soft Limit           Hard Limit           Units", "LimitNOFILE=1", "fs.nr_open = 5",
-    "1\t2\t3", "Total: 4", "TCP:   1 (estab 1, closed 0, orphaned 0, timewait 0)", "nginx: worker process",
-    "2024/01/01 00:00:00 [error] 1#1: ", "nginx: [warn] x", "nginx: the configuration file /x syntax is ok",
-    "nginx: configuration file /x test is successful", "why?", "How ", "web_1  | ", "```", "  ", "\t", "\r\n",
-])
+PIECES = st.sampled_from(
+    [
+        "$ ",
+        "# ",
+        "root@h:~# ",
+        "/ # ",
+        "nproc",
+        "ulimit -n",
+        "cat /proc/1/limits",
+        "ss -s",
+        "\n",
+        "\n\n",
+        "8",
+        "# configuration file /x.conf:\n",
+        "{",
+        "}",
+        ";",
+        '"',
+        "'",
+        "\\",
+        "http {",
+        "Max open files            1024 1024 files",
+        "Limit                     Soft Limit           Hard Limit           Units",
+        "LimitNOFILE=1",
+        "fs.nr_open = 5",
+        "1\t2\t3",
+        "Total: 4",
+        "TCP:   1 (estab 1, closed 0, orphaned 0, timewait 0)",
+        "nginx: worker process",
+        "2024/01/01 00:00:00 [error] 1#1: ",
+        "nginx: [warn] x",
+        "nginx: the configuration file /x syntax is ok",
+        "nginx: configuration file /x test is successful",
+        "why?",
+        "How ",
+        "web_1  | ",
+        "```",
+        "  ",
+        "\t",
+        "\r\n",
+    ]
+)
 PASTES = st.lists(st.one_of(PIECES, st.text(max_size=30)), max_size=60).map("".join)
 
 

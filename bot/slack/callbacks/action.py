@@ -24,9 +24,12 @@ MAX_VALUE = 2000
 
 FEEDBACK_VALUES = {"feedback_helpful": "helpful", "feedback_not_helpful": "not_helpful", "feedback_human": "human"}
 BUTTON_NOTES = {
-    "guide_start": "started the guided fix", "guide_done": "marked this step done",
-    "guide_paste": "will paste the output", "guide_explain": "asked for an explanation",
-    "feedback_helpful": "found this helpful", "feedback_not_helpful": "found this not helpful",
+    "guide_start": "started the guided fix",
+    "guide_done": "marked this step done",
+    "guide_paste": "will paste the output",
+    "guide_explain": "asked for an explanation",
+    "feedback_helpful": "found this helpful",
+    "feedback_not_helpful": "found this not helpful",
     "feedback_human": "asked for a human",
 }
 
@@ -57,8 +60,16 @@ class ActionJob:
         action_id = turn.action or ""
         with logging_context(thread=turn.thread, channel=turn.channel, action=action_id):
             if self.message_ts and self.blocks:
-                _mark_clicked(ctx, turn.channel, self.message_ts, self.message_text, self.blocks, self.block_id,
-                              turn.user, action_id)
+                _mark_clicked(
+                    ctx,
+                    turn.channel,
+                    self.message_ts,
+                    self.message_text,
+                    self.blocks,
+                    self.block_id,
+                    turn.user,
+                    action_id,
+                )
             if action_id in FEEDBACK_VALUES:
                 try:
                     ctx.store.record_feedback(turn.thread, turn.user, FEEDBACK_VALUES[action_id])
@@ -80,15 +91,34 @@ def on_block_action(bot: TriageBot, ack: Ack, body: dict[str, Any], action: dict
     user = str((body.get("user") or {}).get("id") or "")
     action_id = str(action.get("action_id") or "")
     value = str(action.get("value") or "")[:MAX_VALUE]
-    turn = Turn(team=team_of(body), channel=channel, thread_ts=thread_ts, user=user, surface="action",
-                action=action_id, action_value=value, kind="block_actions")
+    turn = Turn(
+        team=team_of(body),
+        channel=channel,
+        thread_ts=thread_ts,
+        user=user,
+        surface="action",
+        action=action_id,
+        action_value=value,
+        kind="block_actions",
+    )
     blocks = tuple(b for b in message.get("blocks") or () if isinstance(b, dict))
-    bot.submit(ActionJob(turn, message_ts, str(message.get("text") or "nginx-triage"), blocks,
-                         str(action.get("block_id") or "")))
+    bot.submit(
+        ActionJob(
+            turn, message_ts, str(message.get("text") or "nginx-triage"), blocks, str(action.get("block_id") or "")
+        )
+    )
 
 
-def _mark_clicked(ctx: JobContext, channel: str, ts: str, text: str, message_blocks: tuple[dict[str, Any], ...],
-                  block_id: str, user: str, action_id: str) -> None:
+def _mark_clicked(
+    ctx: JobContext,
+    channel: str,
+    ts: str,
+    text: str,
+    message_blocks: tuple[dict[str, Any], ...],
+    block_id: str,
+    user: str,
+    action_id: str,
+) -> None:
     """Replace the clicked buttons with who clicked what, so a step is not clicked twice."""
     blocks: list[dict[str, Any]] = []
     for block in message_blocks:

@@ -16,9 +16,11 @@ from bot.slack.turns import Turn, error_reply
 from bot.slack.webclient import call_slack
 
 SUBCOMMANDS = ("diagnose", "ask", "help")
-USAGE = ("Usage: `/nginx-triage diagnose <pasted log lines, nginx -T or limits>`, "
-         "`/nginx-triage ask <question about nginx>`, or `/nginx-triage help`. "
-         "For a longer conversation, mention me in a thread with the alert.")
+USAGE = (
+    "Usage: `/nginx-triage diagnose <pasted log lines, nginx -T or limits>`, "
+    "`/nginx-triage ask <question about nginx>`, or `/nginx-triage help`. "
+    "For a longer conversation, mention me in a thread with the alert."
+)
 WORKING = "Working on it…"
 
 _SPLIT_RE = re.compile(r"\s+", re.S)
@@ -62,8 +64,7 @@ def on_command(bot: TriageBot, ack: Ack, command: dict[str, Any], respond: Respo
     bot.submit(CommandJob(fields, response_url or None, context.bot_user_id))
 
 
-def answer_command(ctx: JobContext, command: dict[str, str], response_url: str | None,
-                   bot_user_id: str | None) -> None:
+def answer_command(ctx: JobContext, command: dict[str, str], response_url: str | None, bot_user_id: str | None) -> None:
     """Run the subcommand; ``diagnose`` opens a thread in the channel so the conversation can go on."""
     sub, rest = split_subcommand(str(command.get("text") or ""))
     team = str(command.get("team_id") or "T0")
@@ -81,18 +82,22 @@ def answer_command(ctx: JobContext, command: dict[str, str], response_url: str |
         ts = _open_thread(ctx, channel, user)
         if ts:
             thread = ThreadDestination(ctx.client, channel, ts)
-            turn = Turn(team=team, channel=channel, thread_ts=ts, user=user, surface="command", text=text,
-                        kind="command")
+            turn = Turn(
+                team=team, channel=channel, thread_ts=ts, user=user, surface="command", text=text, kind="command"
+            )
             ctx.turns.run(turn, FallbackDestination(thread, private))
             return
-    turn = Turn(team=team, channel=channel, thread_ts=one_off, user=user, surface="command", text=text,
-                kind="command")
+    turn = Turn(team=team, channel=channel, thread_ts=one_off, user=user, surface="command", text=text, kind="command")
     ctx.turns.run(turn, private)
 
 
 def _open_thread(ctx: JobContext, channel: str, user: str) -> str | None:
     """A top-level message that the diagnosis goes under; None when the bot cannot post here."""
-    result = call_slack("chat.postMessage", ctx.client.chat_postMessage, channel=channel,
-                        text=f"<@{user}> asked me to diagnose a paste (`/nginx-triage diagnose`). "
-                             "My findings are in this thread; reply here with more evidence.")
+    result = call_slack(
+        "chat.postMessage",
+        ctx.client.chat_postMessage,
+        channel=channel,
+        text=f"<@{user}> asked me to diagnose a paste (`/nginx-triage diagnose`). "
+        "My findings are in this thread; reply here with more evidence.",
+    )
     return str(result["ts"]) if result is not None and result.get("ts") else None

@@ -14,16 +14,24 @@ from bot.slack.text import clean_text
 from bot.slack.turns import Turn
 
 
-def on_app_mention(bot: TriageBot, body: dict[str, Any], event: dict[str, Any], context: BoltContext,
-                   request: BoltRequest) -> None:
+def on_app_mention(
+    bot: TriageBot, body: dict[str, Any], event: dict[str, Any], context: BoltContext, request: BoltRequest
+) -> None:
     """Queue a turn for the mention's thread (Bolt has already acked)."""
     if is_from_a_bot(event) or not event.get("channel"):
         return
     channel = str(event["channel"])
     thread_ts = str(event.get("thread_ts") or event["ts"])
     turn = Turn(
-        team=team_of(body, event), channel=channel, thread_ts=thread_ts, user=str(event.get("user") or ""),
-        surface="mention", text=clean_text(str(event.get("text") or ""), context.bot_user_id),
-        files=file_refs(event), event_id=body.get("event_id"), retry_num=retry_num(request), kind="app_mention",
+        team=team_of(body, event),
+        channel=channel,
+        thread_ts=thread_ts,
+        user=str(event.get("user") or ""),
+        surface="mention",
+        text=clean_text(str(event.get("text") or ""), context.bot_user_id),
+        files=file_refs(event),
+        event_id=body.get("event_id"),
+        retry_num=retry_num(request),
+        kind="app_mention",
     )
     bot.submit(TurnJob(turn, ThreadTarget(channel, thread_ts)))

@@ -17,8 +17,9 @@ HANDLED_SUBTYPES = frozenset({None, "file_share", "thread_broadcast"})
 """Edits, deletions, joins and bot messages are not turns."""
 
 
-def on_message(bot: TriageBot, body: dict[str, Any], event: dict[str, Any], context: BoltContext,
-               request: BoltRequest) -> None:
+def on_message(
+    bot: TriageBot, body: dict[str, Any], event: dict[str, Any], context: BoltContext, request: BoltRequest
+) -> None:
     """Queue a turn for a DM or a thread reply; channel messages outside our threads are ignored."""
     if event.get("subtype") not in HANDLED_SUBTYPES or is_from_a_bot(event) or not event.get("channel"):
         return
@@ -32,10 +33,16 @@ def on_message(bot: TriageBot, body: dict[str, Any], event: dict[str, Any], cont
     channel = str(event["channel"])
     thread_ts = str(thread_ts or event["ts"])
     turn = Turn(
-        team=team_of(body, event), channel=channel, thread_ts=thread_ts, user=str(event.get("user") or ""),
+        team=team_of(body, event),
+        channel=channel,
+        thread_ts=thread_ts,
+        user=str(event.get("user") or ""),
         surface="dm" if is_dm else ("file" if event.get("subtype") == "file_share" else "message"),
-        text=clean_text(raw_text, context.bot_user_id), files=file_refs(event), event_id=body.get("event_id"),
-        retry_num=retry_num(request), kind="message",
+        text=clean_text(raw_text, context.bot_user_id),
+        files=file_refs(event),
+        event_id=body.get("event_id"),
+        retry_num=retry_num(request),
+        kind="message",
     )
     # In a channel, only threads the bot already has a conversation in (the worker checks the store).
     bot.submit(TurnJob(turn, ThreadTarget(channel, thread_ts), only_known_threads=not is_dm))

@@ -15,8 +15,9 @@ from bot.slack.turns import Turn
 CALLBACK_ID = "diagnose_message"
 
 
-def on_diagnose_message(bot: TriageBot, ack: Ack, shortcut: dict[str, Any], respond: Respond,
-                        context: BoltContext) -> None:
+def on_diagnose_message(
+    bot: TriageBot, ack: Ack, shortcut: dict[str, Any], respond: Respond, context: BoltContext
+) -> None:
     """Ack, then run the message's text and files through the engine in its thread."""
     ack()
     message: dict[str, Any] = shortcut.get("message") or {}
@@ -25,9 +26,13 @@ def on_diagnose_message(bot: TriageBot, ack: Ack, shortcut: dict[str, Any], resp
         return
     thread_ts = str(message.get("thread_ts") or message["ts"])
     turn = Turn(
-        team=team_of(shortcut), channel=channel, thread_ts=thread_ts,
-        user=str((shortcut.get("user") or {}).get("id") or ""), surface="shortcut",
-        text=clean_text(str(message.get("text") or ""), context.bot_user_id), files=file_refs(message),
+        team=team_of(shortcut),
+        channel=channel,
+        thread_ts=thread_ts,
+        user=str((shortcut.get("user") or {}).get("id") or ""),
+        surface="shortcut",
+        text=clean_text(str(message.get("text") or ""), context.bot_user_id),
+        files=file_refs(message),
         kind="message_action",
     )
     # Not a member of the channel: the user still gets the answer, privately.

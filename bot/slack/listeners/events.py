@@ -23,5 +23,7 @@ def register(app: App, bot: TriageBot) -> None:
 
     @app.event("app_rate_limited")
     def app_rate_limited(body: dict[str, Any]) -> None:
-        log.error("Slack is dropping events: over 30,000 per hour for this app",
-                  extra={"minute_rate_limited": body.get("minute_rate_limited")})
+        log.error(
+            "Slack is dropping events: over 30,000 per hour for this app",
+            extra={"minute_rate_limited": body.get("minute_rate_limited")},
+        )
