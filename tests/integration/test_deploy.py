@@ -360,14 +360,16 @@ def test_dockerfile_final_stage_is_non_root_with_healthcheck() -> None:
 
     (check,) = _ins(final, "HEALTHCHECK")
     assert not check.strip().upper().startswith("NONE")
-    assert "/healthz" in check and "urllib" in check and str(PORT) in check
+    assert "/healthz" in check and "urllib" in check and "os.environ.get('PORT', '3000')" in check
     assert not re.search(r"\b(curl|wget)\b", check), "no curl/wget in the image: python's urllib"
 
     assert _exec_form(_ins(final, "ENTRYPOINT")[-1]) == ["nginx-triage"]
-    assert _exec_form(_ins(final, "CMD")[-1]) == ["serve", "--port", str(PORT)]
+    # serve's --port falls back to $PORT, which the health check reads too: one number.
+    assert _exec_form(_ins(final, "CMD")[-1]) == ["serve"]
     assert str(PORT) in _ins(final, "EXPOSE")[-1].split()
 
     env = " ".join(_ins(final, "ENV"))
+    assert f"PORT={PORT}" in env.split()
     assert "NGINX_TRIAGE_STATE_DIR=" in env
     state = re.search(r"NGINX_TRIAGE_STATE_DIR=(\S+)", env)
     assert state and any(state.group(1) in v for v in _ins(final, "VOLUME")), "the state dir is a VOLUME"
