@@ -1,4 +1,4 @@
-"""The durable inbox (``bot.slack.inbox``) with real ``nginx-triage serve`` processes.
+"""The durable inbox (``bot.slack.delivery.inbox``) with real ``nginx-triage serve`` processes.
 
 Each serve process runs in HTTP mode on a free 127.0.0.1 port, with turn worker processes,
 against the fake Slack on 127.0.0.1 and a shared database (a SQLite file, or a fresh
@@ -22,7 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.store import INBOX_MAX_ATTEMPTS, Store
+from bot.slack.delivery.inbox_table import INBOX_MAX_ATTEMPTS, InboxTable
+from bot.store import Store
 from tests.conftest_store import postgres_schemas, skip_or_fail_without_postgres
 from tests.fakes.fake_slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack, event_body, sign
 from tests.fakes.slack_harness import CHANNEL, mention, thread_message
@@ -134,9 +135,9 @@ def test_an_event_acked_by_a_killed_process_is_answered_once_by_the_next(
     fake.wait_for(lambda: fake.calls_to("chat.postMessage"), 20, "the turn's first post (held by a 429)")
     a.kill()  # acked, turn half done, nothing posted: Slack will not send it again
 
-    store = Store(database_url)
+    inbox = InboxTable.connect(database_url)
     try:
-        entry = store.inbox_entry("EvInboxKill")
+        entry = inbox.entry("EvInboxKill")
         assert entry is not None and entry.done_at is None and entry.attempts == 1
         assert fake.thread_messages(CHANNEL, root) == []
 
@@ -145,17 +146,17 @@ def test_an_event_acked_by_a_killed_process_is_answered_once_by_the_next(
         first = replies(fake, root, 1, "the answer from the survivor")[0]
         assert "worker_connections are not enough" in content(first)
         assert time.monotonic() - started < RECOVERY_WAIT_S
-        done = wait_until(lambda: (e := store.inbox_entry("EvInboxKill")) and e.done_at and e, 20, "the item done")
+        done = wait_until(lambda: (e := inbox.entry("EvInboxKill")) and e.done_at and e, 20, "the item done")
         assert done.attempts == 2  # type: ignore[attr-defined]
         assert done.lease_owner != entry.lease_owner  # type: ignore[attr-defined]
         # Slack's retry of the same event (it timed out on its side) is still answered once.
         assert post_event(b, mention(ALERT, root), "EvInboxKill", retry_num=1) == 200
         fake.wait_quiet(1.0)
         assert len(fake.thread_messages(CHANNEL, root)) == 1
-        assert store.pending_count() == 0
+        assert inbox.pending_count() == 0
         assert b.metrics().get(RECOVERED, 0) >= 1
     finally:
-        store.close()
+        inbox.close()
 
 
 def test_two_events_of_one_thread_are_recovered_in_order(
@@ -172,9 +173,9 @@ def test_two_events_of_one_thread_are_recovered_in_order(
     assert post_event(a, thread_message("nginx -T:\n" + NGINX_T, "1800000501.000201", root), "EvOrder2") == 200
     a.kill()
 
-    store = Store(url)
+    inbox = InboxTable.connect(url)
     try:
-        assert store.pending_count() == 2
+        assert inbox.pending_count() == 2
         serve("b", url)
         msgs = fake.wait_for(
             lambda: (m := fake.thread_messages(CHANNEL, root)) and len(m) >= 2 and m,
@@ -185,45 +186,45 @@ def test_two_events_of_one_thread_are_recovered_in_order(
         assert "nginx.conf:5" in content(msgs[1])
         fake.wait_quiet(1.0)
         assert len(fake.thread_messages(CHANNEL, root)) == 2
-        wait_until(lambda: store.pending_count() == 0, 20, "both items done")
-        first, second = store.inbox_entry("EvOrder1"), store.inbox_entry("EvOrder2")
+        wait_until(lambda: inbox.pending_count() == 0, 20, "both items done")
+        first, second = inbox.entry("EvOrder1"), inbox.entry("EvOrder2")
         assert first is not None and second is not None and first.done_at and second.done_at
         assert first.done_at <= second.done_at
     finally:
-        store.close()
+        inbox.close()
 
 
 def test_a_poison_payload_stops_after_max_attempts(
     serve: Callable[[str, str], Replica], fake: FakeSlack, tmp_path: Path
 ) -> None:
     url = f"sqlite:///{tmp_path / 'poison.sqlite3'}"
-    store = Store(url)
+    inbox = InboxTable.connect(url)
     try:
         # Written by a newer or broken version: no replica can ever run it.
-        assert store.enqueue(
+        assert inbox.enqueue(
             "EvPoison",
             "T0001:C0TRIAGE:1800000502.000100",
             json.dumps({"v": 1, "job": {"__type__": "NoSuchJob", "fields": {}}}),
         )
         a = serve("a", url)
         entry = wait_until(
-            lambda: (e := store.inbox_entry("EvPoison")) and e.done_at and e,
+            lambda: (e := inbox.entry("EvPoison")) and e.done_at and e,
             INBOX_MAX_ATTEMPTS * (POLL_S + 1) + 20,
             "the poison item given up",
         )
         assert entry.attempts == INBOX_MAX_ATTEMPTS  # type: ignore[attr-defined]
         assert "unreadable payload" in (entry.last_error or "")  # type: ignore[attr-defined]
         time.sleep(3 * POLL_S)
-        after = store.inbox_entry("EvPoison")
+        after = inbox.entry("EvPoison")
         assert after is not None and after.attempts == INBOX_MAX_ATTEMPTS  # not handed out again
-        assert store.pending_count() == 0
+        assert inbox.pending_count() == 0
         assert "inbox item given up" in a.log.read_text()
         # The process is fine and answers the next event.
         root = "1800000502.000200"
         assert post_event(a, mention(ALERT, root), "EvAfterPoison") == 200
         replies(fake, root, 1)
     finally:
-        store.close()
+        inbox.close()
 
 
 def test_a_duplicate_delivery_gets_one_reply_and_secrets_never_reach_the_inbox(
@@ -240,12 +241,12 @@ def test_a_duplicate_delivery_gets_one_reply_and_secrets_never_reach_the_inbox(
     replies(fake, root, 1)
     fake.wait_quiet(1.0)
     assert len(fake.thread_messages(CHANNEL, root)) == 1
-    store = Store(url)
+    inbox = InboxTable.connect(url)
     try:
-        entry = wait_until(lambda: (e := store.inbox_entry("EvDupInbox")) and e.done_at and e, 20, "the item done")
+        entry = wait_until(lambda: (e := inbox.entry("EvDupInbox")) and e.done_at and e, 20, "the item done")
         assert secret not in entry.payload and "<redacted>" in entry.payload  # type: ignore[attr-defined]
     finally:
-        store.close()
+        inbox.close()
     after = a.metrics()
     assert delta(before, after, "nginx_triage_events_duplicate_total") == 1
     assert delta(before, after, INBOX_WRITE_FAILURES) == 0

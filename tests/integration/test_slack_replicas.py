@@ -29,6 +29,7 @@ from typing import Any
 import pytest
 
 from bot.conversation.model import ConversationState
+from bot.slack.delivery.inbox_table import InboxTable
 from bot.store import Store
 from tests.conftest_store import postgres_schemas, skip_or_fail_without_postgres
 from tests.fakes.fake_slack import BOT_TOKEN, SIGNING_SECRET, TEAM, FakeSlack, event_body, payload_body, sign
@@ -462,9 +463,9 @@ def test_a_replica_killed_right_after_its_ack_is_answered_by_the_other(cluster: 
     assert len(fake.thread_messages(CHANNEL, root)) == 1  # answered once
     assert delta(before_b, after_b, "nginx_triage_inbox_recovered_total") >= 1
     assert delta(before_b, after_b, EVENTS) == 0  # b never received it from Slack
-    store = Store(cluster.database_url)
+    inbox = InboxTable.connect(cluster.database_url)
     try:
-        entry = store.inbox_entry("EvAckKill")
-        assert entry is not None and entry.done_at is not None and store.pending_count() == 0
+        entry = inbox.entry("EvAckKill")
+        assert entry is not None and entry.done_at is not None and inbox.pending_count() == 0
     finally:
-        store.close()
+        inbox.close()

@@ -1,4 +1,4 @@
-"""Turn worker processes (``bot.slack.workers``): a crashed worker is restarted and its turn
+"""Turn worker processes (``bot.slack.delivery.process_runner``): a crashed worker is restarted and its turn
 logged; a full queue refuses at once with a "busy" reply; SIGTERM drains the queues. Real
 spawned workers, a SQLite store, the fake Slack on 127.0.0.1; every wait is bounded."""
 
@@ -18,12 +18,11 @@ from pathlib import Path
 import pytest
 
 from bot.knowledge.loader import KnowledgeBase
-from bot.slack.bot import BUSY, create_bot
-from bot.slack.jobs import ThreadTarget, TurnJob
+from bot.slack.delivery.jobs import ThreadTarget, Turn, TurnJob
+from bot.slack.delivery.process_runner import ProcessRunner, route
 from bot.slack.logs import JsonFormatter
 from bot.slack.metrics import REGISTRY
-from bot.slack.turns import Turn
-from bot.slack.workers import ProcessRunner, route
+from bot.slack.triage_bot import BUSY, create_bot
 from bot.store import Store
 from tests.fakes.fake_slack import BOT_TOKEN, SIGNING_SECRET, TEAM, FakeSlack, event_body, sign
 from tests.fakes.slack_harness import CHANNEL, USER, mention, settings_for

@@ -6,18 +6,15 @@ from typing import Any
 
 from slack_bolt import Ack, BoltContext, Respond
 
-from bot.slack.bot import TriageBot
-from bot.slack.callbacks.delivery import file_refs, team_of
-from bot.slack.jobs import FallbackTarget, ResponseUrlTarget, ThreadTarget, TurnJob
+from bot.slack.delivery.jobs import FallbackTarget, ResponseUrlTarget, ThreadTarget, Turn, TurnJob
+from bot.slack.listeners.payload import file_refs, team_of
 from bot.slack.text import clean_text
-from bot.slack.turns import Turn
+from bot.slack.triage_bot import triage_of
 
 CALLBACK_ID = "diagnose_message"
 
 
-def on_diagnose_message(
-    bot: TriageBot, ack: Ack, shortcut: dict[str, Any], respond: Respond, context: BoltContext
-) -> None:
+def diagnose_message_callback(ack: Ack, shortcut: dict[str, Any], respond: Respond, context: BoltContext) -> None:
     """Ack, then run the message's text and files through the engine in its thread."""
     ack()
     message: dict[str, Any] = shortcut.get("message") or {}
@@ -38,4 +35,4 @@ def on_diagnose_message(
     # Not a member of the channel: the user still gets the answer, privately.
     response_url = respond.response_url or shortcut.get("response_url")
     target = FallbackTarget(ThreadTarget(channel, thread_ts), ResponseUrlTarget(str(response_url or "") or None))
-    bot.submit(TurnJob(turn, target))
+    triage_of(context).submit(TurnJob(turn, target))

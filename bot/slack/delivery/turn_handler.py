@@ -1,6 +1,6 @@
 """One turn of a conversation: dedupe, read files, run the engine inside the store's atomic
-update, post the replies. Runs in a worker process (or, in tests, a worker thread), never on
-the thread that acks Slack."""
+update, post the replies. Runs in a worker process (or a worker thread with
+``NGINX_TRIAGE_TURNS=threads``), never on the thread that acks Slack."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field
 
-from bot.conversation.model import Incoming, IncomingFile, Reply, Surface
+from bot.conversation.model import Incoming, IncomingFile, Reply
 from bot.evidence.redact import redact
-from bot.slack.files import FileFetcher, FileRef, FileRefused
+from bot.slack.delivery.jobs import Turn
+from bot.slack.files import FileFetcher, FileRefused
 from bot.slack.logs import logging_context
 from bot.slack.metrics import EVENTS_DUPLICATE, REPLY_SECONDS, UNMATCHED_LINES
 from bot.slack.ports import ConversationStore, Engine
@@ -30,42 +30,13 @@ _DEDUPED_BY_INBOX: ContextVar[str | None] = ContextVar("nginx_triage_deduped_by_
 @contextmanager
 def deduplicated_by_inbox(event_id: str) -> Iterator[None]:
     """While running a job taken from the inbox: its event id was already deduplicated when it
-    was written there (``Store.enqueue``), so ``TurnHandler.claim`` lets it through, also when
+    was written there (``InboxTable.enqueue``), so ``TurnHandler.claim`` lets it through, also when
     it is re-run after a crash."""
     token = _DEDUPED_BY_INBOX.set(event_id)
     try:
         yield
     finally:
         _DEDUPED_BY_INBOX.reset(token)
-
-
-def thread_key(team: str, channel: str, thread_ts: str) -> str:
-    """The conversation key (``Incoming.thread``): ``team:channel:thread_ts``."""
-    return f"{team}:{channel}:{thread_ts}"
-
-
-@dataclass(frozen=True)
-class Turn:
-    """What one Slack interaction asks of the engine, before files are downloaded."""
-
-    team: str
-    channel: str
-    thread_ts: str
-    user: str
-    surface: Surface
-    text: str = ""
-    files: tuple[FileRef, ...] = ()
-    action: str | None = None
-    action_value: str | None = None
-    event_id: str | None = None
-    retry_num: str | None = None
-    kind: str = ""
-    received_at: float = field(default_factory=time.monotonic)
-
-    @property
-    def thread(self) -> str:
-        """The conversation key."""
-        return thread_key(self.team, self.channel, self.thread_ts)
 
 
 def error_reply(text: str) -> Reply:
@@ -77,8 +48,8 @@ class TurnHandler:
     """Runs one turn: dedupe, files, the engine inside the store's atomic update, the replies.
 
     Stateless between turns, so any number of threads (or worker processes, each with its
-    own handler) may run turns; ordering per thread is the dispatcher's job (``bot.slack.pool``,
-    ``bot.slack.workers``) and the store's row lock keeps replicas consistent.
+    own handler) may run turns; ordering per thread is the runner's job (``bot.slack.delivery.thread_runner``,
+    ``bot.slack.delivery.process_runner``) and the store's row lock keeps replicas consistent.
     """
 
     def __init__(self, settings: SlackSettings, store: ConversationStore, engine: Engine, files: FileFetcher) -> None:

@@ -1,19 +1,19 @@
-"""Turn worker processes: turns run outside the process that acks Slack.
+"""``ProcessRunner``: turns run in worker processes, outside the process that acks Slack.
 
 Why: a turn (engine + rendering) is CPU-bound Python. On threads of the acking process it
 holds the GIL while 50 concurrent acks wait (bench/bench_slack.py: ack p99 85-173 ms). Here
 the acking process only parses, verifies, queues and answers; ``workers`` spawned processes
 (the ``spawn`` start method: no forked locks or sockets) each build their own knowledge
 base, matcher, engine, store connection and Web API client from the same settings, and run
-the jobs they are sent on a small ``KeyedThreadPool``. Workers run at a higher niceness, so
-under load the acks get the CPU first.
+the jobs they are sent on a small ``KeyedThreadPool`` (``bot.slack.delivery.worker_process``).
+Workers run at a higher niceness, so under load the acks get the CPU first.
 
 Guarantees, as with the in-process runner:
 
 * **Order per thread.** A job's key (the Slack thread) picks its worker with a stable hash,
   so one thread's turns always go to the same worker, in submission order, where the
   keyed pool runs them one at a time. Across replicas the store's row lock serialises them.
-* **Dedupe.** At the ack: the inbox insert (``Store.enqueue``) drops a delivery already
+* **Dedupe.** At the ack: the inbox insert (``InboxTable.enqueue``) drops a delivery already
   there. Only a job run in memory because the inbox could not be written is deduplicated
   as before, by the worker's ``store.claim_event``.
 * **Bounded queue, back-pressure that never blocks the ack.** ``submit`` only appends to an
@@ -25,14 +25,14 @@ Guarantees, as with the in-process runner:
   durable queue for that, and a refused turn whose event was never claimed can still be
   answered if Slack redelivers it.
 * **Durability.** Jobs from the acking process are already in the inbox
-  (``bot.slack.inbox``); ``set_finish_listener`` tells it when a job finished or was lost.
+  (``bot.slack.delivery.inbox``); ``set_finish_listener`` tells it when a job finished or was lost.
 * **Crash -> restart.** Each worker has a supervisor thread. When the worker's pipe reaches
   EOF (it died: OOM kill, segfault, SIGKILL), every job it had been sent and not finished is
   logged as lost (thread, event id, kind) and counted in ``nginx_triage_turns_lost_total``;
   the process is restarted (backing off when it keeps dying at start-up). Jobs still queued
   in the parent were never sent, so they go to the new worker. At most ``credit`` jobs per
   worker can be lost this way: the parent only sends more when earlier ones finish.
-  A lost turn taken from the inbox is handed back to it (``Store.fail``): the recovery
+  A lost turn taken from the inbox is handed back to it (``InboxTable.fail``): the recovery
   loop runs it again, up to ``INBOX_MAX_ATTEMPTS`` times, so a turn that crashes every
   worker cannot loop forever.
 * **Graceful shutdown.** ``shutdown(timeout)`` refuses new jobs, waits (bounded) until every
@@ -47,13 +47,10 @@ Guarantees, as with the in-process runner:
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import logging
 import multiprocessing
-import os
 import pickle
-import signal
 import threading
 import time
 import zlib
@@ -64,25 +61,16 @@ from multiprocessing.context import ForkServerContext, SpawnContext
 from multiprocessing.process import BaseProcess
 from typing import Any
 
-from bot.slack.jobs import Job, JobContext, run_job
-from bot.slack.logs import configure_logging, logging_context
-from bot.slack.metrics import (
-    TURNS_IN_FLIGHT,
-    TURNS_LOST,
-    WORKER_RESTARTS,
-    WORKERS_READY,
-    apply_ops,
-    drain,
-    record_for_parent,
-)
-from bot.slack.pool import FinishListener, KeyedThreadPool
+from bot.slack.delivery.dispatcher import FinishListener
+from bot.slack.delivery.jobs import Job
+from bot.slack.delivery.worker_process import worker_main
+from bot.slack.logs import logging_context
+from bot.slack.metrics import TURNS_IN_FLIGHT, TURNS_LOST, WORKER_RESTARTS, WORKERS_READY, apply_ops
 from bot.slack.settings import SlackSettings
 
 log = logging.getLogger("nginx_triage.slack.workers")
 
 START_METHOD = "spawn"
-WORKER_STOP_GRACE_S = 10.0
-"""How long a worker told to stop waits for its own jobs (the parent already waited for them)."""
 RESTART_BACKOFF_MAX_S = 30.0
 QUICK_DEATH_S = 10.0
 """A worker dying sooner than this after it started counts towards the restart backoff."""
@@ -93,65 +81,6 @@ def route(key: str | None, workers: int) -> int | None:
     if key is None:
         return None
     return zlib.crc32(key.encode("utf-8")) % workers
-
-
-# -- the worker process ---------------------------------------------------------------------------
-
-
-def worker_main(index: int, settings: SlackSettings, conn: Connection) -> None:
-    """Entry point of one worker process (spawned): build the context, then run jobs until told to stop."""
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, signal.SIG_IGN)
-    if settings.worker_nice:
-        with contextlib.suppress(OSError):  # not allowed here: run at the parent's priority
-            os.nice(settings.worker_nice)
-    configure_logging(settings.secrets(), fields={"worker": index})
-    record_for_parent()
-    send_lock = threading.Lock()
-
-    def send(message: tuple[Any, ...]) -> None:
-        with send_lock, contextlib.suppress(OSError, ValueError):  # the parent is gone: nobody to tell
-            conn.send(message)
-
-    try:
-        ctx = JobContext.build(settings)
-    except Exception as exc:  # a worker that cannot start says why; the parent retries with backoff
-        log.exception("turn worker could not start")
-        send(("failed", f"{type(exc).__name__}: {exc}"[:300]))
-        return
-    pool = KeyedThreadPool(settings.worker_threads, name=f"nginx-triage-w{index}")
-    send(("ready", os.getpid()))
-    log.info("turn worker ready", extra={"pid": os.getpid()})
-    while True:
-        try:
-            message = conn.recv()
-        except (EOFError, OSError):
-            log.warning("the serving process is gone; finishing the jobs in hand and exiting")
-            break
-        if message[0] == "stop":
-            break
-        _, job_id, data = message
-        try:
-            job: Job = pickle.loads(data)
-        except Exception:
-            log.exception("a job could not be read; dropped", extra={"job_id": job_id})
-            send(("done", job_id, drain()))
-            continue
-
-        def run(job_id: int = job_id, job: Job = job) -> None:
-            try:
-                run_job(ctx, job)
-            finally:
-                send(("done", job_id, drain()))
-
-        pool.submit(run, job.key)
-    if not pool.shutdown(WORKER_STOP_GRACE_S):
-        log.warning("turn worker stopped with jobs still running")
-    ctx.close()
-    send(("bye", drain()))
-
-
-# -- the parent side ------------------------------------------------------------------------------
 
 
 @dataclass

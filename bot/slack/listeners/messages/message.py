@@ -7,19 +7,16 @@ from typing import Any
 from slack_bolt import BoltContext
 from slack_bolt.request import BoltRequest
 
-from bot.slack.bot import TriageBot
-from bot.slack.callbacks.delivery import file_refs, is_from_a_bot, retry_num, team_of
-from bot.slack.jobs import ThreadTarget, TurnJob
+from bot.slack.delivery.jobs import ThreadTarget, Turn, TurnJob
+from bot.slack.listeners.payload import file_refs, is_from_a_bot, retry_num, team_of
 from bot.slack.text import clean_text, mentions_user
-from bot.slack.turns import Turn
+from bot.slack.triage_bot import triage_of
 
 HANDLED_SUBTYPES = frozenset({None, "file_share", "thread_broadcast"})
 """Edits, deletions, joins and bot messages are not turns."""
 
 
-def on_message(
-    bot: TriageBot, body: dict[str, Any], event: dict[str, Any], context: BoltContext, request: BoltRequest
-) -> None:
+def message_callback(body: dict[str, Any], event: dict[str, Any], context: BoltContext, request: BoltRequest) -> None:
     """Queue a turn for a DM or a thread reply; channel messages outside our threads are ignored."""
     if event.get("subtype") not in HANDLED_SUBTYPES or is_from_a_bot(event) or not event.get("channel"):
         return
@@ -45,4 +42,4 @@ def on_message(
         kind="message",
     )
     # In a channel, only threads the bot already has a conversation in (the worker checks the store).
-    bot.submit(TurnJob(turn, ThreadTarget(channel, thread_ts), only_known_threads=not is_dm))
+    triage_of(context).submit(TurnJob(turn, ThreadTarget(channel, thread_ts), only_known_threads=not is_dm))

@@ -1,8 +1,8 @@
-"""Ordered, bounded thread pools for jobs, and the in-process runner (tests, ``NGINX_TRIAGE_TURNS=threads``).
+"""A bounded thread pool that keeps order per key: jobs with one key (a Slack thread) run one
+at a time, in submission order; others run side by side.
 
-``KeyedThreadPool`` runs callables on a few threads; callables with the same key (a Slack
-thread) run one at a time in submission order. It is used twice: inside every worker
-process (``bot.slack.workers``) and, in-process, by ``InProcessRunner``.
+Used twice: inside every worker process (``bot.slack.delivery.worker_process``) and, in the
+serving process, by ``ThreadRunner``.
 """
 
 from __future__ import annotations
@@ -13,39 +13,8 @@ import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Protocol
-
-from bot.slack.jobs import Job, JobContext, run_job
-from bot.slack.metrics import TURNS_IN_FLIGHT
 
 log = logging.getLogger("nginx_triage.slack.pool")
-
-
-class Dispatcher(Protocol):
-    """Where listeners hand jobs after the ack: in-process threads or worker processes."""
-
-    def submit(self, job: Job) -> bool:
-        """Queue ``job`` without blocking; False when the queue is full (the job is not run)."""
-        ...
-
-    def wait_idle(self, timeout: float) -> bool:
-        """Wait until no job is queued or running; False on timeout."""
-        ...
-
-    def shutdown(self, timeout: float = 20.0) -> bool:
-        """Finish queued jobs (up to ``timeout``), then stop; False when some were cut off."""
-        ...
-
-    def why_not_ready(self) -> str | None:
-        """None when jobs can run, else why not (for /readyz)."""
-        ...
-
-    def set_finish_listener(self, listener: FinishListener | None) -> None:
-        """Call ``listener(job, ran)`` when a job finished (``ran``) or was lost with its worker."""
-        ...
-
-
-FinishListener = Callable[[Job, bool], None]
 
 
 class KeyedThreadPool:
@@ -122,40 +91,3 @@ class KeyedThreadPool:
         idle = self.wait_idle(timeout)
         self._pool.shutdown(wait=idle, cancel_futures=True)
         return idle
-
-
-class InProcessRunner:
-    """Runs jobs on threads of this process: same ordering and bounds as the worker processes,
-    but turns share the GIL with the acks. For tests and for ``NGINX_TRIAGE_TURNS=threads``."""
-
-    def __init__(self, ctx: JobContext, threads: int, capacity: int) -> None:
-        self.ctx = ctx
-        self._pool = KeyedThreadPool(threads, capacity)
-        self._on_finished: FinishListener | None = None
-
-    def set_finish_listener(self, listener: FinishListener | None) -> None:
-        self._on_finished = listener
-
-    def submit(self, job: Job) -> bool:
-        def run() -> None:
-            try:
-                run_job(self.ctx, job)
-            finally:
-                TURNS_IN_FLIGHT.dec()
-                if self._on_finished is not None:
-                    self._on_finished(job, True)
-
-        TURNS_IN_FLIGHT.inc()
-        if self._pool.submit(run, job.key):
-            return True
-        TURNS_IN_FLIGHT.dec()
-        return False
-
-    def wait_idle(self, timeout: float) -> bool:
-        return self._pool.wait_idle(timeout)
-
-    def shutdown(self, timeout: float = 20.0) -> bool:
-        return self._pool.shutdown(timeout)
-
-    def why_not_ready(self) -> str | None:
-        return None

@@ -1,4 +1,4 @@
-"""Facts about one delivery from Slack that every callback needs."""
+"""Facts about one delivery from Slack that the listeners of every surface need."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from slack_bolt.request import BoltRequest
 
-from bot.slack.files import FileRef
+from bot.slack.delivery.jobs import FileRef
 
 
 def header(request: BoltRequest, name: str) -> str | None:

@@ -7,17 +7,16 @@ from typing import Any
 from slack_bolt import BoltContext
 from slack_bolt.request import BoltRequest
 
-from bot.slack.bot import TriageBot
-from bot.slack.callbacks.delivery import file_refs, is_from_a_bot, retry_num, team_of
-from bot.slack.jobs import ThreadTarget, TurnJob
+from bot.slack.delivery.jobs import ThreadTarget, Turn, TurnJob
+from bot.slack.listeners.payload import file_refs, is_from_a_bot, retry_num, team_of
 from bot.slack.text import clean_text
-from bot.slack.turns import Turn
+from bot.slack.triage_bot import triage_of
 
 
-def on_app_mention(
-    bot: TriageBot, body: dict[str, Any], event: dict[str, Any], context: BoltContext, request: BoltRequest
+def app_mention_callback(
+    body: dict[str, Any], event: dict[str, Any], context: BoltContext, request: BoltRequest
 ) -> None:
-    """Queue a turn for the mention's thread (Bolt has already acked)."""
+    """Queue a turn for the mention's thread."""
     if is_from_a_bot(event) or not event.get("channel"):
         return
     channel = str(event["channel"])
@@ -34,4 +33,4 @@ def on_app_mention(
         retry_num=retry_num(request),
         kind="app_mention",
     )
-    bot.submit(TurnJob(turn, ThreadTarget(channel, thread_ts)))
+    triage_of(context).submit(TurnJob(turn, ThreadTarget(channel, thread_ts)))
