@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,11 +23,11 @@ import pytest
 from bot.slack.delivery.inbox_table import INBOX_MAX_ATTEMPTS, InboxTable
 from bot.store import Store
 from tests.conftest_store import postgres_schemas, skip_or_fail_without_postgres
-from tests.fakes.fake_slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack, event_body, sign
+from tests.fakes.fake_slack import BOT_TOKEN, FakeSlack, event_body, sign
+from tests.fakes.serve_harness import ServeProcess, http_env
 from tests.fakes.slack_harness import CHANNEL, mention, thread_message
-from tests.integration.nginx_harness import free_port
 from tests.integration.test_slack_http import ALERT, NGINX_T, content, replies
-from tests.integration.test_slack_replicas import Replica, delta
+from tests.integration.test_slack_replicas import delta
 
 pytestmark = [pytest.mark.slow]
 
@@ -55,35 +53,20 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 @pytest.fixture
-def serve(cli: list[str], fake: FakeSlack, tmp_path: Path) -> Iterator[Callable[[str, str], Replica]]:
-    """Start ``nginx-triage serve`` processes (stopped, or killed, at the end)."""
-    started: list[Replica] = []
+def serve(fake: FakeSlack, tmp_path: Path) -> Iterator[Callable[[str, str], ServeProcess]]:
+    """Start ``nginx-triage serve`` processes, ready (stopped, or killed, at the end)."""
+    started: list[ServeProcess] = []
 
-    def start(name: str, database_url: str) -> Replica:
-        port = free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL", "NGINX_TRIAGE_"))}
-        env.update(
-            {
-                "SLACK_BOT_TOKEN": BOT_TOKEN,
-                "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-                "SLACK_API_URL": fake.base_url,
-                "DATABASE_URL": database_url,
-                "NGINX_TRIAGE_WORKERS": "2",
-                "NGINX_TRIAGE_INBOX": "on",  # SQLite would default to off (auto)
-                "NGINX_TRIAGE_INBOX_LEASE_S": str(LEASE_S),
-                "NGINX_TRIAGE_INBOX_POLL_S": str(POLL_S),
-            }
+    def start(name: str, database_url: str) -> ServeProcess:
+        env = http_env(
+            fake,
+            database_url,
+            NGINX_TRIAGE_WORKERS="2",
+            NGINX_TRIAGE_INBOX="on",  # SQLite would default to off (auto)
+            NGINX_TRIAGE_INBOX_LEASE_S=str(LEASE_S),
+            NGINX_TRIAGE_INBOX_POLL_S=str(POLL_S),
         )
-        log = tmp_path / f"serve-{name}.log"
-        with log.open("wb") as out:
-            proc = subprocess.Popen(
-                [*cli, "serve", "--host", "127.0.0.1", "--port", str(port)],
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=out,
-                start_new_session=True,
-            )
-        replica = Replica(name, port, proc, log)
+        replica = ServeProcess.start(env, tmp_path, f"serve-{name}")
         started.append(replica)
         replica.wait_ready()
         return replica
@@ -92,10 +75,10 @@ def serve(cli: list[str], fake: FakeSlack, tmp_path: Path) -> Iterator[Callable[
     for replica in started:
         replica.stop()
     for replica in started:
-        assert BOT_TOKEN not in replica.log.read_text(errors="replace"), "the bot token was logged"
+        assert BOT_TOKEN not in replica.log_text(), "the bot token was logged"
 
 
-def post_event(replica: Replica, event: dict[str, object], event_id: str, retry_num: int | None = None) -> int:
+def post_event(replica: ServeProcess, event: dict[str, object], event_id: str, retry_num: int | None = None) -> int:
     """A signed Events API delivery straight to one serve process; the HTTP status."""
     body = event_body(event, event_id)
     headers = {"Content-Type": "application/json", **sign(body)}
@@ -126,7 +109,7 @@ def hold_next_post(fake: FakeSlack, seconds: int = 30) -> None:
 
 
 def test_an_event_acked_by_a_killed_process_is_answered_once_by_the_next(
-    serve: Callable[[str, str], Replica], fake: FakeSlack, database_url: str
+    serve: Callable[[str, str], ServeProcess], fake: FakeSlack, database_url: str
 ) -> None:
     root = "1800000500.000100"
     a = serve("a", database_url)
@@ -160,7 +143,7 @@ def test_an_event_acked_by_a_killed_process_is_answered_once_by_the_next(
 
 
 def test_two_events_of_one_thread_are_recovered_in_order(
-    serve: Callable[[str, str], Replica], fake: FakeSlack, tmp_path: Path
+    serve: Callable[[str, str], ServeProcess], fake: FakeSlack, tmp_path: Path
 ) -> None:
     url = f"sqlite:///{tmp_path / 'order.sqlite3'}"
     root = "1800000501.000100"
@@ -195,7 +178,7 @@ def test_two_events_of_one_thread_are_recovered_in_order(
 
 
 def test_a_poison_payload_stops_after_max_attempts(
-    serve: Callable[[str, str], Replica], fake: FakeSlack, tmp_path: Path
+    serve: Callable[[str, str], ServeProcess], fake: FakeSlack, tmp_path: Path
 ) -> None:
     url = f"sqlite:///{tmp_path / 'poison.sqlite3'}"
     inbox = InboxTable.connect(url)
@@ -218,7 +201,7 @@ def test_a_poison_payload_stops_after_max_attempts(
         after = inbox.entry("EvPoison")
         assert after is not None and after.attempts == INBOX_MAX_ATTEMPTS  # not handed out again
         assert inbox.pending_count() == 0
-        assert "inbox item given up" in a.log.read_text()
+        assert "inbox item given up" in a.log_text()
         # The process is fine and answers the next event.
         root = "1800000502.000200"
         assert post_event(a, mention(ALERT, root), "EvAfterPoison") == 200
@@ -228,7 +211,7 @@ def test_a_poison_payload_stops_after_max_attempts(
 
 
 def test_a_duplicate_delivery_gets_one_reply_and_secrets_never_reach_the_inbox(
-    serve: Callable[[str, str], Replica], fake: FakeSlack, tmp_path: Path
+    serve: Callable[[str, str], ServeProcess], fake: FakeSlack, tmp_path: Path
 ) -> None:
     url = f"sqlite:///{tmp_path / 'dup.sqlite3'}"
     root = "1800000503.000100"
