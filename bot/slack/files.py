@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from http.client import HTTPMessage
 from typing import IO, Any
 from urllib.parse import urlparse
@@ -13,7 +14,6 @@ from urllib.parse import urlparse
 from slack_sdk import WebClient
 
 from bot.conversation.model import IncomingFile
-from bot.slack.delivery.jobs import FileRef
 from bot.slack.settings import SlackSettings
 from bot.slack.webclient import call_slack
 
@@ -37,6 +37,14 @@ _READ_CHUNK = 64 * 1024
 
 class FileRefused(Exception):
     """A file the bot will not read, with the reason in words for the user."""
+
+
+@dataclass(frozen=True)
+class FileRef:
+    """What a message event says about a shared file (part of a queued ``Turn``; read later, in a worker)."""
+
+    id: str
+    name: str = ""
 
 
 def _mb(n: int) -> str:

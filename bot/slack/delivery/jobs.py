@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.conversation.model import Surface
+from bot.slack.files import FileRef
 
 
 def thread_key(team: str, channel: str, thread_ts: str) -> str:
@@ -23,14 +24,6 @@ def thread_key(team: str, channel: str, thread_ts: str) -> str:
 
 
 # -- the parts of a job ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class FileRef:
-    """What a message event says about a shared file (downloaded later, in the worker)."""
-
-    id: str
-    name: str = ""
 
 
 @dataclass(frozen=True)

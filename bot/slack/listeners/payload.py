@@ -7,7 +7,7 @@ from typing import Any
 
 from slack_bolt.request import BoltRequest
 
-from bot.slack.delivery.jobs import FileRef
+from bot.slack.files import FileRef
 
 
 def header(request: BoltRequest, name: str) -> str | None:

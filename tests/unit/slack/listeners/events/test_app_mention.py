@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from slack_bolt import BoltContext
 
-from bot.slack.delivery.jobs import FileRef, ThreadTarget, TurnJob
+from bot.slack.delivery.jobs import ThreadTarget, TurnJob
+from bot.slack.files import FileRef
 from bot.slack.listeners.events.app_mention import app_mention_callback
 from tests.fakes.bolt_fakes import RecordingTriage, context_for, request_with
 from tests.fakes.fake_slack import BOT_ID, BOT_USER, TEAM

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.slack.delivery.jobs import FileRef, ThreadTarget, TurnJob
+from bot.slack.delivery.jobs import ThreadTarget, TurnJob
+from bot.slack.files import FileRef
 from bot.slack.listeners.messages.message import message_callback
 from tests.fakes.bolt_fakes import RecordingTriage, context_for, request_with
 from tests.fakes.fake_slack import BOT_USER, TEAM

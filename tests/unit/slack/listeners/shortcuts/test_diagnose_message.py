@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from bot.slack.delivery.jobs import FallbackTarget, FileRef, ResponseUrlTarget, ThreadTarget, TurnJob
+from bot.slack.delivery.jobs import FallbackTarget, ResponseUrlTarget, ThreadTarget, TurnJob
+from bot.slack.files import FileRef
 from bot.slack.listeners.shortcuts.diagnose_message import diagnose_message_callback
 from tests.fakes.bolt_fakes import RecordingAck, RecordingRespond, RecordingTriage, context_for
 from tests.fakes.fake_slack import TEAM
