@@ -40,6 +40,7 @@ lint: setup
 	$(BIN)/ruff check bot tests bench
 	$(BIN)/ruff format --check bot tests bench
 	$(BIN)/mypy --strict bot
+	$(BIN)/lint-imports
 
 bench: setup
 	$(BIN)/python bench/bench_config.py

@@ -21,10 +21,7 @@ import argparse
 import http.client
 import json
 import os
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -35,7 +32,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.fakes.fake_slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack, event_body, sign  # noqa: E402
+from tests.fakes.fake_slack import FakeSlack, event_body, sign  # noqa: E402
+from tests.fakes.serve_harness import ServeProcess, http_env  # noqa: E402
 from tests.fakes.slack_harness import CHANNEL, mention  # noqa: E402
 
 MAX_ACK_P99_S = 0.100
@@ -58,40 +56,18 @@ def percentile(values: list[float], pct: float) -> float:
     return ordered[k]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_serve(fake: FakeSlack, db: Path) -> tuple[subprocess.Popen[bytes], int]:
-    """``serve`` in its own process (as deployed), HTTP mode, against the fake Slack."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL"))}
-    env.update(
-        {
-            "SLACK_BOT_TOKEN": BOT_TOKEN,
-            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "SLACK_API_URL": fake.base_url,
-            "DATABASE_URL": os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{db}",
-        }
-    )
-    code = f"import sys; from bot.slack.serve import serve; sys.exit(serve({port}, '127.0.0.1'))"
-    proc = subprocess.Popen(
-        [sys.executable, "-c", code], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/readyz")
-            if conn.getresponse().status == 200:
-                return proc, port
-        except OSError:
-            pass
-        time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("serve did not become ready within 60 s")
+def start_serve(fake: FakeSlack, tmp: Path) -> ServeProcess:
+    """``serve`` in its own process (as deployed), HTTP mode, against the fake Slack, ready.
+    NGINX_TRIAGE_* settings of this shell (e.g. NGINX_TRIAGE_TURNS=threads) are passed on."""
+    database_url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{tmp / 'bench.db'}"
+    ours = {k: v for k, v in os.environ.items() if k.startswith("NGINX_TRIAGE_")}
+    serve = ServeProcess.start(http_env(fake, database_url, **ours), tmp, "bench-serve")
+    try:
+        serve.wait_ready(60)
+    except AssertionError as exc:
+        serve.kill()
+        raise SystemExit(f"serve did not become ready within 60 s: {exc}") from None
+    return serve
 
 
 def signed(root: str, paste: str) -> tuple[bytes, dict[str, str]]:
@@ -150,7 +126,8 @@ def run_once(opts: argparse.Namespace, paste: str) -> dict[str, float]:
     """One fresh ``serve``: the burst, then pastes one at a time; the numbers of this run."""
     fake = FakeSlack().start()
     with tempfile.TemporaryDirectory(prefix="nginx-triage-bench-") as tmp:
-        proc, port = start_serve(fake, Path(tmp) / "bench.db")
+        serve = start_serve(fake, Path(tmp))
+        port = serve.port
         try:
             send(port, fake, "1900000000.000001", paste)  # warm up: auth.test, schema, caches
             requests = [signed(f"1900000001.{i:06d}", paste) for i in range(opts.events)]
@@ -168,11 +145,7 @@ def run_once(opts: argparse.Namespace, paste: str) -> dict[str, float]:
             for i in range(opts.sequential):
                 sequential.append(send(port, fake, f"1900000002.{i:06d}", paste))
         finally:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            serve.terminate()
             fake.stop()
 
     acks = [a for a, _ in burst] + [a for a, _ in sequential]

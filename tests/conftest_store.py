@@ -15,6 +15,7 @@ import traceback
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -78,6 +79,24 @@ def postgres_schemas() -> Iterator[Callable[[], str]]:
             for name in created:
                 conn.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
         admin.dispose()
+
+
+# -- one database per test, of each backend ------------------------------------------------
+
+BACKENDS = [pytest.param("sqlite", id="sqlite"), pytest.param("postgres", id="postgres", marks=pytest.mark.postgres)]
+
+
+@contextmanager
+def database_urls(backend: str, tmp_path: Path) -> Iterator[Callable[[], str]]:
+    """A factory of URLs to empty databases of ``backend`` (``sqlite`` files in ``tmp_path``, or
+    fresh ``postgres`` schemas, dropped afterwards); PostgreSQL down skips (laptop) or fails (CI)."""
+    if backend == "sqlite":
+        counter = iter(range(1_000_000))
+        yield lambda: f"sqlite:///{tmp_path}/store-{next(counter)}.sqlite3"
+        return
+    skip_or_fail_without_postgres()
+    with postgres_schemas() as make:
+        yield make
 
 
 # -- several processes ---------------------------------------------------------------

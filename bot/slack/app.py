@@ -1,4 +1,5 @@
-"""The Bolt app: built-in request verification and self-event filtering, our counters, our listeners."""
+"""The Bolt app: built-in request verification and self-event filtering, our counters, the
+``TriageBot`` put in every request's context, and our listeners."""
 
 from __future__ import annotations
 
@@ -7,11 +8,11 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from slack_bolt import App, BoltResponse
+from slack_bolt import App, BoltContext, BoltResponse
 
-from bot.slack.bot import TriageBot
 from bot.slack.listeners import register_listeners
 from bot.slack.metrics import EVENTS_RECEIVED
+from bot.slack.triage_bot import CONTEXT_KEY, TriageBot
 
 
 def request_type(body: dict[str, Any]) -> str:
@@ -27,7 +28,7 @@ def request_type(body: dict[str, Any]) -> str:
 
 def build_app(bot: TriageBot) -> App:
     """A Bolt app whose listeners only turn a delivery into a picklable job and queue it
-    (``bot.submit``, which never waits for room); the turn runs after the ack, in a worker
+    (``triage_of(context).submit``, which never waits for room); the turn runs after the ack, in a worker
     process, so the ack never waits for the engine or the Web API.
 
     With the durable inbox on, listeners run before the ack (``process_before_response``)
@@ -51,9 +52,12 @@ def build_app(bot: TriageBot) -> App:
     )
 
     @app.use
-    def count_requests(body: dict[str, Any], next: Callable[[], BoltResponse]) -> BoltResponse:
+    def count_requests_and_add_the_bot(
+        body: dict[str, Any], context: BoltContext, next: Callable[[], BoltResponse]
+    ) -> BoltResponse:
         EVENTS_RECEIVED.labels(type=request_type(body)).inc()
+        context[CONTEXT_KEY] = bot  # listeners are module functions: they find the bot here
         return next()
 
-    register_listeners(app, bot)
+    register_listeners(app)
     return app

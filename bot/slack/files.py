@@ -41,7 +41,7 @@ class FileRefused(Exception):
 
 @dataclass(frozen=True)
 class FileRef:
-    """What a message event says about a shared file."""
+    """What a message event says about a shared file (part of a queued ``Turn``; read later, in a worker)."""
 
     id: str
     name: str = ""

@@ -1,6 +1,6 @@
 """Prometheus series for the Slack bot, all prefixed ``nginx_triage_`` (DESIGN.md).
 
-Turns run in worker processes (``bot.slack.workers``) while ``/metrics`` is served by the
+Turns run in worker processes (``bot.slack.delivery.process_runner``) while ``/metrics`` is served by the
 process that acks Slack. The counters and histograms below are therefore proxies: in the
 acking process they count directly; in a worker (after ``record_for_parent()``) they append
 each increment or observation to a buffer, which the worker ships to the parent with every

@@ -29,14 +29,6 @@ class ConversationStore(Protocol):
         """True exactly once per event id across replicas."""
         ...
 
-    def complete(self, event_id: str, owner: str, note: str | None = None) -> bool:
-        """Mark an inbox item done (its replies are posted)."""
-        ...
-
-    def fail(self, event_id: str, owner: str, error: str) -> bool:
-        """Record a failed run of an inbox item; True when it was given up."""
-        ...
-
     def update(self, thread: str, fn: Callable[[ConversationState | None], tuple[ConversationState, T]]) -> T:
         """Atomic read-modify-write of one thread's state."""
         ...

@@ -14,7 +14,7 @@ MAX_REQUEST_BYTES = 4 * 1024 * 1024
 
 
 INBOX_MODES = ("auto", "on", "off")
-"""Durable inbox (``bot.slack.inbox``): ``auto`` = on with PostgreSQL (replicas, pods killed in
+"""Durable inbox (``bot.slack.delivery.inbox``): ``auto`` = on with PostgreSQL (replicas, pods killed in
 deploys: an acked delivery must survive its replica), off with SQLite (one process, the
 fastest ack). ``on`` writes every delivery before the ack (at-least-once: a few ms more per
 ack, measured in bench/bench_slack.py); ``off`` is at-most-once (claimed on receipt)."""
@@ -105,7 +105,7 @@ class SlackSettings:
     http_timeout: int = 10
     inbox_lease_s: float = 30.0
     """How long a serving process's claim on an acked delivery holds without a heartbeat
-    (``bot.slack.inbox``): when a replica dies, its unanswered deliveries are taken over
+    (``bot.slack.delivery.inbox``): when a replica dies, its unanswered deliveries are taken over
     by the others this long after its last heartbeat."""
     inbox_poll_s: float = 5.0
     """How often each serving process renews its leases and looks for orphaned deliveries."""

@@ -3,7 +3,7 @@
 Five tables, all keyed so that concurrent replicas meet on a primary key: the
 conversation per thread, the Slack event ids already handled, feedback clicks, the
 shapes of log lines nothing in the KB matched (the queue for growing the KB), and the
-inbox of acked Slack deliveries not yet answered (``bot.store.inbox``).
+inbox of acked Slack deliveries not yet answered (``bot.slack.delivery.inbox_table``).
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 BOT_TOKEN = "xoxb-test-0000-secret-bot-token"
@@ -26,6 +26,9 @@ APP_TOKEN = "xapp-1-test-app-token"
 TEAM = "T0001"
 BOT_USER = "UBOT0001"
 BOT_ID = "BBOT0001"
+
+Answer = tuple[int, dict[str, Any], dict[str, str]]
+"""HTTP status, JSON body, extra headers."""
 
 SIGN_IN_PAGE = b"<!DOCTYPE html><html><head><title>Slack</title></head><body>Sign in to Slack</body></html>"
 
@@ -99,7 +102,7 @@ class FakeSlack:
         self.files: dict[str, SharedFile] = {}
         self.responses: list[Call] = []
         self.socket_url: str | None = None
-        self._failures: dict[str, list[tuple[int, dict[str, Any], dict[str, str]]]] = {}
+        self._failures: dict[str, list[Answer]] = {}
         self._lock = threading.Condition()
         self._ts = itertools.count(1)
         self._ids = itertools.count(1)
@@ -219,7 +222,7 @@ class FakeSlack:
             self.calls.append(call)
             self._lock.notify_all()
 
-    def _scripted(self, method: str) -> tuple[int, dict[str, Any], dict[str, str]] | None:
+    def _scripted(self, method: str) -> Answer | None:
         with self._lock:
             queue = self._failures.get(method)
             return queue.pop(0) if queue else None
@@ -227,105 +230,134 @@ class FakeSlack:
     def _next_ts(self) -> str:
         return f"{1700000000 + next(self._ts)}.{next(self._ids):06d}"
 
-    def answer(self, method: str, params: dict[str, Any], auth: str) -> tuple[int, dict[str, Any], dict[str, str]]:  # noqa: C901 (split in the reshape, issue 12)
+    def answer(self, method: str, params: dict[str, Any], auth: str) -> Answer:
+        """What Slack would answer: a scripted failure first, then the method's handler."""
         scripted = self._scripted(method)
         if scripted is not None:
             return scripted
-        if method == "apps.connections.open":
-            if not self.socket_url:
-                return 200, {"ok": False, "error": "socket_mode_not_enabled"}, {}
-            return 200, {"ok": True, "url": self.socket_url}, {}
+        if method == "apps.connections.open":  # the only method called with the app-level token
+            return self._apps_connections_open(params)
         if auth != f"Bearer {self.bot_token}":
             return 200, {"ok": False, "error": "invalid_auth"}, {}
-        ok: dict[str, Any] = {"ok": True}
-        if method == "auth.test":
-            return (
-                200,
-                {
-                    "ok": True,
-                    "user_id": BOT_USER,
-                    "bot_id": BOT_ID,
-                    "team_id": TEAM,
-                    "user": "nginx-triage",
-                    "team": "Test",
-                    "url": "https://test.slack.com/",
+        handler = self._METHODS.get(method)
+        if handler is None:
+            return 200, {"ok": False, "error": "unknown_method"}, {}
+        return handler(self, params)
+
+    # -- one handler per Web API method -----------------------------------------------------------
+
+    def _apps_connections_open(self, params: dict[str, Any]) -> Answer:
+        if not self.socket_url:
+            return 200, {"ok": False, "error": "socket_mode_not_enabled"}, {}
+        return 200, {"ok": True, "url": self.socket_url}, {}
+
+    def _auth_test(self, params: dict[str, Any]) -> Answer:
+        return (
+            200,
+            {
+                "ok": True,
+                "user_id": BOT_USER,
+                "bot_id": BOT_ID,
+                "team_id": TEAM,
+                "user": "nginx-triage",
+                "team": "Test",
+                "url": "https://test.slack.com/",
+            },
+            {},
+        )
+
+    def _chat_post_message(self, params: dict[str, Any]) -> Answer:
+        ts = self._next_ts()
+        blocks = params.get("blocks") or []
+        if isinstance(blocks, str):
+            blocks = json.loads(blocks)
+        msg = Message(
+            str(params.get("channel")), ts, str(params.get("text") or ""), params.get("thread_ts") or None, blocks
+        )
+        with self._lock:
+            self.messages.append(msg)
+        return (
+            200,
+            {
+                "ok": True,
+                "channel": msg.channel,
+                "ts": ts,
+                "message": {"text": msg.text, "ts": ts, "thread_ts": msg.thread_ts, "bot_id": BOT_ID},
+            },
+            {},
+        )
+
+    def _ok(self, params: dict[str, Any]) -> Answer:
+        return 200, {"ok": True}, {}
+
+    def _files_info(self, params: dict[str, Any]) -> Answer:
+        shared = self.files.get(str(params.get("file")))
+        if shared is None:
+            return 200, {"ok": False, "error": "file_not_found"}, {}
+        url = shared.download_url or f"{self.root}/files-pri/{TEAM}-{shared.id}/download/{shared.name}"
+        return (
+            200,
+            {
+                "ok": True,
+                "file": {
+                    "id": shared.id,
+                    "name": shared.name,
+                    "title": shared.name,
+                    "mimetype": shared.mimetype,
+                    "filetype": "text",
+                    "mode": "snippet" if shared.name.endswith(".txt") else "hosted",
+                    "size": shared.size if shared.size is not None else len(shared.content),
+                    "url_private": url,
+                    "url_private_download": url,
                 },
-                {},
-            )
-        if method == "chat.postMessage":
-            ts = self._next_ts()
-            blocks = params.get("blocks") or []
-            if isinstance(blocks, str):
-                blocks = json.loads(blocks)
-            msg = Message(
-                str(params.get("channel")), ts, str(params.get("text") or ""), params.get("thread_ts") or None, blocks
-            )
-            with self._lock:
-                self.messages.append(msg)
-            return (
-                200,
-                {
-                    "ok": True,
-                    "channel": msg.channel,
-                    "ts": ts,
-                    "message": {"text": msg.text, "ts": ts, "thread_ts": msg.thread_ts, "bot_id": BOT_ID},
-                },
-                {},
-            )
-        if method in ("chat.update", "chat.postEphemeral", "views.publish", "reactions.add"):
-            return 200, ok, {}
-        if method == "files.info":
-            shared = self.files.get(str(params.get("file")))
-            if shared is None:
-                return 200, {"ok": False, "error": "file_not_found"}, {}
-            url = shared.download_url or f"{self.root}/files-pri/{TEAM}-{shared.id}/download/{shared.name}"
-            return (
-                200,
-                {
-                    "ok": True,
-                    "file": {
-                        "id": shared.id,
-                        "name": shared.name,
-                        "title": shared.name,
-                        "mimetype": shared.mimetype,
-                        "filetype": "text",
-                        "mode": "snippet" if shared.name.endswith(".txt") else "hosted",
-                        "size": shared.size if shared.size is not None else len(shared.content),
-                        "url_private": url,
-                        "url_private_download": url,
-                    },
-                },
-                {},
-            )
-        if method == "files.getUploadURLExternal":
-            file_id = f"FUP{next(self._ids):06d}"
-            with self._lock:
-                self.uploads[file_id] = Upload(file_id, str(params.get("filename")), int(params.get("length") or 0))
-            return 200, {"ok": True, "upload_url": f"{self.root}/upload/{file_id}", "file_id": file_id}, {}
-        if method == "files.completeUploadExternal":
-            files = params.get("files")
-            if isinstance(files, str):
-                files = json.loads(files)
-            done = []
-            with self._lock:
-                for f in files or []:
-                    upload = self.uploads.get(f.get("id"))
-                    if upload is None:
-                        return 200, {"ok": False, "error": "file_not_found"}, {}
-                    upload.title = f.get("title") or ""
-                    upload.channel = params.get("channel_id")
-                    upload.thread_ts = params.get("thread_ts")
-                    upload.completed = True
-                    done.append({"id": upload.file_id, "title": upload.title, "name": upload.filename})
-            return 200, {"ok": True, "files": done}, {}
-        if method == "conversations.replies":
-            msgs = self.thread_messages(str(params.get("channel")), str(params.get("ts")))
-            return (
-                200,
-                {"ok": True, "messages": [{"ts": m.ts, "text": m.text, "thread_ts": m.thread_ts} for m in msgs]},
-                {},
-            )
-        return 200, {"ok": False, "error": "unknown_method"}, {}
+            },
+            {},
+        )
+
+    def _files_get_upload_url_external(self, params: dict[str, Any]) -> Answer:
+        file_id = f"FUP{next(self._ids):06d}"
+        with self._lock:
+            self.uploads[file_id] = Upload(file_id, str(params.get("filename")), int(params.get("length") or 0))
+        return 200, {"ok": True, "upload_url": f"{self.root}/upload/{file_id}", "file_id": file_id}, {}
+
+    def _files_complete_upload_external(self, params: dict[str, Any]) -> Answer:
+        files = params.get("files")
+        if isinstance(files, str):
+            files = json.loads(files)
+        done = []
+        with self._lock:
+            for f in files or []:
+                upload = self.uploads.get(f.get("id"))
+                if upload is None:
+                    return 200, {"ok": False, "error": "file_not_found"}, {}
+                upload.title = f.get("title") or ""
+                upload.channel = params.get("channel_id")
+                upload.thread_ts = params.get("thread_ts")
+                upload.completed = True
+                done.append({"id": upload.file_id, "title": upload.title, "name": upload.filename})
+        return 200, {"ok": True, "files": done}, {}
+
+    def _conversations_replies(self, params: dict[str, Any]) -> Answer:
+        msgs = self.thread_messages(str(params.get("channel")), str(params.get("ts")))
+        return (
+            200,
+            {"ok": True, "messages": [{"ts": m.ts, "text": m.text, "thread_ts": m.thread_ts} for m in msgs]},
+            {},
+        )
+
+    _METHODS: ClassVar[dict[str, Callable[[FakeSlack, dict[str, Any]], Answer]]] = {
+        "auth.test": _auth_test,
+        "chat.postMessage": _chat_post_message,
+        "chat.update": _ok,
+        "chat.postEphemeral": _ok,
+        "views.publish": _ok,
+        "reactions.add": _ok,
+        "files.info": _files_info,
+        "files.getUploadURLExternal": _files_get_upload_url_external,
+        "files.completeUploadExternal": _files_complete_upload_external,
+        "conversations.replies": _conversations_replies,
+    }
+    """The Web API methods the fake answers (with the bot token), by name."""
 
 
 class _Handler(BaseHTTPRequestHandler):

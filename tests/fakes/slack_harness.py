@@ -10,9 +10,9 @@ from typing import Any
 
 from bot.knowledge.loader import KnowledgeBase
 from bot.slack.app import build_app
-from bot.slack.bot import TriageBot, create_bot
 from bot.slack.http_server import Readiness, SlackHTTPServer
 from bot.slack.settings import SlackSettings
+from bot.slack.triage_bot import TriageBot, create_bot
 from bot.store import Store
 from tests.fakes.fake_slack import (
     BOT_TOKEN,

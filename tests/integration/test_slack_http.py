@@ -5,10 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +15,7 @@ import pytest
 from bot.knowledge.loader import KnowledgeBase
 from tests.conftest_store import postgres_schemas, skip_or_fail_without_postgres
 from tests.fakes.fake_slack import BOT_ID, BOT_TOKEN, BOT_USER, TEAM, FakeSlack, ForeignHost, Message, find_buttons
+from tests.fakes.serve_harness import ServeProcess
 from tests.fakes.slack_harness import (
     CHANNEL,
     USER,
@@ -470,44 +467,22 @@ def test_health_readiness_and_metrics(bot: BotUnderTest, fake: FakeSlack) -> Non
 
 
 def test_serve_starts_with_database_and_slack_down_and_stops_on_sigterm(tmp_path: Path) -> None:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL"))}
-    env.update(
+    serve = ServeProcess.start(
         {
             "SLACK_BOT_TOKEN": BOT_TOKEN,
             "SLACK_SIGNING_SECRET": "s3cret-signing",
             "SLACK_API_URL": f"http://127.0.0.1:{free_port()}/api/",
             "DATABASE_URL": f"postgresql+psycopg://nobody@127.0.0.1:{free_port()}/none?connect_timeout=1",
-        }
-    )
-    code = f"import sys; from bot.slack.serve import serve; sys.exit(serve({port}, '127.0.0.1'))"
-    proc = subprocess.Popen(
-        [sys.executable, "-c", code], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        },
+        tmp_path,
     )
     try:
-        import http.client
-
-        deadline = time.monotonic() + 30
-        health = None
-        while time.monotonic() < deadline and health is None:
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-                conn.request("GET", "/healthz")
-                health = conn.getresponse().status
-            except OSError:
-                time.sleep(0.1)
-        assert health == 200
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        conn.request("GET", "/readyz")
-        resp = conn.getresponse()
-        report = json.loads(resp.read())
-        assert resp.status == 503 and any(r.startswith("store:") for r in report["reasons"]), report
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=30) == 0
+        serve.wait_for("/healthz", 200, 30)
+        status, report = serve.get_json("/readyz", timeout=10)
+        assert status == 503 and any(r.startswith("store:") for r in report["reasons"]), report
+        assert serve.terminate() == 0
     finally:
-        if proc.poll() is None:
-            proc.kill()
-        _, err = proc.communicate(timeout=10)
-    lines = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
-    assert any(line["msg"] == "stopped" for line in lines)
+        serve.stop()
+    assert any(line["msg"] == "stopped" for line in serve.log_lines())
+    err = serve.log_text()
     assert BOT_TOKEN not in err and "s3cret-signing" not in err

@@ -1,4 +1,4 @@
-"""The durable inbox (``bot.slack.inbox``) with real ``nginx-triage serve`` processes.
+"""The durable inbox (``bot.slack.delivery.inbox``) with real ``nginx-triage serve`` processes.
 
 Each serve process runs in HTTP mode on a free 127.0.0.1 port, with turn worker processes,
 against the fake Slack on 127.0.0.1 and a shared database (a SQLite file, or a fresh
@@ -14,21 +14,20 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from bot.store import INBOX_MAX_ATTEMPTS, Store
+from bot.slack.delivery.inbox_table import INBOX_MAX_ATTEMPTS, InboxTable
+from bot.store import Store
 from tests.conftest_store import postgres_schemas, skip_or_fail_without_postgres
-from tests.fakes.fake_slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack, event_body, sign
+from tests.fakes.fake_slack import BOT_TOKEN, FakeSlack, event_body, sign
+from tests.fakes.serve_harness import ServeProcess, http_env
 from tests.fakes.slack_harness import CHANNEL, mention, thread_message
-from tests.integration.nginx_harness import free_port
 from tests.integration.test_slack_http import ALERT, NGINX_T, content, replies
-from tests.integration.test_slack_replicas import Replica, delta
+from tests.integration.test_slack_replicas import delta
 
 pytestmark = [pytest.mark.slow]
 
@@ -54,35 +53,20 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 @pytest.fixture
-def serve(cli: list[str], fake: FakeSlack, tmp_path: Path) -> Iterator[Callable[[str, str], Replica]]:
-    """Start ``nginx-triage serve`` processes (stopped, or killed, at the end)."""
-    started: list[Replica] = []
+def serve(fake: FakeSlack, tmp_path: Path) -> Iterator[Callable[[str, str], ServeProcess]]:
+    """Start ``nginx-triage serve`` processes, ready (stopped, or killed, at the end)."""
+    started: list[ServeProcess] = []
 
-    def start(name: str, database_url: str) -> Replica:
-        port = free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL", "NGINX_TRIAGE_"))}
-        env.update(
-            {
-                "SLACK_BOT_TOKEN": BOT_TOKEN,
-                "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-                "SLACK_API_URL": fake.base_url,
-                "DATABASE_URL": database_url,
-                "NGINX_TRIAGE_WORKERS": "2",
-                "NGINX_TRIAGE_INBOX": "on",  # SQLite would default to off (auto)
-                "NGINX_TRIAGE_INBOX_LEASE_S": str(LEASE_S),
-                "NGINX_TRIAGE_INBOX_POLL_S": str(POLL_S),
-            }
+    def start(name: str, database_url: str) -> ServeProcess:
+        env = http_env(
+            fake,
+            database_url,
+            NGINX_TRIAGE_WORKERS="2",
+            NGINX_TRIAGE_INBOX="on",  # SQLite would default to off (auto)
+            NGINX_TRIAGE_INBOX_LEASE_S=str(LEASE_S),
+            NGINX_TRIAGE_INBOX_POLL_S=str(POLL_S),
         )
-        log = tmp_path / f"serve-{name}.log"
-        with log.open("wb") as out:
-            proc = subprocess.Popen(
-                [*cli, "serve", "--host", "127.0.0.1", "--port", str(port)],
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=out,
-                start_new_session=True,
-            )
-        replica = Replica(name, port, proc, log)
+        replica = ServeProcess.start(env, tmp_path, f"serve-{name}")
         started.append(replica)
         replica.wait_ready()
         return replica
@@ -91,10 +75,10 @@ def serve(cli: list[str], fake: FakeSlack, tmp_path: Path) -> Iterator[Callable[
     for replica in started:
         replica.stop()
     for replica in started:
-        assert BOT_TOKEN not in replica.log.read_text(errors="replace"), "the bot token was logged"
+        assert BOT_TOKEN not in replica.log_text(), "the bot token was logged"
 
 
-def post_event(replica: Replica, event: dict[str, object], event_id: str, retry_num: int | None = None) -> int:
+def post_event(replica: ServeProcess, event: dict[str, object], event_id: str, retry_num: int | None = None) -> int:
     """A signed Events API delivery straight to one serve process; the HTTP status."""
     body = event_body(event, event_id)
     headers = {"Content-Type": "application/json", **sign(body)}
@@ -125,7 +109,7 @@ def hold_next_post(fake: FakeSlack, seconds: int = 30) -> None:
 
 
 def test_an_event_acked_by_a_killed_process_is_answered_once_by_the_next(
-    serve: Callable[[str, str], Replica], fake: FakeSlack, database_url: str
+    serve: Callable[[str, str], ServeProcess], fake: FakeSlack, database_url: str
 ) -> None:
     root = "1800000500.000100"
     a = serve("a", database_url)
@@ -134,9 +118,9 @@ def test_an_event_acked_by_a_killed_process_is_answered_once_by_the_next(
     fake.wait_for(lambda: fake.calls_to("chat.postMessage"), 20, "the turn's first post (held by a 429)")
     a.kill()  # acked, turn half done, nothing posted: Slack will not send it again
 
-    store = Store(database_url)
+    inbox = InboxTable.connect(database_url)
     try:
-        entry = store.inbox_entry("EvInboxKill")
+        entry = inbox.entry("EvInboxKill")
         assert entry is not None and entry.done_at is None and entry.attempts == 1
         assert fake.thread_messages(CHANNEL, root) == []
 
@@ -145,21 +129,21 @@ def test_an_event_acked_by_a_killed_process_is_answered_once_by_the_next(
         first = replies(fake, root, 1, "the answer from the survivor")[0]
         assert "worker_connections are not enough" in content(first)
         assert time.monotonic() - started < RECOVERY_WAIT_S
-        done = wait_until(lambda: (e := store.inbox_entry("EvInboxKill")) and e.done_at and e, 20, "the item done")
+        done = wait_until(lambda: (e := inbox.entry("EvInboxKill")) and e.done_at and e, 20, "the item done")
         assert done.attempts == 2  # type: ignore[attr-defined]
         assert done.lease_owner != entry.lease_owner  # type: ignore[attr-defined]
         # Slack's retry of the same event (it timed out on its side) is still answered once.
         assert post_event(b, mention(ALERT, root), "EvInboxKill", retry_num=1) == 200
         fake.wait_quiet(1.0)
         assert len(fake.thread_messages(CHANNEL, root)) == 1
-        assert store.pending_count() == 0
+        assert inbox.pending_count() == 0
         assert b.metrics().get(RECOVERED, 0) >= 1
     finally:
-        store.close()
+        inbox.close()
 
 
 def test_two_events_of_one_thread_are_recovered_in_order(
-    serve: Callable[[str, str], Replica], fake: FakeSlack, tmp_path: Path
+    serve: Callable[[str, str], ServeProcess], fake: FakeSlack, tmp_path: Path
 ) -> None:
     url = f"sqlite:///{tmp_path / 'order.sqlite3'}"
     root = "1800000501.000100"
@@ -172,9 +156,9 @@ def test_two_events_of_one_thread_are_recovered_in_order(
     assert post_event(a, thread_message("nginx -T:\n" + NGINX_T, "1800000501.000201", root), "EvOrder2") == 200
     a.kill()
 
-    store = Store(url)
+    inbox = InboxTable.connect(url)
     try:
-        assert store.pending_count() == 2
+        assert inbox.pending_count() == 2
         serve("b", url)
         msgs = fake.wait_for(
             lambda: (m := fake.thread_messages(CHANNEL, root)) and len(m) >= 2 and m,
@@ -185,49 +169,49 @@ def test_two_events_of_one_thread_are_recovered_in_order(
         assert "nginx.conf:5" in content(msgs[1])
         fake.wait_quiet(1.0)
         assert len(fake.thread_messages(CHANNEL, root)) == 2
-        wait_until(lambda: store.pending_count() == 0, 20, "both items done")
-        first, second = store.inbox_entry("EvOrder1"), store.inbox_entry("EvOrder2")
+        wait_until(lambda: inbox.pending_count() == 0, 20, "both items done")
+        first, second = inbox.entry("EvOrder1"), inbox.entry("EvOrder2")
         assert first is not None and second is not None and first.done_at and second.done_at
         assert first.done_at <= second.done_at
     finally:
-        store.close()
+        inbox.close()
 
 
 def test_a_poison_payload_stops_after_max_attempts(
-    serve: Callable[[str, str], Replica], fake: FakeSlack, tmp_path: Path
+    serve: Callable[[str, str], ServeProcess], fake: FakeSlack, tmp_path: Path
 ) -> None:
     url = f"sqlite:///{tmp_path / 'poison.sqlite3'}"
-    store = Store(url)
+    inbox = InboxTable.connect(url)
     try:
         # Written by a newer or broken version: no replica can ever run it.
-        assert store.enqueue(
+        assert inbox.enqueue(
             "EvPoison",
             "T0001:C0TRIAGE:1800000502.000100",
             json.dumps({"v": 1, "job": {"__type__": "NoSuchJob", "fields": {}}}),
         )
         a = serve("a", url)
         entry = wait_until(
-            lambda: (e := store.inbox_entry("EvPoison")) and e.done_at and e,
+            lambda: (e := inbox.entry("EvPoison")) and e.done_at and e,
             INBOX_MAX_ATTEMPTS * (POLL_S + 1) + 20,
             "the poison item given up",
         )
         assert entry.attempts == INBOX_MAX_ATTEMPTS  # type: ignore[attr-defined]
         assert "unreadable payload" in (entry.last_error or "")  # type: ignore[attr-defined]
         time.sleep(3 * POLL_S)
-        after = store.inbox_entry("EvPoison")
+        after = inbox.entry("EvPoison")
         assert after is not None and after.attempts == INBOX_MAX_ATTEMPTS  # not handed out again
-        assert store.pending_count() == 0
-        assert "inbox item given up" in a.log.read_text()
+        assert inbox.pending_count() == 0
+        assert "inbox item given up" in a.log_text()
         # The process is fine and answers the next event.
         root = "1800000502.000200"
         assert post_event(a, mention(ALERT, root), "EvAfterPoison") == 200
         replies(fake, root, 1)
     finally:
-        store.close()
+        inbox.close()
 
 
 def test_a_duplicate_delivery_gets_one_reply_and_secrets_never_reach_the_inbox(
-    serve: Callable[[str, str], Replica], fake: FakeSlack, tmp_path: Path
+    serve: Callable[[str, str], ServeProcess], fake: FakeSlack, tmp_path: Path
 ) -> None:
     url = f"sqlite:///{tmp_path / 'dup.sqlite3'}"
     root = "1800000503.000100"
@@ -240,12 +224,12 @@ def test_a_duplicate_delivery_gets_one_reply_and_secrets_never_reach_the_inbox(
     replies(fake, root, 1)
     fake.wait_quiet(1.0)
     assert len(fake.thread_messages(CHANNEL, root)) == 1
-    store = Store(url)
+    inbox = InboxTable.connect(url)
     try:
-        entry = wait_until(lambda: (e := store.inbox_entry("EvDupInbox")) and e.done_at and e, 20, "the item done")
+        entry = wait_until(lambda: (e := inbox.entry("EvDupInbox")) and e.done_at and e, 20, "the item done")
         assert secret not in entry.payload and "<redacted>" in entry.payload  # type: ignore[attr-defined]
     finally:
-        store.close()
+        inbox.close()
     after = a.metrics()
     assert delta(before, after, "nginx_triage_events_duplicate_total") == 1
     assert delta(before, after, INBOX_WRITE_FAILURES) == 0

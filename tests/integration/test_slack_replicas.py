@@ -1,7 +1,7 @@
 """Two ``nginx-triage serve`` replicas in HTTP mode behind a real nginx on 127.0.0.1, one PostgreSQL.
 
-Each replica is an OS process (its own session, so it can be killed with its turn workers)
-on a free 127.0.0.1 port, sharing a fresh PostgreSQL schema; nginx balances
+Each replica is an OS process (``tests.fakes.serve_harness``: its own session, so it can be
+killed with its turn workers) on a free 127.0.0.1 port, sharing a fresh PostgreSQL schema; nginx balances
 ``/slack/events`` round robin between them (one nginx worker, so the order is exact);
 SLACK_API_URL points both at the fake Slack, which records every call. Each replica's own
 ``/metrics`` says which one handled what. Every wait is bounded.
@@ -11,14 +11,11 @@ Skips with the reason when nginx or PostgreSQL is missing, unless CI=true (then 
 
 from __future__ import annotations
 
-import contextlib
 import http.client
 import itertools
 import json
 import os
 import re
-import signal
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -29,11 +26,13 @@ from typing import Any
 import pytest
 
 from bot.conversation.model import ConversationState
+from bot.slack.delivery.inbox_table import InboxTable
 from bot.store import Store
 from tests.conftest_store import postgres_schemas, skip_or_fail_without_postgres
-from tests.fakes.fake_slack import BOT_TOKEN, SIGNING_SECRET, TEAM, FakeSlack, event_body, payload_body, sign
+from tests.fakes.fake_slack import BOT_TOKEN, TEAM, FakeSlack, event_body, payload_body, sign
+from tests.fakes.serve_harness import ServeProcess, http_env
 from tests.fakes.slack_harness import CHANNEL, mention, thread_message
-from tests.integration.nginx_harness import NGINX, Nginx, free_port, running_nginx
+from tests.integration.nginx_harness import NGINX, Nginx, running_nginx
 from tests.integration.test_slack_http import (
     ALERT,
     LIMITS,
@@ -46,9 +45,6 @@ from tests.integration.test_slack_http import (
 )
 
 pytestmark = [pytest.mark.nginx, pytest.mark.postgres, pytest.mark.slow]
-
-START_TIMEOUT_S = 60.0
-STOP_TIMEOUT_S = 30.0
 
 NGINX_CONF = """
 worker_processes 1;
@@ -105,97 +101,17 @@ def skip_or_fail_without_nginx() -> None:
 # -- replicas ---------------------------------------------------------------------------------
 
 
-@dataclass
-class Replica:
-    """One ``nginx-triage serve`` process (a session leader: its workers die with it on killpg)."""
-
-    name: str
-    port: int
-    proc: subprocess.Popen[bytes]
-    log: Path
-
-    def get(self, path: str, timeout: float = 5.0) -> tuple[int, str]:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
-        try:
-            conn.request("GET", path)
-            resp = conn.getresponse()
-            return resp.status, resp.read().decode()
-        finally:
-            conn.close()
-
-    def metrics(self) -> dict[str, float]:
-        """Every sample of /metrics: ``name{labels}`` -> value."""
-        status, text = self.get("/metrics")
-        assert status == 200
-        out: dict[str, float] = {}
-        for line in text.splitlines():
-            if line and not line.startswith("#"):
-                series, value = line.rsplit(" ", 1)
-                out[series] = float(value)
-        return out
-
-    def wait_ready(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        report = "no answer"
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, f"replica {self.name} exited:\n{self.log_tail()}"
-            try:
-                status, report = self.get("/readyz", timeout=2)
-                if status == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.2)
-        raise AssertionError(f"replica {self.name} not ready after {START_TIMEOUT_S} s: {report}\n{self.log_tail()}")
-
-    def kill(self) -> None:
-        """SIGKILL the replica and its turn workers, as when its machine or pod dies."""
-        os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(timeout=STOP_TIMEOUT_S)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                assert self.proc.wait(timeout=STOP_TIMEOUT_S) == 0
-            finally:
-                if self.proc.poll() is None:
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                    self.proc.wait(timeout=10)
-        else:
-            # Its workers may outlive a killed parent by a moment; make sure none is left.
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-
-    def log_tail(self, lines: int = 40) -> str:
-        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-
-
-def start_replica(name: str, cli: list[str], fake: FakeSlack, database_url: str, tmp: Path) -> Replica:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL", "NGINX_TRIAGE_"))}
-    env.update(
-        {
-            "SLACK_BOT_TOKEN": BOT_TOKEN,
-            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "SLACK_API_URL": fake.base_url,
-            "DATABASE_URL": database_url,
-            "NGINX_TRIAGE_WORKERS": "2",
-            # Short inbox leases: a dead replica's acked deliveries are taken over within seconds.
-            "NGINX_TRIAGE_INBOX_LEASE_S": "3",
-            "NGINX_TRIAGE_INBOX_POLL_S": "0.5",
-        }
+def start_replica(name: str, fake: FakeSlack, database_url: str, tmp: Path) -> ServeProcess:
+    """One replica (not waited for): two turn workers, short inbox leases."""
+    env = http_env(
+        fake,
+        database_url,
+        NGINX_TRIAGE_WORKERS="2",
+        # Short inbox leases: a dead replica's acked deliveries are taken over within seconds.
+        NGINX_TRIAGE_INBOX_LEASE_S="3",
+        NGINX_TRIAGE_INBOX_POLL_S="0.5",
     )
-    log = tmp / f"replica-{name}.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [*cli, "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=out,
-            start_new_session=True,
-        )
-    return Replica(name, port, proc, log)
+    return ServeProcess.start(env, tmp, f"replica-{name}")
 
 
 # -- Slack, as seen through nginx ----------------------------------------------------------
@@ -243,25 +159,25 @@ class Front:
 
 @dataclass
 class Cluster:
-    a: Replica
-    b: Replica
+    a: ServeProcess
+    b: ServeProcess
     front: Front
     database_url: str
 
     @property
-    def replicas(self) -> tuple[Replica, Replica]:
+    def replicas(self) -> tuple[ServeProcess, ServeProcess]:
         return self.a, self.b
 
 
 @pytest.fixture
-def cluster(cli: list[str], fake: FakeSlack, tmp_path: Path) -> Iterator[Cluster]:
+def cluster(fake: FakeSlack, tmp_path: Path) -> Iterator[Cluster]:
     skip_or_fail_without_nginx()
     skip_or_fail_without_postgres()
     with postgres_schemas() as make:
         url = make()
         Store(url).ensure_schema()  # once, so both replicas start on a ready schema
-        a = start_replica("a", cli, fake, url, tmp_path)
-        b = start_replica("b", cli, fake, url, tmp_path)
+        a = start_replica("a", fake, url, tmp_path)
+        b = start_replica("b", fake, url, tmp_path)
         try:
             a.wait_ready()
             b.wait_ready()
@@ -272,7 +188,7 @@ def cluster(cli: list[str], fake: FakeSlack, tmp_path: Path) -> Iterator[Cluster
             for replica in (a, b):
                 replica.stop()
             for replica in (a, b):
-                assert BOT_TOKEN not in replica.log.read_text(errors="replace"), "the bot token was logged"
+                assert BOT_TOKEN not in replica.log_text(), "the bot token was logged"
 
 
 # -- metrics helpers ------------------------------------------------------------------------------
@@ -462,9 +378,9 @@ def test_a_replica_killed_right_after_its_ack_is_answered_by_the_other(cluster: 
     assert len(fake.thread_messages(CHANNEL, root)) == 1  # answered once
     assert delta(before_b, after_b, "nginx_triage_inbox_recovered_total") >= 1
     assert delta(before_b, after_b, EVENTS) == 0  # b never received it from Slack
-    store = Store(cluster.database_url)
+    inbox = InboxTable.connect(cluster.database_url)
     try:
-        entry = store.inbox_entry("EvAckKill")
-        assert entry is not None and entry.done_at is not None and store.pending_count() == 0
+        entry = inbox.entry("EvAckKill")
+        assert entry is not None and entry.done_at is not None and inbox.pending_count() == 0
     finally:
-        store.close()
+        inbox.close()

@@ -3,12 +3,7 @@ apps.connections.open, acks envelopes over the socket and posts replies to the f
 
 from __future__ import annotations
 
-import http.client
 import json
-import os
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,8 +12,8 @@ import pytest
 
 from tests.fakes.fake_slack import APP_TOKEN, BOT_TOKEN, BOT_USER, FakeSlack, event_body
 from tests.fakes.fake_socket_mode import FakeSocketMode
+from tests.fakes.serve_harness import ServeProcess
 from tests.fakes.slack_harness import CHANNEL, USER, mention
-from tests.integration.nginx_harness import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 ALERT = "\n".join((ROOT / "examples" / "worker-connections" / "error.log").read_text().splitlines()[:20])
@@ -33,42 +28,28 @@ def socket_server(fake: FakeSlack) -> Iterator[FakeSocketMode]:
 
 
 @pytest.fixture
-def served(fake: FakeSlack, socket_server: FakeSocketMode, tmp_path: Path) -> Iterator[int]:
-    """``serve`` in its own process, Socket Mode, SQLite in tmp; yields the health port."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL"))}
-    env.update(
+def served(fake: FakeSlack, socket_server: FakeSocketMode, tmp_path: Path) -> Iterator[ServeProcess]:
+    """``serve`` in its own process, Socket Mode, SQLite in tmp; stopped with SIGTERM (exit 0)."""
+    serve = ServeProcess.start(
         {
             "SLACK_BOT_TOKEN": BOT_TOKEN,
             "SLACK_APP_TOKEN": APP_TOKEN,
             "SLACK_API_URL": fake.base_url,
             "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}",
-        }
-    )
-    code = f"import sys; from bot.slack.serve import serve; sys.exit(serve({port}, '127.0.0.1'))"
-    proc = subprocess.Popen(
-        [sys.executable, "-c", code], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        },
+        tmp_path,
     )
     try:
-        yield port
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=30) == 0
+        yield serve
+        assert serve.terminate() == 0
     finally:
-        if proc.poll() is None:
-            proc.kill()
-        _, err = proc.communicate(timeout=10)
+        serve.stop()
+        err = serve.log_text()
         assert BOT_TOKEN not in err and APP_TOKEN not in err
 
 
-def _get(port: int, path: str) -> tuple[int, dict[str, object]]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-    conn.request("GET", path)
-    resp = conn.getresponse()
-    return resp.status, json.loads(resp.read())
-
-
 def test_socket_mode_acks_over_the_socket_and_replies_via_the_web_api(
-    fake: FakeSlack, socket_server: FakeSocketMode, served: int
+    fake: FakeSlack, socket_server: FakeSocketMode, served: ServeProcess
 ) -> None:
     socket_server.wait_connected(timeout=30)
     opened = fake.calls_to("apps.connections.open")
@@ -128,7 +109,7 @@ def test_socket_mode_acks_over_the_socket_and_replies_via_the_web_api(
 
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        status, report = _get(served, "/readyz")
+        status, report = served.get_json("/readyz")
         if status == 200:
             break
         time.sleep(0.2)

@@ -1,4 +1,4 @@
-"""Turn worker processes (``bot.slack.workers``): a crashed worker is restarted and its turn
+"""Turn worker processes (``bot.slack.delivery.process_runner``): a crashed worker is restarted and its turn
 logged; a full queue refuses at once with a "busy" reply; SIGTERM drains the queues. Real
 spawned workers, a SQLite store, the fake Slack on 127.0.0.1; every wait is bounded."""
 
@@ -9,28 +9,21 @@ import json
 import logging
 import os
 import signal
-import subprocess
-import sys
 import time
 from dataclasses import replace
 from pathlib import Path
 
-import pytest
-
 from bot.knowledge.loader import KnowledgeBase
-from bot.slack.bot import BUSY, create_bot
-from bot.slack.jobs import ThreadTarget, TurnJob
+from bot.slack.delivery.jobs import ThreadTarget, Turn, TurnJob
+from bot.slack.delivery.process_runner import ProcessRunner, route
 from bot.slack.logs import JsonFormatter
 from bot.slack.metrics import REGISTRY
-from bot.slack.turns import Turn
-from bot.slack.workers import ProcessRunner, route
+from bot.slack.triage_bot import BUSY, create_bot
 from bot.store import Store
-from tests.fakes.fake_slack import BOT_TOKEN, SIGNING_SECRET, TEAM, FakeSlack, event_body, sign
+from tests.fakes.fake_slack import BOT_TOKEN, TEAM, FakeSlack, event_body, sign
+from tests.fakes.serve_harness import ServeProcess, http_env
 from tests.fakes.slack_harness import CHANNEL, USER, mention, settings_for
-from tests.integration.nginx_harness import free_port
 from tests.integration.test_slack_http import ALERT, WAIT_S, replies
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def turn_job(root: str, event_id: str) -> TurnJob:
@@ -135,59 +128,27 @@ def test_a_full_queue_refuses_at_once_and_says_busy(fake: FakeSlack, kb: Knowled
 
 
 def test_sigterm_drains_queued_turns_before_exiting(fake: FakeSlack, tmp_path: Path) -> None:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL", "NGINX_TRIAGE_"))}
-    env.update(
-        {
-            "SLACK_BOT_TOKEN": BOT_TOKEN,
-            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "SLACK_API_URL": fake.base_url,
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}",
-            "NGINX_TRIAGE_WORKERS": "1",
-            "NGINX_TRIAGE_WORKER_THREADS": "1",
-        }
-    )
-    code = f"import sys; from bot.slack.serve import serve; sys.exit(serve({port}, '127.0.0.1'))"
-    proc = subprocess.Popen(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
+    serve = ServeProcess.start(
+        http_env(fake, f"sqlite:///{tmp_path / 'bot.db'}", NGINX_TRIAGE_WORKERS="1", NGINX_TRIAGE_WORKER_THREADS="1"),
+        tmp_path,
     )
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-                conn.request("GET", "/readyz")
-                if conn.getresponse().status == 200:
-                    break
-            except OSError:
-                pass
-            time.sleep(0.1)
-        else:
-            pytest.fail("serve did not become ready within 60 s")
+        serve.wait_ready(60)
         fake.rate_limit_next("chat.postMessage", times=1, retry_after=2)  # so turns are still queued at SIGTERM
         roots = [f"1800000402.{i:06d}" for i in range(1, 6)]
         for i, root in enumerate(roots):
             body = event_body(mention(ALERT, root), f"EvDrain{i}")
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            conn = http.client.HTTPConnection("127.0.0.1", serve.port, timeout=10)
             conn.request(
                 "POST", "/slack/events", body=body.encode(), headers={"Content-Type": "application/json", **sign(body)}
             )
             assert conn.getresponse().status == 200
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=40) == 0
+        assert serve.terminate(timeout=40) == 0
         for root in roots:  # every acked event was answered before the process exited
             assert len(fake.thread_messages(CHANNEL, root)) == 1, root
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-        _, err = proc.communicate(timeout=10)
-    lines = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+        serve.stop()
+    lines = serve.log_lines()
     assert any(line["msg"] == "stopped" for line in lines)
     assert any(line.get("worker") == 0 and line["msg"] == "turn worker ready" for line in lines)
-    assert BOT_TOKEN not in err
+    assert BOT_TOKEN not in serve.log_text()

@@ -14,7 +14,6 @@ import traceback
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -22,28 +21,15 @@ import bot.store.store as store_module
 from bot.cli.gaps import gaps_command
 from bot.conversation.model import ConversationState
 from bot.store import Store, StoreError, fingerprint
-from tests.conftest_store import (
-    append_many,
-    claim_all,
-    create_schema,
-    postgres_schemas,
-    run_in_processes,
-    skip_or_fail_without_postgres,
-)
+from tests.conftest_store import BACKENDS, append_many, claim_all, create_schema, database_urls, run_in_processes
 
-BACKENDS = [pytest.param("sqlite", id="sqlite"), pytest.param("postgres", id="postgres", marks=pytest.mark.postgres)]
 SECRET = "hunter2-not-for-logs"
 
 
 @pytest.fixture(params=BACKENDS)
 def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], str]]:
     """A factory of URLs to empty databases of the parametrized backend."""
-    if request.param == "sqlite":
-        counter = iter(range(1_000_000))
-        yield lambda: f"sqlite:///{tmp_path}/store-{next(counter)}.sqlite3"
-        return
-    skip_or_fail_without_postgres()
-    with postgres_schemas() as make:
+    with database_urls(request.param, tmp_path) as make:
         yield make
 
 
@@ -214,7 +200,7 @@ def test_claim_event_is_true_once(store: Store, store_url: str) -> None:
 def test_event_ids_older_than_a_day_are_pruned(store_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     old = datetime.now(UTC) - timedelta(hours=25)
     with Store(store_url) as s, monkeypatch.context() as m:
-        m.setattr(store_module, "_now", lambda: old)
+        m.setattr(store_module, "utc_now", lambda: old)
         assert s.claim_event("Ev-old")
         assert s.claim_event("Ev-recent-but-stamped-old")
     with Store(store_url) as s:  # a freshly started replica prunes on its first claim
@@ -282,7 +268,7 @@ def test_gap_sample_is_cut_at_500_chars(store: Store) -> None:
 def test_gaps_keep_first_seen_and_move_last_seen(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     earlier = datetime(2024, 1, 1, tzinfo=UTC)
     with monkeypatch.context() as m:
-        m.setattr(store_module, "_now", lambda: earlier)
+        m.setattr(store_module, "utc_now", lambda: earlier)
         store.record_unmatched(["odd line 1"])
     store.record_unmatched(["odd line 2"])
     (gap,) = store.gaps()
@@ -372,153 +358,3 @@ def test_gaps_command_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert gaps_command(10, "text", f"postgresql://u:{SECRET}@127.0.0.1:1/x") == 1
     err = capsys.readouterr().err
     assert "127.0.0.1:1" in err and SECRET not in err
-
-
-# -- inbox: acked Slack deliveries until their turn has replied -----------------------------------
-
-
-def test_enqueue_is_true_once_across_replicas(store: Store, store_url: str) -> None:
-    assert store.enqueue("EvIn1", "T:C:1", '{"job": 1}') is True
-    assert store.enqueue("EvIn1", "T:C:1", '{"job": "retry"}') is False
-    with Store(store_url) as other:
-        assert other.enqueue("EvIn1", "T:C:1", "{}") is False
-    entry = store.inbox_entry("EvIn1")
-    assert entry is not None and entry.payload == '{"job": 1}' and entry.attempts == 0
-    assert entry.lease_owner is None and entry.done_at is None
-    assert store.pending_count() == 1
-
-
-def test_enqueue_with_an_owner_leases_it_at_once(store: Store) -> None:
-    assert store.enqueue("EvOwn", "T:C:1", "{}", owner="a", lease_seconds=60)
-    entry = store.inbox_entry("EvOwn")
-    assert entry is not None and entry.lease_owner == "a" and entry.attempts == 1
-    assert entry.lease_until is not None and entry.lease_until > datetime.now(UTC) + timedelta(seconds=50)
-    assert store.lease("b", 10, 60) == []  # leased and not expired: nobody else gets it
-    assert store.complete("EvOwn", "b") is False  # not b's
-    assert store.complete("EvOwn", "a") is True
-    assert store.complete("EvOwn", "a") is False  # already done
-    assert store.pending_count() == 0
-    assert store.enqueue("EvOwn", "T:C:1", "{}") is False  # a done item still dedupes retries
-
-
-def test_lease_takes_oldest_first_and_retakes_expired_leases(store: Store) -> None:
-    for i in range(3):
-        assert store.enqueue(f"EvL{i}", f"T:C:{i}", f"p{i}")
-    first = store.lease("a", 2, 60)
-    assert [i.event_id for i in first] == ["EvL0", "EvL1"]
-    assert [i.payload for i in first] == ["p0", "p1"] and all(i.attempts == 1 for i in first)
-    assert [i.event_id for i in store.lease("b", 10, 60)] == ["EvL2"]
-    assert store.lease("c", 10, 60) == []
-    # a "dies": its leases expire and another process takes them, counting a second attempt
-    assert store.enqueue("EvShort", "T:C:short", "p", owner="a", lease_seconds=0.2)
-    time.sleep(0.4)
-    again = store.lease("c", 10, 60)
-    assert [(i.event_id, i.attempts) for i in again] == [("EvShort", 2)]
-    assert store.complete("EvShort", "a") is False  # a lost it
-    assert store.complete("EvShort", "c") is True
-
-
-def test_lease_keeps_per_thread_order(store: Store) -> None:
-    thread, other = "T:C:100.1", "T:C:200.1"
-    for event_id, key in (("EvA1", thread), ("EvB1", other), ("EvA2", thread), ("EvA3", thread)):
-        assert store.enqueue(event_id, key, event_id)
-        time.sleep(0.002)  # distinct received_at
-    # One caller gets a thread's items together, in received order.
-    assert [i.event_id for i in store.lease("a", 10, 60)] == ["EvA1", "EvB1", "EvA2", "EvA3"]
-    for event_id in ("EvA1", "EvB1", "EvA2", "EvA3"):
-        assert store.release("a", [event_id]) == 1
-    # Cut by the limit: a later item of a thread is not handed to anyone else while an
-    # earlier one of the same thread is leased and not done.
-    assert [i.event_id for i in store.lease("a", 1, 60)] == ["EvA1"]
-    assert [i.event_id for i in store.lease("b", 10, 60)] == ["EvB1"]
-    assert store.lease("c", 10, 60) == []
-    assert store.complete("EvA1", "a")
-    assert [i.event_id for i in store.lease("c", 10, 60)] == ["EvA2", "EvA3"]
-    # A failed earlier item holds its thread until it is retried: the retry comes first.
-    assert store.fail("EvA2", "c", "boom") is False
-    assert store.lease("d", 10, 60) == []  # EvA3 is still leased to c
-    assert store.complete("EvA3", "c")
-    assert [i.event_id for i in store.lease("d", 10, 60)] == ["EvA2"]
-
-
-def test_fail_retries_then_gives_up_after_max_attempts(store: Store) -> None:
-    assert store.enqueue("EvPoison", "T:C:p", "{bad", owner="a")
-    owner = "a"
-    for attempt in range(1, store_module.INBOX_MAX_ATTEMPTS + 1):
-        entry = store.inbox_entry("EvPoison")
-        assert entry is not None and entry.attempts == attempt and entry.done_at is None
-        gave_up = store.fail("EvPoison", owner, f"attempt {attempt} failed")
-        assert gave_up is (attempt == store_module.INBOX_MAX_ATTEMPTS)
-        if not gave_up:
-            owner = f"o{attempt}"
-            assert [i.event_id for i in store.lease(owner, 10, 60)] == ["EvPoison"]
-    entry = store.inbox_entry("EvPoison")
-    assert entry is not None and entry.done_at is not None and entry.lease_owner is None
-    assert entry.last_error == f"attempt {store_module.INBOX_MAX_ATTEMPTS} failed"
-    assert store.lease("z", 10, 60) == [] and store.pending_count() == 0
-
-
-def test_lease_gives_up_an_item_whose_runners_keep_dying(store: Store) -> None:
-    """A payload that kills the process running it never gets to call ``fail``: the lease counts."""
-    assert store.enqueue("EvCrash", "T:C:k", "{}")
-    for _ in range(store_module.INBOX_MAX_ATTEMPTS):
-        assert [i.event_id for i in store.lease("doomed", 10, 0.05)] == ["EvCrash"]
-        time.sleep(0.1)  # the runner died; its lease expires
-    assert store.lease("next", 10, 60) == []
-    entry = store.inbox_entry("EvCrash")
-    assert entry is not None and entry.done_at is not None and entry.last_error == "its turn never finished"
-
-
-def test_renew_release_and_prune(store: Store) -> None:
-    assert store.enqueue("EvR1", "T:C:r", "{}", owner="a", lease_seconds=0.3)
-    assert store.enqueue("EvR2", "T:C:s", "{}", owner="a", lease_seconds=0.3)
-    assert store.renew("a", ["EvR1", "EvR2"], 60) == 2
-    assert store.renew("b", ["EvR1"], 60) == 0
-    time.sleep(0.5)
-    assert store.lease("b", 10, 60) == []  # renewed: still a's
-    assert store.release("a", ["EvR1"]) == 1
-    released = store.inbox_entry("EvR1")
-    assert released is not None and released.attempts == 0 and released.lease_owner is None
-    assert [i.event_id for i in store.lease("b", 10, 60)] == ["EvR1"]
-    assert store.complete("EvR1", "b") and store.complete("EvR2", "a")
-    assert store.pending_count() == 0
-    assert store.prune_inbox() == 0  # done just now: kept
-    assert store.prune_inbox(datetime.now(UTC) + store_module.INBOX_RETENTION + timedelta(minutes=1)) == 2
-    assert store.inbox_entry("EvR1") is None
-
-
-def lease_all(barrier: Any, url: str, owner: str, rounds: int) -> list[tuple[str, str, float]]:
-    """Worker: lease, 'run' and complete until nothing is left; (event id, thread, when run)."""
-    store = Store(url)
-    store.ensure_schema()
-    barrier.wait(timeout=30)
-    ran: list[tuple[str, str, float]] = []
-    idle = 0
-    while idle < rounds:
-        items = store.lease(owner, 3, 30)
-        if not items:
-            idle += 1
-            time.sleep(0.02)
-            continue
-        idle = 0
-        for item in items:
-            ran.append((item.event_id, item.thread, time.monotonic()))
-            time.sleep(0.002)
-            assert store.complete(item.event_id, owner)
-    store.close()
-    return ran
-
-
-def test_concurrent_leasers_take_each_item_once_in_thread_order(store: Store, store_url: str) -> None:
-    expected: dict[str, list[str]] = {}
-    for n in range(60):
-        thread = f"T:C:{n % 6}"
-        event_id = f"EvC{n:03d}"
-        assert store.enqueue(event_id, thread, "{}")
-        expected.setdefault(thread, []).append(event_id)
-    results = run_in_processes(lease_all, [(store_url, f"w{i}", 15) for i in range(3)])
-    ran = sorted((when, event_id, thread) for part in results for event_id, thread, when in part)
-    assert sorted(e for _, e, _ in ran) == sorted(e for ids in expected.values() for e in ids)  # each once
-    for thread, ids in expected.items():
-        assert [e for _, e, t in ran if t == thread] == ids, thread  # received order, across processes
-    assert store.pending_count() == 0

@@ -1,1 +1,0 @@
-"""What each Slack surface does, kept apart from the wiring in ``bot.slack.listeners``."""

@@ -1,0 +1,84 @@
+"""One turn worker process (the child side of ``ProcessRunner``): it builds its own knowledge
+base, engine, store connection and Web API client, then runs the jobs its parent sends over
+the pipe on a ``KeyedThreadPool``, and reports each one finished (with its metrics).
+
+Workers ignore SIGTERM/SIGINT and take orders from the parent; if the parent dies they
+finish the jobs in hand and exit on the pipe's EOF.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import pickle
+import signal
+import threading
+from multiprocessing.connection import Connection
+from typing import Any
+
+from bot.slack.delivery.job_context import JobContext
+from bot.slack.delivery.jobs import Job
+from bot.slack.delivery.keyed_pool import KeyedThreadPool
+from bot.slack.delivery.run_job import run_job
+from bot.slack.logs import configure_logging
+from bot.slack.metrics import drain, record_for_parent
+from bot.slack.settings import SlackSettings
+
+log = logging.getLogger("nginx_triage.slack.workers")
+
+WORKER_STOP_GRACE_S = 10.0
+"""How long a worker told to stop waits for its own jobs (the parent already waited for them)."""
+
+
+def worker_main(index: int, settings: SlackSettings, conn: Connection) -> None:
+    """Entry point of one worker process (spawned): build the context, then run jobs until told to stop."""
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, signal.SIG_IGN)
+    if settings.worker_nice:
+        with contextlib.suppress(OSError):  # not allowed here: run at the parent's priority
+            os.nice(settings.worker_nice)
+    configure_logging(settings.secrets(), fields={"worker": index})
+    record_for_parent()
+    send_lock = threading.Lock()
+
+    def send(message: tuple[Any, ...]) -> None:
+        with send_lock, contextlib.suppress(OSError, ValueError):  # the parent is gone: nobody to tell
+            conn.send(message)
+
+    try:
+        ctx = JobContext.build(settings)
+    except Exception as exc:  # a worker that cannot start says why; the parent retries with backoff
+        log.exception("turn worker could not start")
+        send(("failed", f"{type(exc).__name__}: {exc}"[:300]))
+        return
+    pool = KeyedThreadPool(settings.worker_threads, name=f"nginx-triage-w{index}")
+    send(("ready", os.getpid()))
+    log.info("turn worker ready", extra={"pid": os.getpid()})
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):
+            log.warning("the serving process is gone; finishing the jobs in hand and exiting")
+            break
+        if message[0] == "stop":
+            break
+        _, job_id, data = message
+        try:
+            job: Job = pickle.loads(data)
+        except Exception:
+            log.exception("a job could not be read; dropped", extra={"job_id": job_id})
+            send(("done", job_id, drain()))
+            continue
+
+        def run(job_id: int = job_id, job: Job = job) -> None:
+            try:
+                run_job(ctx, job)
+            finally:
+                send(("done", job_id, drain()))
+
+        pool.submit(run, job.key)
+    if not pool.shutdown(WORKER_STOP_GRACE_S):
+        log.warning("turn worker stopped with jobs still running")
+    ctx.close()
+    send(("bye", drain()))

@@ -1,0 +1,14 @@
+"""Buttons (``block_actions``) under the bot's replies."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from bot.conversation.model import ACTION_IDS
+from bot.slack.listeners.actions.reply_buttons import reply_button_callback
+
+
+def register(app: App) -> None:
+    """One listener per action id in ``ACTION_IDS``; other action ids are not ours."""
+    for action_id in ACTION_IDS:
+        app.action(action_id)(reply_button_callback)

@@ -1,0 +1,47 @@
+"""Facts about one delivery from Slack that the listeners of every surface need."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from slack_bolt.request import BoltRequest
+
+from bot.slack.files import FileRef
+
+
+def header(request: BoltRequest, name: str) -> str | None:
+    """One request header (Bolt stores them lower-cased, as lists); Socket Mode mirrors the retry ones."""
+    values: Sequence[str] | str | None = request.headers.get(name.lower())
+    if not values:
+        return None
+    return values if isinstance(values, str) else values[0]
+
+
+def retry_num(request: BoltRequest) -> str | None:
+    """X-Slack-Retry-Num of an Events API retry, else None."""
+    return header(request, "x-slack-retry-num")
+
+
+def team_of(body: Mapping[str, Any], event: Mapping[str, Any] | None = None) -> str:
+    """The workspace id, wherever this payload keeps it."""
+    team = body.get("team_id") or (event or {}).get("team")
+    if not team and isinstance(body.get("team"), Mapping):
+        team = body["team"].get("id")
+    if not team and isinstance(body.get("user"), Mapping):
+        team = body["user"].get("team_id")
+    return str(team or "T0")
+
+
+def file_refs(message: Mapping[str, Any]) -> tuple[FileRef, ...]:
+    """Files and snippets shared with a message."""
+    out: list[FileRef] = []
+    for f in message.get("files") or ():
+        if isinstance(f, Mapping) and f.get("id"):
+            out.append(FileRef(id=str(f["id"]), name=str(f.get("name") or f.get("title") or "")))
+    return tuple(out)
+
+
+def is_from_a_bot(event: Mapping[str, Any]) -> bool:
+    """Messages by bots (ours included) never start a turn: no loops."""
+    return bool(event.get("bot_id") or event.get("subtype") == "bot_message" or event.get("bot_profile"))
