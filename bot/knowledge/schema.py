@@ -69,12 +69,21 @@ class MatchRules(Strict):
     entry only when one of them occurs in its message (the fast path, and what the
     benchmark greps for). ``regexes`` then decide, and their named groups become facts.
     ``errno`` restricts the match to those errno numbers: errno text differs between glibc,
-    musl and macOS, the number does not.
+    musl and macOS, the number does not. Only a real errno counts: ``(20: unable to get
+    local issuer certificate)`` after ``verify error:`` is an OpenSSL code (see
+    ``bot.matching.syscall_errno``). ``levels`` restricts the entry to lines logged at those
+    levels (a line pasted without its level passes): nginx logs one message at one level,
+    so this separates e.g. a configuration error (``[emerg]``) from a warning about the same
+    file:line (``[warn]``) without changing the C grouping path, which groups by message.
     """
 
     anchors: list[str] = Field(min_length=1)
     regexes: list[Regex] = Field(min_length=1)
     errno: list[int] = Field(default_factory=list)
+    levels: list[NginxLevel] = Field(
+        default_factory=list,
+        description="the line's level must be one of these when the line shows a level (lines without one pass)",
+    )
     exclude: list[str] = Field(
         default_factory=list,
         description="literal, case-insensitive substrings that veto the entry",

@@ -4,6 +4,11 @@ Fast path: one Aho-Corasick pass over the lower-cased message finds which entrie
 anchors occur; only those entries' regexes run. Slow path, for lines the fast path misses
 (retyped, translated, cut short): rapidfuzz over masked templates, with a threshold, so
 that mangled nginx lines still land and other software's lines do not.
+
+The NGINX message catalogue (``kb/catalog``) keeps the slow path honest: a line that is,
+word for word, a known nginx message is not handed to an entry by resemblance unless that
+entry's own examples or formats are that message. Such a line is answered by the
+catalogue instead (``catalog_message``), never by a guess.
 """
 
 from __future__ import annotations
@@ -17,9 +22,12 @@ import ahocorasick
 from rapidfuzz import fuzz, process
 
 from bot.evidence.errorlog import LogLine, parse_line
+from bot.knowledge.catalog.lookup import Catalog, CatalogMessage, load_catalog
+from bot.knowledge.catalog.pattern import instance
 from bot.knowledge.loader import KnowledgeBase
 from bot.knowledge.schema import ErrorEntry
 from bot.matching.masking import mask, mask_format
+from bot.matching.syscall_errno import errno_fact_misleads, syscall_errno
 
 FUZZY_THRESHOLD = 88.0
 """Minimum rapidfuzz score (0-100) for a fuzzy match; calibrated on examples and near misses."""
@@ -62,13 +70,20 @@ class _Compiled:
     exclude: tuple[str, ...]
     errno: frozenset[int]
     priority: int
+    levels: frozenset[str]
+
+
+_BUNDLED = object()
 
 
 class Matcher:
     """Classifies lines; build once per knowledge base, reuse for every line."""
 
-    def __init__(self, kb: KnowledgeBase) -> None:
+    def __init__(self, kb: KnowledgeBase, catalog: Catalog | object | None = _BUNDLED) -> None:
+        """``catalog``: the message catalogue (default: the bundled one, read on first need; None: none)."""
         self.kb = kb
+        self._catalog = catalog
+        self._explained: dict[str, frozenset[str]] = {}
         self._entries: list[_Compiled] = []
         self._automaton = ahocorasick.Automaton()
         anchor_owners: dict[str, set[int]] = {}
@@ -80,6 +95,7 @@ class Matcher:
                     exclude=tuple(x.lower() for x in entry.match.exclude),
                     errno=frozenset(entry.match.errno),
                     priority=entry.match.priority,
+                    levels=frozenset(entry.match.levels),
                 )
             )
             for anchor in entry.match.anchors:
@@ -98,6 +114,40 @@ class Matcher:
                 self._template_owner.append(idx)
         self._head_cache: dict[str, int] = {}
         self._fuzzy_cached = lru_cache(maxsize=4096)(self._fuzzy_uncached)
+        self._index = {comp.entry.id: idx for idx, comp in enumerate(self._entries)}
+
+    # -- the message catalogue -----------------------------------------------------------
+
+    @property
+    def catalog(self) -> Catalog | None:
+        """The message catalogue, loaded on first use (None when there is none)."""
+        if self._catalog is _BUNDLED:
+            self._catalog = load_catalog()
+        return self._catalog if isinstance(self._catalog, Catalog) else None
+
+    def catalog_message(self, line: LogLine, *, use_level: bool = True) -> CatalogMessage | None:
+        """The nginx message this line is, by the catalogue (for lines no entry explains)."""
+        catalog = self.catalog
+        if catalog is None:
+            return None
+        return catalog.lookup(line.message, line.level if use_level else None)
+
+    def explained_by(self, kb_id: str) -> frozenset[str]:
+        """Catalogue message ids an entry explains: those its examples and its formats are."""
+        known = self._explained.get(kb_id)
+        if known is None:
+            catalog = self.catalog
+            entry = self.kb.errors[kb_id]
+            ids: set[str] = set()
+            if catalog is not None:
+                texts = [parse_line(ex.line) for ex in entry.examples]
+                texts += [parse_line(instance(m.format)) for m in entry.messages]
+                for line in texts:
+                    hit = catalog.lookup(line.message)
+                    if hit is not None:
+                        ids.add(hit.id)
+            known = self._explained[kb_id] = frozenset(ids)
+        return known
 
     # -- fast path -------------------------------------------------------------------
 
@@ -108,7 +158,9 @@ class Matcher:
         return found
 
     def _try(self, comp: _Compiled, line: LogLine, lowered: str) -> dict[str, str] | None:
-        if comp.errno and line.errno not in comp.errno:
+        if comp.errno and syscall_errno(line) not in comp.errno:
+            return None
+        if comp.levels and line.level is not None and line.level not in comp.levels:
             return None
         for ex in comp.exclude:
             if ex in lowered:
@@ -144,9 +196,7 @@ class Matcher:
             comp = self._entries[cached]
             facts = self._try(comp, line, message.lower())
             if facts is not None:
-                merged = line.facts()
-                merged.update(facts)
-                return Match(comp.entry.id, 1.0, "regex", merged)
+                return Match(comp.entry.id, 1.0, "regex", self._facts(line, facts))
         found = self._match_uncached(line)
         if found is not None:
             if len(self._head_cache) >= HEAD_CACHE_SIZE:
@@ -165,10 +215,25 @@ class Matcher:
             comp = self._entries[idx]
             facts = self._try(comp, line, lowered)
             if facts is not None:
-                merged = line.facts()
-                merged.update(facts)
-                return idx, Match(comp.entry.id, 1.0, "regex", merged)
+                return idx, Match(comp.entry.id, 1.0, "regex", self._facts(line, facts))
         return None
+
+    def _facts(self, line: LogLine, found: dict[str, str]) -> dict[str, str]:
+        """Prefix and context facts, then the entry's own; no errno that is not one.
+
+        A configuration error names its file and line; when its text does not name the
+        directive, the catalogue does (``invalid URL prefix`` is logged by proxy_pass's
+        handler), so the fix can say which directive on that line to look at.
+        """
+        merged = line.facts()
+        if "errno" in merged and errno_fact_misleads(line):
+            del merged["errno"]
+        merged.update(found)
+        if "line" in found and "file" in found and "directive" not in found:
+            known = self.catalog_message(line, use_level=False)
+            if known is not None and len(known.directives) == 1:
+                merged["directive"] = known.directives[0]
+        return merged
 
     # -- slow path -------------------------------------------------------------------
 
@@ -202,19 +267,37 @@ class Matcher:
         if idx in rejected:
             return None
         comp = self._entries[idx]
-        if comp.errno and line.errno is not None and line.errno not in comp.errno:
+        errno = syscall_errno(line)
+        if comp.errno and errno is not None and errno not in comp.errno:
+            return None
+        if comp.levels and line.level is not None and line.level not in comp.levels:
             return None
         lowered = line.message.lower()
         if any(ex in lowered for ex in comp.exclude):
             return None
-        return Match(comp.entry.id, round(score / 100.0, 3), "fuzzy", line.facts())
+        facts = line.facts()
+        if "errno" in facts and errno_fact_misleads(line):
+            del facts["errno"]
+        return Match(comp.entry.id, round(score / 100.0, 3), "fuzzy", facts)
 
     def match(self, line: LogLine) -> Match | None:
-        """Best match for a parsed line, or None."""
+        """Best match for a parsed line, or None.
+
+        A fuzzy guess is dropped when the catalogue knows the line as an nginx message that
+        the guessed entry does not explain (``no host in upstream ""`` only resembles
+        ``host not found in upstream``). The lookup uses the message head only, as the C
+        grouping path does, so both paths give the same answer.
+        """
         found = self.match_fast(line)
         if found is not None:
             return found
-        return self.match_fuzzy(line, frozenset(self._candidates(line.message.lower())))
+        guess = self.match_fuzzy(line, frozenset(self._candidates(line.message.lower())))
+        if guess is None:
+            return None
+        known = self.catalog_message(line, use_level=False)
+        if known is not None and known.id not in self.explained_by(guess.kb_id):
+            return None
+        return guess
 
     def match_text(self, raw: str) -> tuple[LogLine, Match | None]:
         """Parse and match one raw line."""
