@@ -70,7 +70,7 @@ class _Compiled:
     exclude: tuple[str, ...]
     errno: frozenset[int]
     priority: int
-    levels: frozenset[str]
+    message_levels: frozenset[str]
 
 
 _BUNDLED = object()
@@ -95,7 +95,7 @@ class Matcher:
                     exclude=tuple(x.lower() for x in entry.match.exclude),
                     errno=frozenset(entry.match.errno),
                     priority=entry.match.priority,
-                    levels=frozenset(entry.match.levels),
+                    message_levels=frozenset(entry.match.message_levels),
                 )
             )
             for anchor in entry.match.anchors:
@@ -160,16 +160,25 @@ class Matcher:
     def _try(self, comp: _Compiled, line: LogLine, lowered: str) -> dict[str, str] | None:
         if comp.errno and syscall_errno(line) not in comp.errno:
             return None
-        if comp.levels and line.level is not None and line.level not in comp.levels:
-            return None
         for ex in comp.exclude:
             if ex in lowered:
                 return None
         for rx in comp.regexes:
             m = rx.search(line.message)
             if m is not None:
+                if comp.message_levels and not self._message_level_ok(comp, line):
+                    return None
                 return {k: v for k, v in m.groupdict().items() if v is not None}
         return None
+
+    def _message_level_ok(self, comp: _Compiled, line: LogLine) -> bool:
+        """False when the catalogue knows the line as a message nginx logs at another level."""
+        catalog = self.catalog
+        hits = catalog.matches(line.message) if catalog is not None else []
+        if not hits:
+            return True
+        best = [h for h in hits if h.literal_chars == hits[0].literal_chars]  # one text, several levels
+        return any(h.level in comp.message_levels or h.level == "runtime" for h in best)
 
     def all_regex_matches(self, line: LogLine) -> list[tuple[str, int, dict[str, str]]]:
         """Every entry whose fast-path rules accept the line: (id, priority, facts)."""
@@ -270,7 +279,7 @@ class Matcher:
         errno = syscall_errno(line)
         if comp.errno and errno is not None and errno not in comp.errno:
             return None
-        if comp.levels and line.level is not None and line.level not in comp.levels:
+        if comp.message_levels and not self._message_level_ok(comp, line):
             return None
         lowered = line.message.lower()
         if any(ex in lowered for ex in comp.exclude):

@@ -33,7 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out or builtin_kb_dir() / "catalog"
     messages = write(out, source_data(extraction, args.release, args.commit))
     print(
-        f"{len(extraction.records)} logging calls, {messages['messages_total']} messages "
+        f"{len(extraction.records)} records (logging calls, strings handlers return), "
+        f"{messages['messages_total']} messages "
         f"({messages['with_pattern']} with a pattern), {extraction.skipped} calls with a computed format; "
         f"by level: {messages['by_level']} -> {out}"
     )

@@ -96,6 +96,7 @@ def build_messages(source: dict[str, Any]) -> dict[str, Any]:
                 "source": f"{recs[0]['file']}:{recs[0]['line']}",
                 "sources": [f"{r['file']}:{r['line']}" for r in recs],
                 "config": any(r["config"] for r in recs),
+                "in_file": any(r["call"] in ("ngx_conf_log_error", "return") for r in recs),
                 "directives": directives,
                 "docs": [docs_url(d, _defining_module(d, directive_modules[d], modules, area)) for d in directives],
                 "anchor": pattern.anchor if pattern else None,

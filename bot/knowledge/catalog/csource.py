@@ -71,6 +71,9 @@ class SourceFile:
     modules: list[str] = field(default_factory=list)
     commands: list[tuple[str, str | None]] = field(default_factory=list)  # (directive, handler)
     functions: set[str] = field(default_factory=set)
+    # ``return "text";`` in functions that read configuration: directive handlers return the
+    # end of the message ngx_conf_file.c logs as ``"%s" directive %s``.
+    returns: list[tuple[str, str, int]] = field(default_factory=list)  # (function, text, line)
 
 
 def decode_c_string(literal: str) -> str:
@@ -224,6 +227,8 @@ class _Scanner:
                 if self.depth == 0:
                     self.function = None
                     self.takes_conf = False
+            elif tok.text == "return" and self.depth > 0 and self.takes_conf and self.function:
+                self._return_string(i)
             elif tok.kind == "id" and self.depth > 0 and tok.text in self.call_names:
                 end = self._call(i)
                 for j in range(i + 1, end):
@@ -287,6 +292,17 @@ class _Scanner:
             handler = fields[2] if len(fields) > 2 else ()
             name = handler[0].text if len(handler) == 1 and handler[0].kind == "id" else None
             self.result.commands.append((decode_c_string(row[3].text), name))
+
+    def _return_string(self, i: int) -> None:
+        """``return "literal" "literal";`` (only string literals, nothing else)."""
+        tokens = self.tokens
+        j = i + 1
+        parts: list[str] = []
+        while j < len(tokens) and tokens[j].kind == "str":
+            parts.append(decode_c_string(tokens[j].text))
+            j += 1
+        if parts and j < len(tokens) and tokens[j].text == ";" and self.function is not None:
+            self.result.returns.append((self.function, "".join(parts), tokens[i].line))
 
     def _call(self, i: int) -> int:
         tokens = self.tokens

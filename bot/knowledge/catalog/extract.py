@@ -14,6 +14,10 @@ The logging functions and where their level and format arguments are:
 ``ngx_ssl_connection_error(c, sslerr, err, text)`` (level chosen from the errno at run
 time), ``ngx_slab_error(pool, level, text)``. ``ngx_log_debugN`` calls are recognised so
 that they are skipped, never mistaken for a message.
+
+Directive handlers also report errors by returning a string (``return "is duplicate";``)
+that ``ngx_conf_handler()`` logs as ``"%s" directive %s`` at emerg: for a handler of known
+directives each becomes ``"name" directive text``, for a shared one ``"%s" directive text``.
 """
 
 from __future__ import annotations
@@ -176,6 +180,28 @@ def _record(
     )
 
 
+def _returned(source: SourceFile, module: str, handlers: dict[str, list[str]]) -> list[Record]:
+    """Records for strings directive handlers return (logged by ngx_conf_handler at emerg)."""
+    out = []
+    for function, text, line in source.returns:
+        names = handlers.get(function) or ["%s"]
+        for name in names:
+            out.append(
+                Record(
+                    format=f'"{name}" directive {text}',
+                    level="emerg",
+                    call="return",
+                    file=source.path,
+                    line=line,
+                    function=function,
+                    module=module,
+                    config=True,
+                    directives=[] if name == "%s" else [name],
+                )
+            )
+    return out
+
+
 def read_tree(root: Path) -> list[tuple[str, str]]:
     """``(repo-relative path, text)`` of every ``.c`` and ``.h`` file under ``root/src``, sorted."""
     out = []
@@ -225,5 +251,6 @@ def extract(files: Iterable[tuple[str, str]]) -> Extraction:
                 record = _record(call, level, fmt, source.path, module, handlers, directive_modules)
                 if record is not None:
                     records.append(record)
+        records.extend(_returned(source, module, handlers))
     records.sort(key=lambda r: (r.file, r.line, r.format))
     return Extraction(records, {k: directive_modules[k] for k in sorted(directive_modules)}, skipped)

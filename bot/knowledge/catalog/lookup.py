@@ -21,6 +21,17 @@ import ahocorasick
 
 from bot.knowledge.catalog import MESSAGES_FILE
 
+_SCHEME_MODULE = {
+    "http": "ngx_http_proxy_module",
+    "https": "ngx_http_proxy_module",
+    "fastcgi": "ngx_http_fastcgi_module",
+    "uwsgi": "ngx_http_uwsgi_module",
+    "suwsgi": "ngx_http_uwsgi_module",
+    "scgi": "ngx_http_scgi_module",
+    "grpc": "ngx_http_grpc_module",
+    "grpcs": "ngx_http_grpc_module",
+    "memcached": "ngx_http_memcached_module",
+}
 _SUFFIX = re.compile(r" \((?:\d{1,5}|SSL): ")
 
 
@@ -36,6 +47,7 @@ class CatalogMessage:
     source: str
     sources: tuple[str, ...]
     config: bool
+    in_file: bool  # nginx appends " in FILE:LINE" (ngx_conf_log_error, or a handler's returned text)
     directives: tuple[str, ...]
     docs: tuple[str, ...]
     anchor: str | None
@@ -53,12 +65,25 @@ class CatalogMessage:
             return "at start or reload; nginx stops, or keeps the old configuration"
         return "while running"
 
-    def to_json(self) -> dict[str, Any]:
+    def module_for(self, upstream: str | None = None) -> str:
+        """The module that logged it; several modules log some texts, the upstream's scheme picks one."""
+        if len(self.modules) == 1:
+            return self.module
+        scheme = upstream.split("://", 1)[0].lower() if upstream and "://" in upstream else ""
+        wanted = _SCHEME_MODULE.get(scheme)
+        for module in self.modules:
+            if wanted and module == wanted:
+                return module
+        shown = ", ".join(self.modules[:3])
+        return shown + (f" and {len(self.modules) - 3} more" if len(self.modules) > 3 else "")
+
+    def to_json(self, upstream: str | None = None) -> dict[str, Any]:
         """The ``catalog`` object of ``match --format jsonl`` and ``diagnose --format json``."""
         return {
             "id": self.id,
             "format": self.format,
-            "module": self.module,
+            "module": self.module_for(upstream),
+            "modules": list(self.modules),
             "level": self.level,
             "source": self.source,
             "directives": list(self.directives),
@@ -66,9 +91,9 @@ class CatalogMessage:
             "when": self.when,
         }
 
-    def describe(self) -> str:
+    def describe(self, upstream: str | None = None) -> str:
         """One sentence for people: which module, what level, when, where to read more."""
-        where = f"logged by {self.module}" + (f" (and {len(self.modules) - 1} more)" if len(self.modules) > 1 else "")
+        where = f"logged by {self.module_for(upstream)}"
         level = (
             "console message"
             if self.level == "stderr"
@@ -157,6 +182,7 @@ def _message(raw: dict[str, Any]) -> CatalogMessage:
         source=raw["source"],
         sources=tuple(raw["sources"]),
         config=bool(raw["config"]),
+        in_file=bool(raw.get("in_file", False)),
         directives=tuple(raw["directives"]),
         docs=tuple(raw["docs"]),
         anchor=raw["anchor"],
