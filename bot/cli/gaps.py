@@ -44,18 +44,19 @@ def _table(gaps: list[Gap]) -> Table:
     table.add_column("count", justify="right")
     table.add_column("last seen (UTC)", no_wrap=True)
     table.add_column("first seen (UTC)", no_wrap=True)
-    table.add_column("nginx message (catalogue)", overflow="fold")
-    table.add_column("sample", overflow="fold")
+    table.add_column("nginx message (catalogue) / sample", overflow="fold")
     for g in gaps:
         known = _catalog(g.sample)
-        message = f"{known['format']} [{known['level']}] {known['module']}, {known['source']}" if known else "-"
+        cell = Text()
+        if known:
+            cell.append(f"{known['format']}  [{known['level']}] {known['module']}, {known['source']}\n", style="bold")
         # Text, not markup: samples are log lines full of "[error]"-style brackets.
+        cell.append(g.sample)
         table.add_row(
             str(g.count),
             g.last_seen.strftime("%Y-%m-%d %H:%M"),
             g.first_seen.strftime("%Y-%m-%d %H:%M"),
-            Text(message),
-            Text(g.sample),
+            cell,
         )
     return table
 

@@ -10,6 +10,8 @@ nginx formats (``ngx_vslprintf``) are literal text with conversions: ``%V %v %s 
 * A string followed by a quote is ``[^"]{0,2048}+`` (values nginx quotes do not contain it).
 * Any other string hole runs lazily to the first occurrence of the next literal inside an
   atomic group, ``(?>.{0,2048}?NEXT)``: at most one way to match per start, never a retry.
+  It also stops where the pattern's first literal occurs again (``(?:(?!FIRST).)``), so a
+  line that repeats that literal is scanned once, not once per repetition.
 
 nginx caps a whole line at 2048 bytes (``NGX_MAX_ERROR_STR``), so the bounds lose nothing.
 A format with too little literal text (``%s failed``, ``"%V": %s``) would match anything:
@@ -139,6 +141,8 @@ def build(fmt: str) -> Pattern | None:
     anchor = max(literals, key=lambda t: (_letters(t), len(t)))
     if _letters(anchor) < MIN_ANCHOR_LETTERS:
         return None
+    first = parts[0].text
+    char = f"(?:(?!{escape(first)}).)" if len(first.strip()) >= 3 else "."
     out: list[str] = []
     i = 0
     while i < len(parts):
@@ -153,6 +157,6 @@ def build(fmt: str) -> Pattern | None:
             out.append(hole)
             i += 1
         else:
-            out.append(f"(?>.{{0,{STRING_BOUND}}}?{escape(following)})")
+            out.append(f"(?>{char}{{0,{STRING_BOUND}}}?{escape(following)})")
             i += 2
     return Pattern("".join(out), anchor.lower(), sum(len(t) for t in literals))
