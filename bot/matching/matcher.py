@@ -27,7 +27,7 @@ from bot.knowledge.catalog.pattern import instance
 from bot.knowledge.loader import KnowledgeBase
 from bot.knowledge.schema import ErrorEntry
 from bot.matching.masking import mask, mask_format
-from bot.matching.syscall_errno import errno_fact_misleads, syscall_errno
+from bot.matching.syscall_errno import errno_kind
 
 FUZZY_THRESHOLD = 88.0
 """Minimum rapidfuzz score (0-100) for a fuzzy match; calibrated on examples and near misses."""
@@ -157,8 +157,9 @@ class Matcher:
             found.update(owners)
         return found
 
-    def _try(self, comp: _Compiled, line: LogLine, lowered: str) -> dict[str, str] | None:
-        if comp.errno and syscall_errno(line) not in comp.errno:
+    def _try(self, comp: _Compiled, line: LogLine, lowered: str, kind: str) -> dict[str, str] | None:
+        """The entry's facts when its rules accept the line; ``kind`` is ``errno_kind(line)``."""
+        if comp.errno and (kind != "syscall" or line.errno not in comp.errno):
             return None
         for ex in comp.exclude:
             if ex in lowered:
@@ -183,10 +184,11 @@ class Matcher:
     def all_regex_matches(self, line: LogLine) -> list[tuple[str, int, dict[str, str]]]:
         """Every entry whose fast-path rules accept the line: (id, priority, facts)."""
         lowered = line.message.lower()
+        kind = errno_kind(line)
         out = []
         for idx in self._candidates(lowered):
             comp = self._entries[idx]
-            facts = self._try(comp, line, lowered)
+            facts = self._try(comp, line, lowered, kind)
             if facts is not None:
                 out.append((comp.entry.id, comp.priority, facts))
         return sorted(out, key=lambda t: (-t[1], t[0]))
@@ -203,9 +205,10 @@ class Matcher:
         cached = self._head_cache.get(head)
         if cached is not None:
             comp = self._entries[cached]
-            facts = self._try(comp, line, message.lower())
+            kind = errno_kind(line)
+            facts = self._try(comp, line, message.lower(), kind)
             if facts is not None:
-                return Match(comp.entry.id, 1.0, "regex", self._facts(line, facts))
+                return Match(comp.entry.id, 1.0, "regex", self._facts(line, facts, kind))
         found = self._match_uncached(line)
         if found is not None:
             if len(self._head_cache) >= HEAD_CACHE_SIZE:
@@ -219,15 +222,16 @@ class Matcher:
         cands = self._candidates(lowered)
         if not cands:
             return None
+        kind = errno_kind(line)
         ordered = sorted(cands, key=lambda i: (-self._entries[i].priority, self._entries[i].entry.id))
         for idx in ordered:
             comp = self._entries[idx]
-            facts = self._try(comp, line, lowered)
+            facts = self._try(comp, line, lowered, kind)
             if facts is not None:
-                return idx, Match(comp.entry.id, 1.0, "regex", self._facts(line, facts))
+                return idx, Match(comp.entry.id, 1.0, "regex", self._facts(line, facts, kind))
         return None
 
-    def _facts(self, line: LogLine, found: dict[str, str]) -> dict[str, str]:
+    def _facts(self, line: LogLine, found: dict[str, str], kind: str) -> dict[str, str]:
         """Prefix and context facts, then the entry's own; no errno that is not one.
 
         A configuration error names its file and line; when its text does not name the
@@ -235,7 +239,7 @@ class Matcher:
         handler), so the fix can say which directive on that line to look at.
         """
         merged = line.facts()
-        if "errno" in merged and errno_fact_misleads(line):
+        if "errno" in merged and kind in ("verify", "relayed"):
             del merged["errno"]
         merged.update(found)
         if "line" in found and "file" in found and "directive" not in found:
@@ -276,8 +280,8 @@ class Matcher:
         if idx in rejected:
             return None
         comp = self._entries[idx]
-        errno = syscall_errno(line)
-        if comp.errno and errno is not None and errno not in comp.errno:
+        kind = errno_kind(line)
+        if comp.errno and line.errno is not None and (kind != "syscall" or line.errno not in comp.errno):
             return None
         if comp.message_levels and not self._message_level_ok(comp, line):
             return None
@@ -285,7 +289,7 @@ class Matcher:
         if any(ex in lowered for ex in comp.exclude):
             return None
         facts = line.facts()
-        if "errno" in facts and errno_fact_misleads(line):
+        if "errno" in facts and kind in ("verify", "relayed"):
             del facts["errno"]
         return Match(comp.entry.id, round(score / 100.0, 3), "fuzzy", facts)
 

@@ -25,7 +25,6 @@ from bot.evidence.errorlog import LogLine
 # Text right before the "(" that makes the number something other than an errno: an
 # OpenSSL verify result (misleading as an errno, dropped from the facts too) or a DNS/OCSP
 # result code (kept as the ``errno`` fact: resolver-failed reads it as the DNS answer).
-_VERIFY_BEFORE = re.compile(r"verify error:?\s{0,2}$", re.IGNORECASE)
 _CODE_BEFORE = re.compile(r"(?:could not be resolved|DNS error|not successful)\s{0,2}$", re.IGNORECASE)
 # Messages whose text comes from a script, a backend or a library, not from nginx's own call.
 _RELAYED = re.compile(
@@ -36,28 +35,38 @@ _RELAYED = re.compile(
 _BEFORE_WINDOW = 40
 
 
-def _kind(line: LogLine) -> str:
-    """``syscall``, ``code`` (DNS/OCSP result), ``verify`` (OpenSSL) or ``relayed``."""
+_RELAYED_START = ("[lua]", "stream [lua]", "lua ", "js", "fastcgi", "php message: ", "modsecurity", "[client ")
+
+
+def errno_kind(line: LogLine) -> str:
+    """``syscall``, ``code`` (DNS/OCSP result), ``verify`` (OpenSSL) or ``relayed``; ``none`` without a number.
+
+    Runs for every line with a number in parentheses, so plain substring tests decide first
+    and a regex runs only when one of them hits.
+    """
+    if line.errno is None:
+        return "none"
     message = line.message
-    if _RELAYED.match(message):
+    start = message[:24].lower()
+    if (start.startswith(_RELAYED_START) or " sent in stderr" in message[:80]) and _RELAYED.match(message):
         return "relayed"
     at = message.find(f"({line.errno}:")
-    if at >= 0:
-        window = max(0, at - _BEFORE_WINDOW)
-        if _VERIFY_BEFORE.search(message, window, at):
+    if at > 0:
+        before = message[max(0, at - _BEFORE_WINDOW) : at].lower()
+        if "verify error" in before:
             return "verify"
-        if _CODE_BEFORE.search(message, window, at):
+        if ("resolved" in before or "dns error" in before or "not successful" in before) and _CODE_BEFORE.search(
+            message, max(0, at - _BEFORE_WINDOW), at
+        ):
             return "code"
     return "syscall"
 
 
 def syscall_errno(line: LogLine) -> int | None:
     """The line's errno when it really is one, else None."""
-    if line.errno is None or _kind(line) != "syscall":
-        return None
-    return line.errno
+    return line.errno if errno_kind(line) == "syscall" else None
 
 
 def errno_fact_misleads(line: LogLine) -> bool:
     """True when the ``errno`` fact would name a C-library error the line does not report."""
-    return line.errno is not None and _kind(line) in ("verify", "relayed")
+    return errno_kind(line) in ("verify", "relayed")
