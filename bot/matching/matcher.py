@@ -112,7 +112,8 @@ class Matcher:
             for shape in sorted(s for s in shapes if len(s) >= FUZZY_MIN_CHARS):
                 self._templates.append(shape)
                 self._template_owner.append(idx)
-        self._head_cache: dict[str, int] = {}
+        # head -> (winning entry, other entries whose rules also accepted the line)
+        self._head_cache: dict[str, tuple[int, str]] = {}
         self._fuzzy_cached = lru_cache(maxsize=4096)(self._fuzzy_uncached)
         self._index = {comp.entry.id: idx for idx, comp in enumerate(self._entries)}
 
@@ -204,34 +205,38 @@ class Matcher:
         head = message if cut < 0 else message[:cut]
         cached = self._head_cache.get(head)
         if cached is not None:
-            comp = self._entries[cached]
+            comp = self._entries[cached[0]]
             kind = errno_kind(line)
             facts = self._try(comp, line, message.lower(), kind)
             if facts is not None:
-                return Match(comp.entry.id, 1.0, "regex", self._facts(line, facts, kind))
+                return Match(comp.entry.id, 1.0, "regex", self._facts(line, facts, kind, cached[1]))
         found = self._match_uncached(line)
         if found is not None:
             if len(self._head_cache) >= HEAD_CACHE_SIZE:
                 self._head_cache.clear()
-            self._head_cache[head] = found[0]
+            self._head_cache[head] = (found[0], found[1].facts.get("also_explained_by", ""))
             return found[1]
         return None
 
     def _match_uncached(self, line: LogLine) -> tuple[int, Match] | None:
+        """The highest-priority entry whose rules accept the line; the others that also do are
+        named in the ``also_explained_by`` fact, so the answer shows which entries competed."""
         lowered = line.message.lower()
         cands = self._candidates(lowered)
         if not cands:
             return None
         kind = errno_kind(line)
         ordered = sorted(cands, key=lambda i: (-self._entries[i].priority, self._entries[i].entry.id))
-        for idx in ordered:
+        for n, idx in enumerate(ordered):
             comp = self._entries[idx]
             facts = self._try(comp, line, lowered, kind)
             if facts is not None:
-                return idx, Match(comp.entry.id, 1.0, "regex", self._facts(line, facts, kind))
+                others = [self._entries[i] for i in ordered[n + 1 :]]
+                also = ", ".join(o.entry.id for o in others if self._try(o, line, lowered, kind) is not None)
+                return idx, Match(comp.entry.id, 1.0, "regex", self._facts(line, facts, kind, also))
         return None
 
-    def _facts(self, line: LogLine, found: dict[str, str], kind: str) -> dict[str, str]:
+    def _facts(self, line: LogLine, found: dict[str, str], kind: str, also: str = "") -> dict[str, str]:
         """Prefix and context facts, then the entry's own; no errno that is not one.
 
         A configuration error names its file and line; when its text does not name the
@@ -242,6 +247,8 @@ class Matcher:
         if "errno" in merged and kind in ("verify", "relayed"):
             del merged["errno"]
         merged.update(found)
+        if also:
+            merged["also_explained_by"] = also
         if "line" in found and "file" in found and "directive" not in found:
             known = self.catalog_message(line, use_level=False)
             if known is not None and len(known.directives) == 1:

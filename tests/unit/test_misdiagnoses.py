@@ -161,6 +161,22 @@ def test_unknown_emerg_message_with_file_line_falls_back(matcher: Matcher) -> No
     assert match is not None and match.kb_id == "config-test-failed" and match.facts["line"] == "12"
 
 
+# -- when two entries could explain a line, the answer says which ------------------------------
+
+
+def test_competing_entries_are_named_in_the_facts(matcher: Matcher) -> None:
+    raw = "2018/05/22 15:17:24 [info] 45#0: *409 client 10.164.0.5 closed keepalive connection (104: Connection reset by peer)"
+    match = matcher.match(parse_line(raw))
+    assert match is not None and match.kb_id == "connection-reset-by-peer"  # the errno decides
+    assert match.facts["errno"] == "104" and match.facts["also_explained_by"] == "client-closed-connection"
+    plain = matcher.match(parse_line(raw.split(" (104")[0]))
+    assert plain is not None and plain.kb_id == "client-closed-connection" and "also_explained_by" not in plain.facts
+    config = 'nginx: [emerg] open() "/var/log/nginx/a.log" failed (13: Permission denied) in /etc/nginx/nginx.conf:20'
+    denied = matcher.match(parse_line(config))
+    assert denied is not None and denied.kb_id == "permission-denied"
+    assert "config-test-failed" in denied.facts["also_explained_by"]
+
+
 # -- the catalogue vetoes guesses by resemblance --------------------------------------------------
 
 
