@@ -165,7 +165,10 @@ def test_unknown_emerg_message_with_file_line_falls_back(matcher: Matcher) -> No
 
 
 def test_competing_entries_are_named_in_the_facts(matcher: Matcher) -> None:
-    raw = "2018/05/22 15:17:24 [info] 45#0: *409 client 10.164.0.5 closed keepalive connection (104: Connection reset by peer)"
+    raw = (
+        "2018/05/22 15:17:24 [info] 45#0: *409 client 10.164.0.5 closed keepalive connection "
+        "(104: Connection reset by peer)"
+    )
     match = matcher.match(parse_line(raw))
     assert match is not None and match.kb_id == "connection-reset-by-peer"  # the errno decides
     assert match.facts["errno"] == "104" and match.facts["also_explained_by"] == "client-closed-connection"
