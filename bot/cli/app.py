@@ -138,7 +138,11 @@ def diagnose(
         _fail(str(exc))
     diagnosis = diagnose_evidence(evidence, kb, target_concurrency, environment)
     if fmt is DiagnoseFormat.json:
-        sys.stdout.write(json.dumps(diagnosis.to_json(), indent=2) + "\n")
+        from bot.cli.catalog_report import unmatched_details
+
+        out = diagnosis.to_json()
+        out["unmatched"] = unmatched_details(diagnosis.unmatched_samples, matcher)
+        sys.stdout.write(json.dumps(out, indent=2) + "\n")
     elif fmt is DiagnoseFormat.markdown:
         from bot.render.markdown import render_markdown
 
@@ -159,9 +163,12 @@ def diagnose(
             _fail("no diff: nothing in the configuration needs to change for these errors")
         sys.stdout.write(diagnosis.diff)
     else:
+        from bot.cli.catalog_report import print_known_messages
         from bot.render.text import render_text
 
-        render_text(diagnosis, Console(highlight=False))
+        console = Console(highlight=False)
+        render_text(diagnosis, console)
+        print_known_messages(diagnosis.unmatched_samples, matcher, console)
 
 
 def _progress_hook(path: Path, size: int) -> Callable[[int], None] | None:
@@ -197,6 +204,8 @@ def match(
     fmt: Annotated[MatchFormat, typer.Option("--format", "-f")] = MatchFormat.jsonl,
 ) -> None:
     """Match each input line against the knowledge base: one result per line."""
+    from bot.cli.catalog_report import catalog_json
+
     _kb, matcher = _load()
     out = sys.stdout
     try:
@@ -208,6 +217,7 @@ def match(
                     "score": m.score if m else 0.0,
                     "method": m.method if m else None,
                     "facts": m.facts if m else {},
+                    "catalog": catalog_json(line.raw, matcher) if m is None and line.raw.strip() else None,
                 }
                 out.write(json.dumps(row) + "\n")
             else:
@@ -288,6 +298,22 @@ def kb_lint() -> None:
             console.print(p, soft_wrap=True, markup=False)
         _fail(f"{len(problems)} problem(s) in the knowledge base")
     console.print(f"ok: {len(kb.errors)} errors, {len(kb.faqs)} FAQs, {len(kb.environments)} environments")
+
+
+class StatsFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
+@kb_app.command("stats")
+def kb_stats(
+    fmt: Annotated[StatsFormat, typer.Option("--format", "-f", help="text or json.")] = StatsFormat.text,
+) -> None:
+    """How many NGINX catalogue messages the curated KB entries explain."""
+    from bot.cli.catalog_report import stats_command
+
+    _kb, matcher = _load()
+    raise typer.Exit(stats_command(fmt.value, matcher))
 
 
 class GapsFormat(str, Enum):

@@ -1,7 +1,9 @@
 """``nginx-triage kb gaps``: the log lines nothing in the KB matched, most frequent first.
 
-This is the queue for growing the knowledge base: each row is one shape of line (values
-masked), with a redacted sample to write the new entry's ``examples`` from.
+This is the queue for growing the knowledge base: each row is one nginx message from the
+catalogue (or, for lines the catalogue does not know, one shape of line with values masked),
+with a redacted sample to write the new entry's ``examples`` from and, when known, which
+nginx module logs it and where in the source.
 """
 
 from __future__ import annotations
@@ -13,19 +15,27 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from bot.evidence.errorlog import parse_line
 from bot.store import Gap, Store, StoreError
+from bot.store.unmatched import catalog_message
 
 FORMATS = ("text", "json")
 
 
+def _catalog(sample: str) -> dict[str, object] | None:
+    known = catalog_message(sample)
+    return known.to_json(parse_line(sample).context.get("upstream")) if known is not None else None
+
+
 def gap_to_dict(gap: Gap) -> dict[str, object]:
-    """JSON shape of one gap: ISO-8601 UTC times, the fingerprint for de-duplication."""
+    """JSON shape of one gap: ISO-8601 UTC times, the fingerprint, the catalogue message if known."""
     return {
         "sample": gap.sample,
         "count": gap.count,
         "first_seen": gap.first_seen.isoformat(),
         "last_seen": gap.last_seen.isoformat(),
         "fingerprint": gap.fingerprint,
+        "catalog": _catalog(gap.sample),
     }
 
 
@@ -34,14 +44,19 @@ def _table(gaps: list[Gap]) -> Table:
     table.add_column("count", justify="right")
     table.add_column("last seen (UTC)", no_wrap=True)
     table.add_column("first seen (UTC)", no_wrap=True)
-    table.add_column("sample", overflow="fold")
+    table.add_column("nginx message (catalogue) / sample", overflow="fold")
     for g in gaps:
+        known = _catalog(g.sample)
+        cell = Text()
+        if known:
+            cell.append(f"{known['format']}  [{known['level']}] {known['module']}, {known['source']}\n", style="bold")
         # Text, not markup: samples are log lines full of "[error]"-style brackets.
+        cell.append(g.sample)
         table.add_row(
             str(g.count),
             g.last_seen.strftime("%Y-%m-%d %H:%M"),
             g.first_seen.strftime("%Y-%m-%d %H:%M"),
-            Text(g.sample),
+            cell,
         )
     return table
 

@@ -13,6 +13,8 @@ from collections.abc import Iterator
 
 from bot.diagnosis.build import render_fix
 from bot.evidence.errorlog import parse_line
+from bot.knowledge.catalog.lookup import Catalog, CatalogMessage
+from bot.knowledge.catalog.pattern import instance, pieces
 from bot.knowledge.loader import REQUIRED_ERROR_IDS, REQUIRED_FAQ_IDS, KnowledgeBase
 from bot.knowledge.schema import ErrorEntry
 from bot.matching.matcher import Matcher
@@ -134,13 +136,49 @@ def check_regex_speed(kb: KnowledgeBase, budget: float = REGEX_BUDGET_S) -> list
     return problems
 
 
+CATALOG_HOSTILE_SIZE = 10_000
+_GENERIC_HOSTILE = tuple(
+    (unit * (CATALOG_HOSTILE_SIZE // len(unit) + 1))[:CATALOG_HOSTILE_SIZE] for unit in ("a", " ", '"', "1")
+)
+
+
+def catalog_hostile_inputs(message: CatalogMessage) -> Iterator[str]:
+    """10 KB lines built from one catalogue message: its anchor, its literals, a filled line."""
+    size = CATALOG_HOSTILE_SIZE
+    literals = [p.text for p in pieces(message.format) if p.text]
+    filled = instance(message.format)
+    for unit in (message.anchor or "", literals[0] + "x" * 7 if literals else "", filled, filled[: len(filled) // 2]):
+        if unit:
+            yield (unit * (size // len(unit) + 1))[:size]
+
+
+def check_catalog_speed(catalog: Catalog, budget: float = REGEX_BUDGET_S) -> list[str]:
+    """Every catalogue pattern runs under ``budget`` seconds on each hostile 10 KB line."""
+    problems = []
+    for message in catalog.messages:
+        if not message.pattern:
+            continue
+        rx = re.compile(message.pattern, re.IGNORECASE)
+        for text in [*catalog_hostile_inputs(message), *_GENERIC_HOSTILE]:
+            took = _fastest_search(rx, text)
+            if took > budget:
+                problems.append(
+                    f"kb/catalog message {message.id} ({message.format!r}): {took * 1000:.0f} ms on a hostile "
+                    f"10 KB line (limit {budget * 1000:.0f} ms): fix bot/knowledge/catalog/pattern.py"
+                )
+                break
+    return problems
+
+
 def lint(kb: KnowledgeBase, matcher: Matcher | None = None) -> list[str]:
     """All KB problems; empty when the KB is sound."""
     matcher = matcher or Matcher(kb)
+    catalog = matcher.catalog
     return (
         check_required(kb)
         + check_references(kb)
         + check_examples(kb, matcher)
         + check_templates(kb)
         + check_regex_speed(kb)
+        + (check_catalog_speed(catalog) if catalog is not None else [])
     )

@@ -31,6 +31,12 @@ REQUIRED_ERROR_IDS: tuple[str, ...] = (
     "upstream-socket-permission-denied", "upstream-temporarily-disabled",
     "upstream-timed-out", "upstream-too-big-header", "worker-connections-exceed-rlimit",
     "worker-connections-not-enough", "worker-process-exited",
+    # issue 8: the families real pasted lines show beyond the first 36 (DESIGN.md)
+    "lua-runtime-error", "lua-cosocket-error", "lua-setup-failed", "module-load-failed",
+    "directive-deprecated", "ssl-stapling-failed", "fastcgi-stderr", "user-not-found",
+    "user-directive-ignored", "uninitialized-variable", "invalid-pid", "proxy-protocol-broken-header",
+    "zero-size-buf", "shared-memory-exhausted", "auth-basic-failed", "listen-address-family-unsupported",
+    "temp-path-not-writable", "geoip-database-failed", "modsecurity", "njs-error", "auth-request-unexpected-status",
 )  # fmt: skip
 
 REQUIRED_FAQ_IDS: tuple[str, ...] = (

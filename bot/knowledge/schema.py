@@ -15,6 +15,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 KEBAB_ID = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 Severity = Literal["critical", "high", "medium", "low", "info"]
 NginxLevel = Literal["emerg", "alert", "crit", "error", "warn", "notice", "info", "debug"]
+MessageLevel = Literal["emerg", "alert", "crit", "error", "warn", "notice", "info", "debug", "runtime", "stderr"]
 EvidenceKind = Literal[
     "nginx-T",
     "worker-limits",
@@ -69,12 +70,24 @@ class MatchRules(Strict):
     entry only when one of them occurs in its message (the fast path, and what the
     benchmark greps for). ``regexes`` then decide, and their named groups become facts.
     ``errno`` restricts the match to those errno numbers: errno text differs between glibc,
-    musl and macOS, the number does not.
+    musl and macOS, the number does not. Only a real errno counts: ``(20: unable to get
+    local issuer certificate)`` after ``verify error:`` is an OpenSSL code (see
+    ``bot.matching.syscall_errno``). ``message_levels`` restricts the entry to messages
+    nginx logs at those levels, as the message catalogue records them: a configuration
+    error (``[emerg]``) and a configuration warning (``[warn]``) both end in ``in
+    FILE:LINE``, but only the first stops nginx. The level comes from the message text,
+    not from the line's prefix, so every line with the same message is classified alike
+    (the C grouping path classifies by message) and a line pasted without its level is
+    still recognised. Messages the catalogue does not know pass.
     """
 
     anchors: list[str] = Field(min_length=1)
     regexes: list[Regex] = Field(min_length=1)
     errno: list[int] = Field(default_factory=list)
+    message_levels: list[MessageLevel] = Field(
+        default_factory=list,
+        description="levels nginx logs the message at (from the message catalogue); lines it does not know pass",
+    )
     exclude: list[str] = Field(
         default_factory=list,
         description="literal, case-insensitive substrings that veto the entry",

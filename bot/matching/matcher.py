@@ -4,6 +4,11 @@ Fast path: one Aho-Corasick pass over the lower-cased message finds which entrie
 anchors occur; only those entries' regexes run. Slow path, for lines the fast path misses
 (retyped, translated, cut short): rapidfuzz over masked templates, with a threshold, so
 that mangled nginx lines still land and other software's lines do not.
+
+The NGINX message catalogue (``kb/catalog``) keeps the slow path honest: a line that is,
+word for word, a known nginx message is not handed to an entry by resemblance unless that
+entry's own examples or formats are that message. Such a line is answered by the
+catalogue instead (``catalog_message``), never by a guess.
 """
 
 from __future__ import annotations
@@ -17,9 +22,12 @@ import ahocorasick
 from rapidfuzz import fuzz, process
 
 from bot.evidence.errorlog import LogLine, parse_line
+from bot.knowledge.catalog.lookup import Catalog, CatalogMessage, load_catalog
+from bot.knowledge.catalog.pattern import instance
 from bot.knowledge.loader import KnowledgeBase
 from bot.knowledge.schema import ErrorEntry
 from bot.matching.masking import mask, mask_format
+from bot.matching.syscall_errno import errno_kind
 
 FUZZY_THRESHOLD = 88.0
 """Minimum rapidfuzz score (0-100) for a fuzzy match; calibrated on examples and near misses."""
@@ -62,13 +70,20 @@ class _Compiled:
     exclude: tuple[str, ...]
     errno: frozenset[int]
     priority: int
+    message_levels: frozenset[str]
+
+
+_BUNDLED = object()
 
 
 class Matcher:
     """Classifies lines; build once per knowledge base, reuse for every line."""
 
-    def __init__(self, kb: KnowledgeBase) -> None:
+    def __init__(self, kb: KnowledgeBase, catalog: Catalog | object | None = _BUNDLED) -> None:
+        """``catalog``: the message catalogue (default: the bundled one, read on first need; None: none)."""
         self.kb = kb
+        self._catalog = catalog
+        self._explained: dict[str, frozenset[str]] = {}
         self._entries: list[_Compiled] = []
         self._automaton = ahocorasick.Automaton()
         anchor_owners: dict[str, set[int]] = {}
@@ -80,6 +95,7 @@ class Matcher:
                     exclude=tuple(x.lower() for x in entry.match.exclude),
                     errno=frozenset(entry.match.errno),
                     priority=entry.match.priority,
+                    message_levels=frozenset(entry.match.message_levels),
                 )
             )
             for anchor in entry.match.anchors:
@@ -96,8 +112,43 @@ class Matcher:
             for shape in sorted(s for s in shapes if len(s) >= FUZZY_MIN_CHARS):
                 self._templates.append(shape)
                 self._template_owner.append(idx)
-        self._head_cache: dict[str, int] = {}
+        # head -> (winning entry, other entries whose rules also accepted the line)
+        self._head_cache: dict[str, tuple[int, str]] = {}
         self._fuzzy_cached = lru_cache(maxsize=4096)(self._fuzzy_uncached)
+        self._index = {comp.entry.id: idx for idx, comp in enumerate(self._entries)}
+
+    # -- the message catalogue -----------------------------------------------------------
+
+    @property
+    def catalog(self) -> Catalog | None:
+        """The message catalogue, loaded on first use (None when there is none)."""
+        if self._catalog is _BUNDLED:
+            self._catalog = load_catalog()
+        return self._catalog if isinstance(self._catalog, Catalog) else None
+
+    def catalog_message(self, line: LogLine, *, use_level: bool = True) -> CatalogMessage | None:
+        """The nginx message this line is, by the catalogue (for lines no entry explains)."""
+        catalog = self.catalog
+        if catalog is None:
+            return None
+        return catalog.lookup(line.message, line.level if use_level else None)
+
+    def explained_by(self, kb_id: str) -> frozenset[str]:
+        """Catalogue message ids an entry explains: those its examples and its formats are."""
+        known = self._explained.get(kb_id)
+        if known is None:
+            catalog = self.catalog
+            entry = self.kb.errors[kb_id]
+            ids: set[str] = set()
+            if catalog is not None:
+                texts = [parse_line(ex.line) for ex in entry.examples]
+                texts += [parse_line(instance(m.format)) for m in entry.messages]
+                for line in texts:
+                    hit = catalog.lookup(line.message)
+                    if hit is not None:
+                        ids.add(hit.id)
+            known = self._explained[kb_id] = frozenset(ids)
+        return known
 
     # -- fast path -------------------------------------------------------------------
 
@@ -107,8 +158,9 @@ class Matcher:
             found.update(owners)
         return found
 
-    def _try(self, comp: _Compiled, line: LogLine, lowered: str) -> dict[str, str] | None:
-        if comp.errno and line.errno not in comp.errno:
+    def _try(self, comp: _Compiled, line: LogLine, lowered: str, kind: str) -> dict[str, str] | None:
+        """The entry's facts when its rules accept the line; ``kind`` is ``errno_kind(line)``."""
+        if comp.errno and (kind != "syscall" or line.errno not in comp.errno):
             return None
         for ex in comp.exclude:
             if ex in lowered:
@@ -116,16 +168,28 @@ class Matcher:
         for rx in comp.regexes:
             m = rx.search(line.message)
             if m is not None:
+                if comp.message_levels and not self._message_level_ok(comp, line):
+                    return None
                 return {k: v for k, v in m.groupdict().items() if v is not None}
         return None
+
+    def _message_level_ok(self, comp: _Compiled, line: LogLine) -> bool:
+        """False when the catalogue knows the line as a message nginx logs at another level."""
+        catalog = self.catalog
+        hits = catalog.matches(line.message) if catalog is not None else []
+        if not hits:
+            return True
+        best = [h for h in hits if h.literal_chars == hits[0].literal_chars]  # one text, several levels
+        return any(h.level in comp.message_levels or h.level == "runtime" for h in best)
 
     def all_regex_matches(self, line: LogLine) -> list[tuple[str, int, dict[str, str]]]:
         """Every entry whose fast-path rules accept the line: (id, priority, facts)."""
         lowered = line.message.lower()
+        kind = errno_kind(line)
         out = []
         for idx in self._candidates(lowered):
             comp = self._entries[idx]
-            facts = self._try(comp, line, lowered)
+            facts = self._try(comp, line, lowered, kind)
             if facts is not None:
                 out.append((comp.entry.id, comp.priority, facts))
         return sorted(out, key=lambda t: (-t[1], t[0]))
@@ -141,34 +205,55 @@ class Matcher:
         head = message if cut < 0 else message[:cut]
         cached = self._head_cache.get(head)
         if cached is not None:
-            comp = self._entries[cached]
-            facts = self._try(comp, line, message.lower())
+            comp = self._entries[cached[0]]
+            kind = errno_kind(line)
+            facts = self._try(comp, line, message.lower(), kind)
             if facts is not None:
-                merged = line.facts()
-                merged.update(facts)
-                return Match(comp.entry.id, 1.0, "regex", merged)
+                return Match(comp.entry.id, 1.0, "regex", self._facts(line, facts, kind, cached[1]))
         found = self._match_uncached(line)
         if found is not None:
             if len(self._head_cache) >= HEAD_CACHE_SIZE:
                 self._head_cache.clear()
-            self._head_cache[head] = found[0]
+            self._head_cache[head] = (found[0], found[1].facts.get("also_explained_by", ""))
             return found[1]
         return None
 
     def _match_uncached(self, line: LogLine) -> tuple[int, Match] | None:
+        """The highest-priority entry whose rules accept the line; the others that also do are
+        named in the ``also_explained_by`` fact, so the answer shows which entries competed."""
         lowered = line.message.lower()
         cands = self._candidates(lowered)
         if not cands:
             return None
+        kind = errno_kind(line)
         ordered = sorted(cands, key=lambda i: (-self._entries[i].priority, self._entries[i].entry.id))
-        for idx in ordered:
+        for n, idx in enumerate(ordered):
             comp = self._entries[idx]
-            facts = self._try(comp, line, lowered)
+            facts = self._try(comp, line, lowered, kind)
             if facts is not None:
-                merged = line.facts()
-                merged.update(facts)
-                return idx, Match(comp.entry.id, 1.0, "regex", merged)
+                others = [self._entries[i] for i in ordered[n + 1 :]]
+                also = ", ".join(o.entry.id for o in others if self._try(o, line, lowered, kind) is not None)
+                return idx, Match(comp.entry.id, 1.0, "regex", self._facts(line, facts, kind, also))
         return None
+
+    def _facts(self, line: LogLine, found: dict[str, str], kind: str, also: str = "") -> dict[str, str]:
+        """Prefix and context facts, then the entry's own; no errno that is not one.
+
+        A configuration error names its file and line; when its text does not name the
+        directive, the catalogue does (``invalid URL prefix`` is logged by proxy_pass's
+        handler), so the fix can say which directive on that line to look at.
+        """
+        merged = line.facts()
+        if "errno" in merged and kind in ("verify", "relayed"):
+            del merged["errno"]
+        merged.update(found)
+        if also:
+            merged["also_explained_by"] = also
+        if "line" in found and "file" in found and "directive" not in found:
+            known = self.catalog_message(line, use_level=False)
+            if known is not None and len(known.directives) == 1:
+                merged["directive"] = known.directives[0]
+        return merged
 
     # -- slow path -------------------------------------------------------------------
 
@@ -202,19 +287,37 @@ class Matcher:
         if idx in rejected:
             return None
         comp = self._entries[idx]
-        if comp.errno and line.errno is not None and line.errno not in comp.errno:
+        kind = errno_kind(line)
+        if comp.errno and line.errno is not None and (kind != "syscall" or line.errno not in comp.errno):
+            return None
+        if comp.message_levels and not self._message_level_ok(comp, line):
             return None
         lowered = line.message.lower()
         if any(ex in lowered for ex in comp.exclude):
             return None
-        return Match(comp.entry.id, round(score / 100.0, 3), "fuzzy", line.facts())
+        facts = line.facts()
+        if "errno" in facts and kind in ("verify", "relayed"):
+            del facts["errno"]
+        return Match(comp.entry.id, round(score / 100.0, 3), "fuzzy", facts)
 
     def match(self, line: LogLine) -> Match | None:
-        """Best match for a parsed line, or None."""
+        """Best match for a parsed line, or None.
+
+        A fuzzy guess is dropped when the catalogue knows the line as an nginx message that
+        the guessed entry does not explain (``no host in upstream ""`` only resembles
+        ``host not found in upstream``). The lookup uses the message head only, as the C
+        grouping path does, so both paths give the same answer.
+        """
         found = self.match_fast(line)
         if found is not None:
             return found
-        return self.match_fuzzy(line, frozenset(self._candidates(line.message.lower())))
+        guess = self.match_fuzzy(line, frozenset(self._candidates(line.message.lower())))
+        if guess is None:
+            return None
+        known = self.catalog_message(line, use_level=False)
+        if known is not None and known.id not in self.explained_by(guess.kb_id):
+            return None
+        return guess
 
     def match_text(self, raw: str) -> tuple[LogLine, Match | None]:
         """Parse and match one raw line."""

@@ -1,7 +1,10 @@
-"""Lines nothing matched, grouped by shape: the queue for growing the knowledge base.
+"""Lines nothing matched, grouped: the queue for growing the knowledge base.
 
-Two lines that differ only in values (numbers, addresses, paths) are the same gap, so the
-key is a hash of ``mask(line)``; the sample is the first redacted line seen of that shape.
+A line that nginx's message catalogue recognises is grouped by that message (every
+``upstream sent invalid status "..."`` is one gap, whatever the values), so ``kb gaps``
+ranks the nginx messages most worth a KB entry. Other lines are grouped by shape: two lines
+that differ only in values (numbers, addresses, paths) are the same gap, the key is a hash
+of ``mask(line)``. The sample is the first redacted line seen of the group.
 """
 
 from __future__ import annotations
@@ -11,6 +14,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.evidence.errorlog import parse_line
+from bot.knowledge.catalog.lookup import CatalogMessage, load_catalog
+from bot.knowledge.loader import KnowledgeBaseError
 from bot.matching.masking import mask
 from bot.store.schema import SAMPLE_MAX_CHARS
 
@@ -35,9 +41,22 @@ class ShapeCount:
     count: int
 
 
+def catalog_message(line: str) -> CatalogMessage | None:
+    """The nginx message a line is, by the bundled catalogue (None: unknown, or no catalogue)."""
+    try:
+        catalog = load_catalog()
+    except KnowledgeBaseError:
+        return None
+    if catalog is None:
+        return None
+    return catalog.lookup(parse_line(line).message)
+
+
 def fingerprint(line: str) -> str:
-    """sha256 hex of the line's shape."""
-    return hashlib.sha256(mask(line).encode("utf-8")).hexdigest()
+    """sha256 hex of the line's catalogue message, or of its shape when the catalogue does not know it."""
+    known = catalog_message(line)
+    key = f"catalog:{known.id}" if known is not None else mask(line)
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
 def group_lines(lines: Iterable[str]) -> list[ShapeCount]:
