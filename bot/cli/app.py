@@ -17,9 +17,9 @@ from typing import Annotated, BinaryIO, NoReturn
 import typer
 from rich.console import Console
 
-from bot.evidence.reading import InputError, iter_lines_binary, open_input
+from bot.evidence import InputError, iter_lines_binary, open_input
 from bot.knowledge.loader import KnowledgeBase
-from bot.matching.matcher import Matcher
+from bot.matching import Matcher
 
 app = typer.Typer(
     add_completion=False,
@@ -127,7 +127,7 @@ def diagnose(
 ) -> None:
     """Explain NGINX errors and say how to fix them."""
     from bot.cli.intake import collect
-    from bot.diagnosis.build import diagnose_evidence
+    from bot.diagnosis import diagnose_evidence
 
     kb, matcher = _load()
     if environment is not None and environment not in kb.environments:
@@ -140,7 +140,7 @@ def diagnose(
     if fmt is DiagnoseFormat.json:
         sys.stdout.write(json.dumps(diagnosis.to_json(), indent=2) + "\n")
     elif fmt is DiagnoseFormat.markdown:
-        from bot.render.markdown import render_markdown
+        from bot.render import render_markdown
 
         sys.stdout.write(render_markdown(diagnosis))
     elif fmt is DiagnoseFormat.diff:
@@ -159,9 +159,11 @@ def diagnose(
             _fail("no diff: nothing in the configuration needs to change for these errors")
         sys.stdout.write(diagnosis.diff)
     else:
-        from bot.render.text import render_text
+        from bot.render import render_text
 
-        render_text(diagnosis, Console(highlight=False))
+        console = Console(highlight=False)
+        for part in render_text(diagnosis):
+            console.print(part.body, soft_wrap=part.soft_wrap)
 
 
 def _progress_hook(path: Path, size: int) -> Callable[[int], None] | None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.evidence.nginx_config import PASTED, ConfigParseError, parse_dump
+from bot.evidence import PASTED, ConfigParseError, parse_dump
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "nginx-T"
 GOLDEN = sorted(p.stem for p in DATA.glob("*.txt"))
