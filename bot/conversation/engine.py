@@ -260,10 +260,10 @@ class ConversationEngine:
             out.append(f"**No known NGINX error** in {texts.plural(d.lines, 'line')}. " + " ".join(d.notes))
         else:
             out.append(
-                f"I read {texts.evidence_list(d.evidence)}. Now paste the error-log lines you are "
+                f"I read {texts.evidence_list(d.evidence, self.kb)}. Now paste the error-log lines you are "
                 "looking at: `sudo tail -n 200 /var/log/nginx/error.log`."
             )
-        changes = texts.diagnosis_changes(before, d)
+        changes = texts.diagnosis_changes(before, d, self.kb)
         if changes:
             out.append("\n**What changed with your new paste**")
             out += [f"- {c}" for c in changes]
@@ -354,10 +354,10 @@ class ConversationEngine:
             state.pastes.extend(p.text for p in parts)
             after = self.diagnose(state.pastes, state)
             missing = [k for k in wanted if k not in after.evidence]
-            changes = texts.diagnosis_changes(before, after)
+            changes = texts.diagnosis_changes(before, after, self.kb)
             summary = "\n".join(f"- {c}" for c in changes)
             if missing:
-                verdict = Verdict(False, f"Thanks, I added it. Still missing: {texts.evidence_list(missing)}.")
+                verdict = Verdict(False, f"Thanks, I added it. Still missing: {texts.evidence_list(missing, self.kb)}.")
             else:
                 verdict = Verdict(True, "Got it." + (f"\n{summary}" if summary else ""))
             return self._verdict(state, number, after, verdict, note)
@@ -489,7 +489,7 @@ class ConversationEngine:
         d = self.diagnose(state.pastes, state)
         out.append(
             f"- {texts.plural(len(state.pastes), 'paste')} (secrets masked), evidence: "
-            f"{texts.evidence_list(d.evidence) or 'none recognised'}; environment: "
+            f"{texts.evidence_list(d.evidence, self.kb) or 'none recognised'}; environment: "
             f"{d.environment.get('title', 'unknown')}"
         )
         for m in d.matches[:5]:
