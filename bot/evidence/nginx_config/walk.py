@@ -97,6 +97,7 @@ class Walk:
         return []
 
     def walk(self, stmts: Iterable[dict[str, Any]], file: str, ctx: tuple[str, ...], stack: tuple[str, ...]) -> None:
+        """Record every statement in reading order, descending into blocks and the files includes name."""
         for stmt in stmts:
             name: str = stmt["directive"]
             block = stmt.get("block")
@@ -201,6 +202,7 @@ def upstream_of(target: str, names: set[str]) -> str | None:
 
 
 def orphan_context(stmts: list[dict[str, Any]]) -> tuple[str, ...]:
+    """The context a file no include reads was most likely written for, from the blocks it holds."""
     names = {s["directive"] for s in stmts}
     if names & MAIN_BLOCKS:
         return ()

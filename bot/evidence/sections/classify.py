@@ -37,6 +37,7 @@ class Classifier:
         self.prev: str | None = None  # kind of the previous line, None after a blank
 
     def run(self, lines: list[str]) -> list[Label | None]:
+        """One label per line (None for a blank line or a bare code fence)."""
         for raw in lines:
             raw = raw[:CLASSIFY_CHARS]
             self.labels.append(self._line(clean(raw), raw))

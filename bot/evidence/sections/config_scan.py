@@ -21,13 +21,16 @@ class ConfigScan:
         self.pending = False  # a directive whose arguments continue on the next line
 
     def reset(self) -> None:
+        """Start a new file of the dump."""
         self.depth, self.quote, self.pending = 0, "", False
 
     @property
     def at_top(self) -> bool:
+        """Outside every block, quote and unfinished directive: where a dump may end."""
         return self.depth == 0 and not self.quote and not self.pending
 
     def feed(self, s: str) -> None:
+        """Take one config line into the depth, quote and pending-directive state."""
         if not self.quote and "#" not in s and '"' not in s and "'" not in s:
             # Most config lines have no quotes or comments: count braces in C, not per char.
             opens, closes = s.count("{"), s.count("}")
