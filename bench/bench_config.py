@@ -23,11 +23,11 @@ sys.path.insert(0, str(ROOT))
 
 import crossplane  # noqa: E402
 
-from bot.diagnosis.build import diagnose_evidence  # noqa: E402
-from bot.diagnosis.evidence import Evidence  # noqa: E402
-from bot.evidence.nginx_config import parse_dump  # noqa: E402
+from bot.cli.parallel import process_map  # noqa: E402
+from bot.diagnosis import Collected, diagnose_evidence  # noqa: E402
+from bot.evidence import parse_dump  # noqa: E402
 from bot.knowledge.loader import load_kb  # noqa: E402
-from bot.matching.matcher import Matcher  # noqa: E402
+from bot.matching import Matcher  # noqa: E402
 
 MAX_SECONDS = 2.0
 MAX_RATIO = 1.5
@@ -98,7 +98,7 @@ def main() -> int:
         main_file = next(iter(files))
 
         def ours() -> None:
-            config = parse_dump(dump)
+            config = parse_dump(dump, map_files=process_map)  # as the CLI parses it
             # touch every derived view the diagnosis reads
             _ = (
                 config.worker_connections,
@@ -115,7 +115,7 @@ def main() -> int:
         matcher = Matcher(kb)
 
         def diagnosed() -> None:
-            ev = Evidence()
+            ev = Collected(map_files=process_map)
             ev.add_text(alert + dump, matcher)
             d = diagnose_evidence(ev, kb, 20000)
             assert d.diff and d.recommendations and not d.problems, d.problems

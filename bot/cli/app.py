@@ -17,9 +17,9 @@ from typing import Annotated, BinaryIO, NoReturn
 import typer
 from rich.console import Console
 
-from bot.evidence.reading import InputError, iter_lines_binary, open_input
+from bot.evidence import InputError, iter_lines_binary, open_input
 from bot.knowledge.loader import KnowledgeBase
-from bot.matching.matcher import Matcher
+from bot.matching import Matcher
 
 app = typer.Typer(
     add_completion=False,
@@ -127,7 +127,7 @@ def diagnose(
 ) -> None:
     """Explain NGINX errors and say how to fix them."""
     from bot.cli.intake import collect
-    from bot.diagnosis.build import diagnose_evidence
+    from bot.diagnosis import diagnose_evidence
 
     kb, matcher = _load()
     if environment is not None and environment not in kb.environments:
@@ -144,7 +144,7 @@ def diagnose(
         out["unmatched"] = unmatched_details(diagnosis.unmatched_samples, matcher)
         sys.stdout.write(json.dumps(out, indent=2) + "\n")
     elif fmt is DiagnoseFormat.markdown:
-        from bot.render.markdown import render_markdown
+        from bot.render import render_markdown
 
         sys.stdout.write(render_markdown(diagnosis))
     elif fmt is DiagnoseFormat.diff:
@@ -164,10 +164,11 @@ def diagnose(
         sys.stdout.write(diagnosis.diff)
     else:
         from bot.cli.catalog_report import print_known_messages
-        from bot.render.text import render_text
+        from bot.render import render_text
 
         console = Console(highlight=False)
-        render_text(diagnosis, console)
+        for part in render_text(diagnosis):
+            console.print(part.body, soft_wrap=part.soft_wrap)
         print_known_messages(diagnosis.unmatched_samples, matcher, console)
 
 
@@ -314,6 +315,19 @@ def kb_stats(
 
     _kb, matcher = _load()
     raise typer.Exit(stats_command(fmt.value, matcher))
+
+
+@kb_app.command("catalog")
+def kb_catalog(
+    source: Annotated[Path, typer.Argument(help="nginx source tree (the directory holding src/).")],
+    release: Annotated[str, typer.Option("--release", help="Release tag of that tree, e.g. release-1.31.4.")],
+    commit: Annotated[str, typer.Option("--commit", help="Commit id of that tag.")],
+    out: Annotated[Path | None, typer.Option("--out", help="Output directory (default: kb/catalog).")] = None,
+) -> None:
+    """Regenerate the NGINX message catalogue (kb/catalog) from an nginx source tree."""
+    from bot.cli.catalog_report import build_command
+
+    raise typer.Exit(build_command(source, release, commit, out))
 
 
 class GapsFormat(str, Enum):

@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.text import Text
 
 from bot.evidence.errorlog import parse_line
+from bot.knowledge.catalog.build import source_data, write
+from bot.knowledge.catalog.extract import extract, read_tree
+from bot.knowledge.loader import builtin_kb_dir
 from bot.matching.coverage import catalog_coverage
 from bot.matching.matcher import Matcher
 
@@ -78,4 +82,26 @@ def stats_command(fmt: str, matcher: Matcher) -> int:
     out.print("Entries that explain the most messages:", markup=False)
     for kb_id, count in list(report.per_entry.items())[:10]:
         out.print(f"  {kb_id:40} {count}", markup=False)
+    return 0
+
+
+def build_command(source: Path, release: str, commit: str, out: Path | None) -> int:
+    """``kb catalog``: read an nginx source tree, write ``kb/catalog`` (or ``out``), print the counts.
+
+    The tree is a checkout (or ``git archive``) of the nginx/nginx repository at the release
+    tag; the release and commit are written into the data so that everyone knows what it says.
+    Only the extracted data is written: no nginx source is copied into the repository.
+    """
+    if not (source / "src" / "core" / "nginx.c").is_file():
+        print(f"{source}: not an nginx source tree (no src/core/nginx.c)", file=sys.stderr)
+        return 1
+    extraction = extract(read_tree(source))
+    target = out or builtin_kb_dir() / "catalog"
+    messages = write(target, source_data(extraction, release, commit))
+    print(
+        f"{len(extraction.records)} records (logging calls, strings handlers return), "
+        f"{messages['messages_total']} messages "
+        f"({messages['with_pattern']} with a pattern), {extraction.skipped} calls with a computed format; "
+        f"by level: {messages['by_level']} -> {target}"
+    )
     return 0

@@ -1,4 +1,4 @@
-"""Read CLI inputs (files, stdin) into an ``Evidence`` bundle.
+"""Read CLI inputs (files, stdin) into a ``Collected`` bundle.
 
 Small inputs are read whole and sniffed: one file may hold a log, an ``nginx -T`` dump and
 a limits table. Large inputs can only be logs (nobody has a 32 MB ``nginx -T``), so they
@@ -13,11 +13,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from bot.diagnosis import fastgroup
-from bot.diagnosis.evidence import Evidence
-from bot.diagnosis.parallel import PARALLEL_MIN_BYTES, group_file_parallel
-from bot.evidence.reading import InputError, check_path, check_sample, iter_lines_binary
-from bot.matching.matcher import Matcher
+from bot.cli.parallel import PARALLEL_MIN_BYTES, group_file_parallel, process_map
+from bot.diagnosis.collect import Collected
+from bot.evidence import InputError, check_path, check_sample, iter_lines_binary
+from bot.grouping import fastgroup
+from bot.matching import Matcher
 
 SNIFF_MAX_BYTES = 32 << 20
 """Inputs up to this size are read whole and split into evidence sections."""
@@ -27,7 +27,7 @@ def _decode(data: bytes) -> str:
     return data.decode("utf-8", "replace")
 
 
-def _take_stream(ev: Evidence, stream: BinaryIO, name: str, matcher: Matcher) -> None:
+def _take_stream(ev: Collected, stream: BinaryIO, name: str, matcher: Matcher) -> None:
     head = stream.read(SNIFF_MAX_BYTES)
     if b"# configuration file " not in head[:65536]:
         check_sample(head[:65536], name)
@@ -72,7 +72,7 @@ class _ChunkReader:
 
 
 def _take_big_file_native(
-    ev: Evidence, stream: BinaryIO, name: str, matcher: Matcher, report: Callable[[int], None] | None
+    ev: Collected, stream: BinaryIO, name: str, matcher: Matcher, report: Callable[[int], None] | None
 ) -> None:
     """``ev.add_log_lines`` over a big seekable log, with the per-line loop in C."""
     room = 50 - len(ev.env_text)  # the first lines, for environment detection, as add_log_lines keeps
@@ -87,9 +87,9 @@ def collect(
     files: list[Path] | None,
     matcher: Matcher,
     progress: Callable[[Path, int], Callable[[int], None] | None] | None = None,
-) -> Evidence:
+) -> Collected:
     """Evidence from every input in order; raises ``InputError`` for unusable input."""
-    ev = Evidence()
+    ev = Collected(map_files=process_map)
     sources = files or [Path("-")]
     for path in sources:
         if str(path) == "-":

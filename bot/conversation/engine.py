@@ -34,10 +34,10 @@ from bot.conversation.model import (
     Reply,
 )
 from bot.diagnosis.build import diagnose_evidence
-from bot.diagnosis.evidence import Evidence
+from bot.diagnosis.collect import Collected
 from bot.diagnosis.model import Diagnosis
+from bot.evidence import is_evidence, sniff
 from bot.evidence.redact import redact
-from bot.evidence.sniff import sniff
 from bot.faq.answer import FaqIndex
 from bot.knowledge.loader import KnowledgeBase
 from bot.matching.matcher import Matcher
@@ -69,23 +69,6 @@ QUESTION_MAX_CHARS = 1_000
 
 MAX_MATCH_LINES = 8
 MAX_FINDINGS = 4
-
-_EVIDENCE_KINDS = frozenset(
-    {
-        "errorlog",
-        "nginx-T",
-        "nginx-t",
-        "proc-limits",
-        "ulimit",
-        "systemctl-show",
-        "sysctl",
-        "file-nr",
-        "nproc",
-        "ss-s",
-        "ss-count",
-        "ps",
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -158,7 +141,7 @@ class ConversationEngine:
 
     def diagnose(self, pastes: list[str], state: ConversationState) -> Diagnosis:
         """The diagnosis from every paste of the thread (already redacted)."""
-        ev = Evidence()
+        ev = Collected()
         for i, text in enumerate(pastes, 1):
             ev.add_text(text, self.matcher, f"paste {i}")
         return diagnose_evidence(ev, self.kb, state.target_concurrency, state.environment)
@@ -201,11 +184,11 @@ class ConversationEngine:
         """Evidence or not; the matcher gets a say on text the sniffer could not place (mangled lines)."""
         sections = sniff(text)
         questions = tuple(s.text.strip() for s in sections if s.kind == "question")
-        if any(s.kind in _EVIDENCE_KINDS for s in sections):
+        if any(is_evidence(s.kind) for s in sections):
             return _Part(name, text, True, questions)
         unknown = [s.text for s in sections if s.kind == "unknown"]
         if unknown:
-            ev = Evidence()
+            ev = Collected()
             ev.add_log_lines((ln for s in unknown for ln in s.splitlines() if ln.strip()), self.matcher)
             if ev.grouper.groups:
                 return _Part(name, text, True, questions)
@@ -277,10 +260,10 @@ class ConversationEngine:
             out.append(f"**No known NGINX error** in {texts.plural(d.lines, 'line')}. " + " ".join(d.notes))
         else:
             out.append(
-                f"I read {texts.evidence_list(d.evidence)}. Now paste the error-log lines you are "
+                f"I read {texts.evidence_list(d.evidence, self.kb)}. Now paste the error-log lines you are "
                 "looking at: `sudo tail -n 200 /var/log/nginx/error.log`."
             )
-        changes = texts.diagnosis_changes(before, d)
+        changes = texts.diagnosis_changes(before, d, self.kb)
         if changes:
             out.append("\n**What changed with your new paste**")
             out += [f"- {c}" for c in changes]
@@ -371,10 +354,10 @@ class ConversationEngine:
             state.pastes.extend(p.text for p in parts)
             after = self.diagnose(state.pastes, state)
             missing = [k for k in wanted if k not in after.evidence]
-            changes = texts.diagnosis_changes(before, after)
+            changes = texts.diagnosis_changes(before, after, self.kb)
             summary = "\n".join(f"- {c}" for c in changes)
             if missing:
-                verdict = Verdict(False, f"Thanks, I added it. Still missing: {texts.evidence_list(missing)}.")
+                verdict = Verdict(False, f"Thanks, I added it. Still missing: {texts.evidence_list(missing, self.kb)}.")
             else:
                 verdict = Verdict(True, "Got it." + (f"\n{summary}" if summary else ""))
             return self._verdict(state, number, after, verdict, note)
@@ -506,7 +489,7 @@ class ConversationEngine:
         d = self.diagnose(state.pastes, state)
         out.append(
             f"- {texts.plural(len(state.pastes), 'paste')} (secrets masked), evidence: "
-            f"{texts.evidence_list(d.evidence) or 'none recognised'}; environment: "
+            f"{texts.evidence_list(d.evidence, self.kb) or 'none recognised'}; environment: "
             f"{d.environment.get('title', 'unknown')}"
         )
         for m in d.matches[:5]:

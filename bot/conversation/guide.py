@@ -18,10 +18,9 @@ from typing import Literal
 from bot.conversation.model import GuideStep
 from bot.conversation.texts import DIFF_FILE, change_line, first_sentences, plural
 from bot.diagnosis.build import diagnose_evidence
-from bot.diagnosis.evidence import Evidence
+from bot.diagnosis.collect import Collected
 from bot.diagnosis.model import Command, Diagnosis
-from bot.evidence.nginx_config import ConfigParseError, parse_dump
-from bot.evidence.sniff import sniff
+from bot.evidence import ConfigParseError, parse_dump, sniff
 from bot.knowledge.loader import KnowledgeBase
 from bot.matching.matcher import Matcher
 
@@ -193,7 +192,7 @@ def build_steps(d: Diagnosis) -> list[GuideStep]:
 
 def _failure_explained(text: str, kb: KnowledgeBase, matcher: Matcher) -> str:
     """Why nginx complained: the KB entry each error line matches, with its fix."""
-    ev = Evidence()
+    ev = Collected()
     ev.add_text(text, matcher, "output")
     d = diagnose_evidence(ev, kb)
     if not d.matches:
@@ -268,7 +267,7 @@ def check_change_output(text: str, d: Diagnosis) -> Verdict:
 
 def check_verify_output(text: str, d: Diagnosis, kb: KnowledgeBase, matcher: Matcher) -> Verdict:
     """A worker's (not the master's) limits at least the sized value, or ps with new workers."""
-    ev = Evidence()
+    ev = Collected()
     ev.add_text(text, matcher, "output")
     fd = required_fd(d)
     old_pids = {pid for m in d.matches for pid in m.workers}

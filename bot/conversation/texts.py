@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 from bot.conversation.model import Attachment
 from bot.diagnosis.model import Diagnosis, MatchSummary, Recommendation
+from bot.knowledge.loader import KnowledgeBase
 
 TEXT_LIMIT = 3000
 """Slack's section text limit; ``Reply.text`` stays under it so no renderer has to cut."""
@@ -21,20 +22,6 @@ REPORT_FILE = "nginx-triage-diagnosis.md"
 DIFF_FILE = "nginx-triage-fix.diff"
 
 TAIL_LINES = 500
-
-EVIDENCE_WORDS = {
-    "error-log": "error-log lines",
-    "nginx-T": "`nginx -T`",
-    "nginx-t": "`nginx -t` output",
-    "worker-limits": "a limits table",
-    "master-limits": "the master's limits",
-    "ulimit": "`ulimit` output",
-    "systemctl-limitnofile": "`systemctl show` limits",
-    "sysctl-fs": "kernel fd limits",
-    "nproc": "the CPU count",
-    "ss-s": "socket counts",
-    "ps-nginx": "`ps` output",
-}
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
@@ -160,19 +147,19 @@ def too_big(size: int, cap: int, what: str) -> str:
     )
 
 
-def evidence_list(kinds: Iterable[str]) -> str:
-    """Evidence kinds in words."""
-    return ", ".join(EVIDENCE_WORDS.get(k, k) for k in kinds)
+def evidence_list(kinds: Iterable[str], kb: KnowledgeBase) -> str:
+    """Evidence kinds in words: each kind's ``label`` in kb/evidence.yaml."""
+    return ", ".join(kb.evidence[k].label if k in kb.evidence else k for k in kinds)
 
 
-def diagnosis_changes(before: Diagnosis | None, after: Diagnosis) -> list[str]:
+def diagnosis_changes(before: Diagnosis | None, after: Diagnosis, kb: KnowledgeBase) -> list[str]:
     """What the new paste changed, in plain words (empty on the first paste)."""
     if before is None:
         return []
     out: list[str] = []
     new_kinds = [k for k in after.evidence if k not in before.evidence]
     if new_kinds:
-        out.append(f"I now also have {evidence_list(new_kinds)}.")
+        out.append(f"I now also have {evidence_list(new_kinds, kb)}.")
     before_recs = {r.directive: r for r in before.recommendations}
     for rec in after.recommendations:
         old = before_recs.get(rec.directive)
@@ -197,5 +184,5 @@ def diagnosis_changes(before: Diagnosis | None, after: Diagnosis) -> list[str]:
             out.append(f"New error: {m.title}.")
     resolved = [n.evidence for n in before.needs if n.evidence not in {x.evidence for x in after.needs}]
     if resolved and not new_kinds:
-        out.append(f"No longer needed: {evidence_list(resolved)}.")
+        out.append(f"No longer needed: {evidence_list(resolved, kb)}.")
     return out

@@ -10,9 +10,8 @@ from typing import Any
 from jinja2 import ChainableUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
-from bot.diagnosis.evidence import Evidence
+from bot.diagnosis.collect import Collected
 from bot.diagnosis.findings import cross_findings
-from bot.diagnosis.grouping import Grouper, MatchGroup
 from bot.diagnosis.model import Command, Diagnosis, Finding, MatchSummary, Recommendation
 from bot.diagnosis.plan import (
     alert_rule,
@@ -25,6 +24,7 @@ from bot.diagnosis.plan import (
     reproduction,
 )
 from bot.diagnosis.sizing_input import build_sizing_input
+from bot.grouping import Grouper, MatchGroup, group_lines
 from bot.knowledge.loader import KnowledgeBase
 from bot.knowledge.schema import ErrorEntry
 from bot.matching.matcher import Matcher
@@ -74,15 +74,6 @@ def render_fix(
         return f"{entry.fix.strip()}\n(template error in kb/errors/{entry.id}.yaml: {exc})"
 
 
-def group_lines(lines: Iterable[str], matcher: Matcher) -> Grouper:
-    """Parse, match and group every line; the loop every diagnosis starts with."""
-    grouper = Grouper()
-    add = grouper.add
-    for line, match in matcher.match_lines(lines):
-        add(line, match)
-    return grouper
-
-
 def _summary(
     entry: ErrorEntry, group: MatchGroup, sizing: Mapping[str, Any] | None = None, env: str = ""
 ) -> MatchSummary:
@@ -106,10 +97,10 @@ def _summary(
 
 def diagnose_groups(grouper: Grouper, kb: KnowledgeBase) -> Diagnosis:
     """Build the diagnosis from grouped log lines alone."""
-    return diagnose_evidence(Evidence(grouper=grouper), kb)
+    return diagnose_evidence(Collected(grouper=grouper), kb)
 
 
-def _sizing(ev: Evidence, target_concurrency: int | None) -> tuple[SizingInput, SizingRecommendation | None]:
+def _sizing(ev: Collected, target_concurrency: int | None) -> tuple[SizingInput, SizingRecommendation | None]:
     """Run the sizing math when there is anything to size from."""
     inp = build_sizing_input(ev, target_concurrency)
     if (
@@ -136,7 +127,7 @@ def _capacity_after(inp: SizingInput, recs: list[Recommendation]) -> Capacity:
 
 
 def diagnose_evidence(
-    ev: Evidence, kb: KnowledgeBase, target_concurrency: int | None = None, environment: str | None = None
+    ev: Collected, kb: KnowledgeBase, target_concurrency: int | None = None, environment: str | None = None
 ) -> Diagnosis:
     """Everything the engine concludes from the evidence collected so far."""
     grouper = ev.grouper

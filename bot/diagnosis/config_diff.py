@@ -20,7 +20,7 @@ import re
 import shlex
 from dataclasses import dataclass
 
-from bot.evidence.nginx_config import Directive, NginxConfig
+from bot.evidence import Directive, NginxConfig
 
 _NEEDS_QUOTES = re.compile(r"""[\s;{}"'#\\]""")
 _INDENT = re.compile(r"[ \t]*")

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.diagnosis.evidence import Evidence
+from bot.diagnosis.collect import Collected
 from bot.diagnosis.model import Finding
 from bot.sizing import Recommendation as SizingRecommendation
 
@@ -20,7 +20,7 @@ from bot.sizing import Recommendation as SizingRecommendation
 class Context:
     """What every rule may read."""
 
-    ev: Evidence
+    ev: Collected
     rec: SizingRecommendation | None
     environment: str
 
@@ -31,12 +31,12 @@ _LOCAL_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1", "0.0.0.0", "*", "[::]"
 _HOST_PORT = re.compile(r"^(?:[a-z]+://)?(?P<host>\[[^\]]+\]|[^:/]+)(?::(?P<port>\d+))?")
 
 
-def _group_count(ev: Evidence, kb_id: str) -> int:
+def _group_count(ev: Collected, kb_id: str) -> int:
     group = ev.grouper.groups.get(kb_id)
     return group.count if group else 0
 
 
-def _sample(ev: Evidence, kb_id: str) -> list[str]:
+def _sample(ev: Collected, kb_id: str) -> list[str]:
     group = ev.grouper.groups.get(kb_id)
     return group.samples[:1] if group else []
 
@@ -115,7 +115,7 @@ def limits_conf_ignored_by_systemd(c: Context) -> Finding | None:
     )
 
 
-def _shell_higher_than_service(ev: Evidence) -> bool:
+def _shell_higher_than_service(ev: Collected) -> bool:
     shell = ev.ulimit.soft if ev.ulimit else None
     worker = ev.worker_limits
     service = ev.master_limits or worker
@@ -153,7 +153,7 @@ def old_workers_keep_limits(c: Context) -> Finding | None:
     )
 
 
-def _own_listeners(ev: Evidence) -> set[tuple[str, int]]:
+def _own_listeners(ev: Collected) -> set[tuple[str, int]]:
     config = ev.config
     if config is None:
         return set()
@@ -267,7 +267,7 @@ FINDING_RULES: tuple[Rule, ...] = (
 )
 
 
-def cross_findings(ev: Evidence, rec: SizingRecommendation | None, environment: str) -> list[Finding]:
+def cross_findings(ev: Collected, rec: SizingRecommendation | None, environment: str) -> list[Finding]:
     """Every finding whose rule fires on this evidence."""
     ctx = Context(ev, rec, environment)
     return [f for rule in FINDING_RULES if (f := rule(ctx)) is not None]

@@ -8,10 +8,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 
+from bot.diagnosis.collect import Collected
 from bot.diagnosis.config_diff import Edit, apply_command, make_diff
-from bot.diagnosis.evidence import Evidence
 from bot.diagnosis.model import Command, Need, Recommendation
-from bot.evidence.nginx_config import Directive, NginxConfig
+from bot.evidence import Directive, NginxConfig
 from bot.knowledge.loader import KnowledgeBase
 from bot.knowledge.schema import EnvironmentEntry, ErrorEntry
 from bot.sizing import Recommendation as SizingRecommendation
@@ -237,7 +237,7 @@ def environment_commands(
     return out
 
 
-def missing_evidence(kb: KnowledgeBase, entries: list[ErrorEntry], ev: Evidence) -> list[Need]:
+def missing_evidence(kb: KnowledgeBase, entries: list[ErrorEntry], ev: Collected) -> list[Need]:
     """Evidence the matched entries want that was not pasted, with the command to get it."""
     needs: list[Need] = []
     seen: set[str] = set()

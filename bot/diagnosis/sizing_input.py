@@ -7,8 +7,8 @@ when a directive is absent.
 
 from __future__ import annotations
 
-from bot.diagnosis.evidence import Evidence
-from bot.evidence.nginx_config import NginxConfig
+from bot.diagnosis.collect import Collected
+from bot.evidence import NginxConfig
 from bot.sizing import SizingInput
 
 
@@ -25,7 +25,7 @@ def _int_arg(config: NginxConfig | None, name: str) -> int | None:
     return int(directive.args[0])
 
 
-def worker_processes(ev: Evidence) -> int | None:
+def worker_processes(ev: Collected) -> int | None:
     """Workers nginx starts: the directive, ``auto`` = online CPUs, absent = 1."""
     config = ev.config
     if config is None:
@@ -38,7 +38,7 @@ def worker_processes(ev: Evidence) -> int | None:
     return _int_arg(config, "worker_processes")
 
 
-def _distinct_workers(ev: Evidence) -> int | None:
+def _distinct_workers(ev: Collected) -> int | None:
     workers = [p for p in ev.processes if p.role == "worker" and "shutting down" not in p.cmd]
     return len(workers) or None
 
@@ -60,7 +60,7 @@ def upstream_keepalive(config: NginxConfig | None) -> int | None:
     return total or None
 
 
-def alert_worker_connections(ev: Evidence) -> int | None:
+def alert_worker_connections(ev: Collected) -> int | None:
     """The largest N seen in ``N worker_connections are not enough``."""
     group = ev.grouper.groups.get("worker-connections-not-enough")
     if group is None:
@@ -70,7 +70,7 @@ def alert_worker_connections(ev: Evidence) -> int | None:
     return max(values) if values else None
 
 
-def master_limits_from_log(ev: Evidence) -> tuple[int | None, int | None]:
+def master_limits_from_log(ev: Collected) -> tuple[int | None, int | None]:
     """The master's soft:hard from the ``getrlimit(RLIMIT_NOFILE)`` notice, if logged."""
     group = ev.grouper.groups.get("rlimit-nofile-notice")
     if group is None:
@@ -83,7 +83,7 @@ def master_limits_from_log(ev: Evidence) -> tuple[int | None, int | None]:
     return num(soft), num(hard)
 
 
-def build_sizing_input(ev: Evidence, target_concurrency: int | None) -> SizingInput:
+def build_sizing_input(ev: Collected, target_concurrency: int | None) -> SizingInput:
     """Every number sizing can use, from whatever evidence there is."""
     config = ev.config
     worker = ev.worker_limits

@@ -210,6 +210,7 @@ def load_kb(dirs: Sequence[Path] | None = None, *, require_builtin_ids: bool = F
                 envs[v.id] = v
                 sources[f"environments/{v.id}"] = path
         evidence.update(_load_evidence(base / "evidence.yaml", problems))
+    _check_needs(errors, evidence, sources, problems)
     if require_builtin_ids:
         missing = [i for i in REQUIRED_ERROR_IDS if i not in errors]
         missing += [i for i in REQUIRED_FAQ_IDS if i not in faqs]
@@ -243,3 +244,20 @@ def _load_evidence(path: Path, problems: list[str]) -> dict[str, EvidenceKindEnt
                 loc = [str(kind), *(p for p in err["loc"] if isinstance(p, int | str))]
                 problems.append(f"{path}:{_node_line(node, loc) or 1}: {'.'.join(map(str, loc))}: {err['msg']}")
     return out
+
+
+def _check_needs(
+    errors: dict[str, ErrorEntry], evidence: dict[str, EvidenceKindEntry], sources: dict[str, Path], problems: list[str]
+) -> None:
+    """Every ``needs.evidence`` must name a kind of ``evidence.yaml``: the one evidence-kind vocabulary."""
+    for entry in errors.values():
+        for i, need in enumerate(entry.needs):
+            if need.evidence in evidence:
+                continue
+            path = sources[f"errors/{entry.id}"]
+            node = yaml.compose(path.read_text(encoding="utf-8"), Loader=_LOADER)
+            line = _node_line(node, ["needs", i, "evidence"]) or 1
+            problems.append(
+                f"{path}:{line}: needs.{i}.evidence: unknown kind {need.evidence!r}; "
+                f"one of the keys of evidence.yaml: {', '.join(sorted(evidence)) or '(none loaded)'}"
+            )

@@ -16,25 +16,6 @@ KEBAB_ID = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 Severity = Literal["critical", "high", "medium", "low", "info"]
 NginxLevel = Literal["emerg", "alert", "crit", "error", "warn", "notice", "info", "debug"]
 MessageLevel = Literal["emerg", "alert", "crit", "error", "warn", "notice", "info", "debug", "runtime", "stderr"]
-EvidenceKind = Literal[
-    "nginx-T",
-    "worker-limits",
-    "master-limits",
-    "nproc",
-    "ss-s",
-    "systemctl-limitnofile",
-    "sysctl-fs",
-    "ulimit",
-    "ps-nginx",
-    "nginx-t",
-    "environment",
-    "upstream-status",
-    "disk-usage",
-    "file-permissions",
-    "dns",
-    "certificate",
-    "access-log",
-]
 
 
 def _compiles(value: str) -> str:
@@ -127,7 +108,10 @@ class NearMiss(Strict):
 class Need(Strict):
     """Evidence that sharpens the diagnosis of this entry."""
 
-    evidence: EvidenceKind
+    evidence: str = Field(
+        pattern=r"^[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*$",
+        description="a kind of evidence: a key of kb/evidence.yaml (checked when the KB loads)",
+    )
     why: str = Field(min_length=3)
 
 
@@ -199,8 +183,13 @@ class EnvironmentEntry(Strict):
 
 
 class EvidenceKindEntry(Strict):
-    """What one kind of evidence is and the read-only command that produces it."""
+    """What one kind of evidence is and the read-only command that produces it.
 
+    The keys of ``kb/evidence.yaml`` are the evidence-kind vocabulary; ``label`` is how a
+    reply names the kind in a sentence.
+    """
+
+    label: str = Field(min_length=3, max_length=40)
     title: str = Field(min_length=3)
     command: str = Field(min_length=2)
     why: str = Field(min_length=3)

@@ -12,7 +12,8 @@ from typing import Any
 from bot.diagnosis.build import SEVERITY_ORDER
 from bot.knowledge.loader import KnowledgeBase
 from bot.knowledge.schema import ErrorEntry
-from bot.render.blocks import MAX_VIEW_BLOCKS, expand, render_items, validate_blocks
+from bot.render.layout import expand, render_items
+from bot.render.slack_limits import MAX_VIEW_BLOCKS, validate_blocks
 
 
 def _by_severity(kb: KnowledgeBase) -> list[tuple[str, list[ErrorEntry]]]:

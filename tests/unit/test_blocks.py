@@ -15,24 +15,17 @@ import yaml
 
 from bot.conversation.model import Attachment, Button, GuideStep, Reply, ReplyKind
 from bot.diagnosis.build import diagnose_evidence
-from bot.diagnosis.evidence import Evidence
+from bot.diagnosis.collect import Collected
 from bot.diagnosis.model import Diagnosis
 from bot.faq.answer import Alternative, Answer, FaqIndex
 from bot.knowledge.loader import KnowledgeBase
 from bot.matching.matcher import Matcher
-from bot.render.blocks import (
-    DETAILS_FILENAME,
-    DIFF_FILENAME,
-    MAX_BLOCKS,
-    MAX_TOTAL_TEXT,
-    SlackMessage,
-    render_reply,
-    split_text,
-    text_length,
-    validate_message,
-)
-from bot.render.home import home_view, validate_view
+from bot.render import SlackMessage, home_view, render_reply, validate_message, validate_view
+from bot.render.blocks import DIFF_FILENAME
+from bot.render.fitting import DETAILS_FILENAME
+from bot.render.layout import split_text
 from bot.render.mrkdwn import code_block, escape, from_markdown, inline_code
+from bot.render.slack_limits import MAX_BLOCKS, MAX_TOTAL_TEXT, text_length
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "worker-connections"
@@ -79,7 +72,7 @@ def assert_valid(msg: SlackMessage) -> None:
 
 
 def diagnose_text(texts: dict[str, str], kb: KnowledgeBase, matcher: Matcher) -> Diagnosis:
-    ev = Evidence()
+    ev = Collected()
     for name, text in texts.items():
         ev.add_text(text, matcher, name)
     return diagnose_evidence(ev, kb)
@@ -172,7 +165,7 @@ def forty_kinds_paste(kb: KnowledgeBase) -> list[str]:
 
 def test_2000_line_paste_with_40_kinds_fits_and_moves_the_rest_to_a_file(kb: KnowledgeBase, matcher: Matcher) -> None:
     lines = forty_kinds_paste(kb)
-    ev = Evidence()
+    ev = Collected()
     ev.add_log_lines(lines, matcher)
     d = diagnose_evidence(ev, kb)
     assert d.lines == 2000 and len(d.matches) >= 38  # a few examples may share an entry

@@ -79,3 +79,25 @@ def test_gaps_group_by_catalogue_message(tmp_path: Path, capsys: pytest.CaptureF
     assert gaps_command(10, "text", url) == 0
     flat = "".join(ch for ch in capsys.readouterr().out if ch.isalnum() or ch in '_"%')
     assert 'upstreamsentinvalidstatus"%V"' in flat and "ngx_http_fastcgi_module" in flat  # wrapped by the table
+
+
+def test_kb_catalog_rebuilds_from_a_source_tree_and_refuses_anything_else(cli: list[str], tmp_path: Path) -> None:
+    """`kb catalog` (the generator's front door) writes the data for a tree and says what a non-tree is."""
+    import shutil
+
+    from tests.conftest import DATA
+
+    refused = _run(cli, "kb", "catalog", str(tmp_path), "--release", "fixture", "--commit", "0" * 40)
+    assert refused.returncode == 1
+    assert "not an nginx source tree (no src/core/nginx.c)" in refused.stderr
+    tree = tmp_path / "tree"
+    shutil.copytree(DATA / "catalog" / "src", tree / "src")
+    (tree / "src" / "core").mkdir(parents=True, exist_ok=True)
+    (tree / "src" / "core" / "nginx.c").write_text("/* the marker the command looks for */\n")
+    out = tmp_path / "out"
+    built = _run(cli, "kb", "catalog", str(tree), "--release", "fixture", "--commit", "0" * 40, "--out", str(out))
+    assert built.returncode == 0, built.stderr
+    assert "messages" in built.stdout and str(out) in built.stdout
+    assert (out / "source.json").read_text(encoding="utf-8") == (DATA / "catalog" / "expected-source.json").read_text(
+        encoding="utf-8"
+    )

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.diagnosis.config_diff import Edit, apply_command, header_path, make_diff
-from bot.evidence.nginx_config import NginxConfig, parse_dump
+from bot.evidence import NginxConfig, parse_dump
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "nginx-T"
 NGINX = "/usr/sbin/nginx"

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from bot.diagnosis.build import diagnose_evidence
-from bot.diagnosis.evidence import Evidence
+from bot.diagnosis.collect import Collected
 from bot.diagnosis.plan import detect_environment
 
 CONF = """# configuration file /etc/nginx/nginx.conf:
@@ -36,7 +36,7 @@ LIMITS = (
 
 
 def diagnose(kb, matcher, *pastes, environment=None, target=4000):
-    ev = Evidence()
+    ev = Collected()
     for paste in pastes:
         ev.add_text(paste, matcher)
     return diagnose_evidence(ev, kb, target, environment)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bot.diagnosis.build import diagnose_evidence
-from bot.diagnosis.evidence import Evidence
+from bot.diagnosis.collect import Collected
 
 CONF = """$ sudo nginx -T
 nginx: the configuration file /etc/nginx/nginx.conf syntax is ok
@@ -57,7 +57,7 @@ def limits(soft: int, hard: int, pid_expr: str = "$(pgrep -nf '[n]ginx: worker p
 
 
 def finding_ids(kb, matcher, *pastes: str, target: int | None = None) -> set[str]:
-    ev = Evidence()
+    ev = Collected()
     for paste in pastes:
         ev.add_text(paste, matcher)
     assert not ev.problems, ev.problems

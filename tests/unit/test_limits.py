@@ -12,21 +12,34 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.evidence import limits
-from bot.evidence.limits import EvidenceError
+from bot.evidence import (
+    EvidenceError,
+    FileNr,
+    SystemdLimits,
+    UlimitValues,
+    parse_file_nr,
+    parse_nproc,
+    parse_proc_limits,
+    parse_ps,
+    parse_ss_count,
+    parse_ss_summary,
+    parse_sysctl,
+    parse_systemctl_show,
+    parse_ulimit,
+)
 
 EVIDENCE = Path(__file__).resolve().parents[1] / "data" / "evidence"
 
 PARSERS: dict[str, Callable[[str], Any]] = {
-    "proc-limits": limits.parse_proc_limits,
-    "ulimit": limits.parse_ulimit,
-    "systemctl-show": limits.parse_systemctl_show,
-    "sysctl": limits.parse_sysctl,
-    "file-nr": limits.parse_file_nr,
-    "nproc": limits.parse_nproc,
-    "ss-s": limits.parse_ss_summary,
-    "ss-count": limits.parse_ss_count,
-    "ps": limits.parse_ps,
+    "proc-limits": parse_proc_limits,
+    "ulimit": parse_ulimit,
+    "systemctl-show": parse_systemctl_show,
+    "sysctl": parse_sysctl,
+    "file-nr": parse_file_nr,
+    "nproc": parse_nproc,
+    "ss-s": parse_ss_summary,
+    "ss-count": parse_ss_count,
+    "ps": parse_ps,
 }
 
 FIXTURES = sorted(p for kind in PARSERS for p in (EVIDENCE / kind).glob("*.txt"))
@@ -58,55 +71,55 @@ def test_every_parser_has_fixtures_and_every_fixture_a_golden() -> None:
 
 
 def test_worker_limits_from_real_table() -> None:
-    got = limits.parse_proc_limits((EVIDENCE / "proc-limits" / "worker-raised-prompt.txt").read_text())
+    got = parse_proc_limits((EVIDENCE / "proc-limits" / "worker-raised-prompt.txt").read_text())
     assert (got.nofile_soft, got.nofile_hard, got.pid) == (2048, 2048, 15453)
 
 
 def test_name_is_the_first_25_columns() -> None:
     row = "Max open files".ljust(25) + " ".join(v.ljust(20) for v in ("unlimited", "unlimited")) + " files"
-    got = limits.parse_proc_limits(row)
+    got = parse_proc_limits(row)
     assert got.nofile_soft is None and got.nofile_hard is None and not got.nproc_known
 
 
 def test_pgrep_o_is_kept_so_diagnosis_can_say_it_is_the_master() -> None:
-    got = limits.parse_proc_limits((EVIDENCE / "proc-limits" / "master-pgrep-o.txt").read_text())
+    got = parse_proc_limits((EVIDENCE / "proc-limits" / "master-pgrep-o.txt").read_text())
     assert got.pid is None and got.command is not None and "pgrep -o" in got.command
 
 
 def test_ulimit_soft_and_hard_from_two_commands() -> None:
-    got = limits.parse_ulimit("$ ulimit -Sn\n1024\n$ ulimit -Hn\nunlimited\n")
-    assert got == limits.UlimitValues(1024, None, True, True)
+    got = parse_ulimit("$ ulimit -Sn\n1024\n$ ulimit -Hn\nunlimited\n")
+    assert got == UlimitValues(1024, None, True, True)
 
 
 def test_ulimit_bare_number_is_what_ulimit_n_prints() -> None:
-    assert limits.parse_ulimit("65535") == limits.UlimitValues(65535, None, True, False)
+    assert parse_ulimit("65535") == UlimitValues(65535, None, True, False)
 
 
 def test_systemctl_unit_from_command_and_infinity() -> None:
-    got = limits.parse_systemctl_show("$ systemctl show openresty -p LimitNOFILE\nLimitNOFILE=infinity\n")
-    assert got == limits.SystemdLimits(None, None, "openresty.service", False)
+    got = parse_systemctl_show("$ systemctl show openresty -p LimitNOFILE\nLimitNOFILE=infinity\n")
+    assert got == SystemdLimits(None, None, "openresty.service", False)
 
 
 def test_ss_count_and_nproc() -> None:
-    assert limits.parse_ss_count("$ ss -tan state established | wc -l\n1234\n") == 1234
-    assert limits.parse_nproc("nproc: 8") == 8
+    assert parse_ss_count("$ ss -tan state established | wc -l\n1234\n") == 1234
+    assert parse_nproc("nproc: 8") == 8
 
 
 def test_ps_roles_include_old_workers_shutting_down() -> None:
-    procs = limits.parse_ps((EVIDENCE / "ps" / "docker-top-reload.txt").read_text())
+    procs = parse_ps((EVIDENCE / "ps" / "docker-top-reload.txt").read_text())
     assert [p.role for p in procs] == ["master", "worker", "worker", "worker"]
     assert procs[1].cmd.endswith("is shutting down")
     assert all(p.ppid == 24011 for p in procs[1:])
 
 
 def test_ps_skips_the_grep_line() -> None:
-    procs = limits.parse_ps((EVIDENCE / "ps" / "ps-aux-grep.txt").read_text())
+    procs = parse_ps((EVIDENCE / "ps" / "ps-aux-grep.txt").read_text())
     assert all(p.cmd.startswith("nginx:") for p in procs) and len(procs) == 5
 
 
 def test_markdown_fences_and_quotes_are_ignored() -> None:
-    assert limits.parse_nproc("```\n$ nproc\n16\n```") == 16
-    assert limits.parse_file_nr("> 4128\t0\t9223372036854775807") == limits.FileNr(4128, 0, 9223372036854775807)
+    assert parse_nproc("```\n$ nproc\n16\n```") == 16
+    assert parse_file_nr("> 4128\t0\t9223372036854775807") == FileNr(4128, 0, 9223372036854775807)
 
 
 # --- wrong pastes: EvidenceError naming the problem and what to paste ------------------------

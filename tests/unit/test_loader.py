@@ -96,3 +96,27 @@ def test_flat_extra_dir_like_a_configmap_mount(tmp_path, monkeypatch):
     (flat / "junk.yaml").write_text("hello: world\n")
     with pytest.raises(KnowledgeBaseError, match="not a KB entry"):
         load_kb()
+
+
+def test_a_need_must_name_a_kind_of_evidence_yaml(tmp_path):
+    d = _kb_copy(tmp_path)
+    shutil.copy(builtin_kb_dir() / "evidence.yaml", d / "evidence.yaml")
+    f = d / "errors" / "worker-connections-not-enough.yaml"
+    text = f.read_text().replace("  - evidence: worker-limits\n", "  - evidence: worker-limit\n", 1)
+    f.write_text(text)
+    with pytest.raises(KnowledgeBaseError) as exc:
+        load_kb([d])
+    line_no = text.splitlines().index("  - evidence: worker-limit") + 1
+    assert f"{f}:{line_no}: needs.1.evidence: unknown kind 'worker-limit'; one of the keys of evidence.yaml:" in str(
+        exc.value
+    )
+    assert "worker-limits" in str(exc.value)
+
+
+def test_every_evidence_kind_needs_a_label(tmp_path):
+    d = _kb_copy(tmp_path)
+    (d / "evidence.yaml").write_text(
+        (builtin_kb_dir() / "evidence.yaml").read_text().replace("  label: a limits table\n", "", 1)
+    )
+    with pytest.raises(KnowledgeBaseError, match=r"evidence.yaml:\d+: worker-limits.label: Field required"):
+        load_kb([d])

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from bot.evidence.nginx_config import PASTED, ConfigParseError, parse_dump
+from bot.cli.parallel import process_map
+from bot.evidence import PASTED, ConfigParseError, parse_dump
+from bot.evidence.nginx_config.parse import SPREAD_MIN_BYTES
 
+ROOT = Path(__file__).resolve().parents[2]
 DATA = Path(__file__).resolve().parents[1] / "data" / "nginx-T"
 GOLDEN = sorted(p.stem for p in DATA.glob("*.txt"))
 REAL_DUMPS = ["debian-default", "multi-include", "stream-grpc"]
@@ -207,3 +216,66 @@ def test_every_cut_of_a_dump_parses_without_raising() -> None:
         assert c.main_file == "/tmp/ngx-fix/multi/nginx.conf"
         for issue in c.errors:
             assert issue.file in c.files
+
+
+# -- the files of a big dump on every CPU (the CLI's process pool, injected) --------------------
+
+
+@pytest.fixture(scope="module")
+def big_dump(tmp_path_factory: pytest.TempPathFactory) -> str:
+    from bench.bench_config import as_dump, generate_tree
+
+    files = generate_tree(tmp_path_factory.mktemp("big-dump"), servers=3000, per_file=100, upstreams=60)
+    dump = as_dump(files)
+    assert len(dump) >= SPREAD_MIN_BYTES and len(files) >= 4
+    return dump
+
+
+def test_a_big_dump_spread_over_processes_parses_as_in_turn(big_dump: str) -> None:
+    handed: list[int] = []
+
+    def recording_map(fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
+        handed.append(len(items))
+        return process_map(fn, items)
+
+    spread = parse_dump(big_dump, map_files=recording_map)
+    in_turn = parse_dump(big_dump)
+    assert handed == [len(in_turn.files)]  # every file went through the injected mapper, once
+    assert spread == in_turn  # every directive, file, listener, upstream, proxy and issue
+    assert spread.by_name == in_turn.by_name and spread.summary() == in_turn.summary()
+    assert len(spread.listens) == 3000 and not spread.errors
+
+
+def test_small_dumps_never_reach_the_mapper() -> None:
+    def refusing_map(fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
+        raise AssertionError("a small dump must be parsed in turn")
+
+    for name in GOLDEN:
+        assert parse_dump(_read(name), map_files=refusing_map).summary() == parse_dump(_read(name)).summary()
+
+
+def _pid(_: int) -> int:
+    return os.getpid()
+
+
+_ALONE = """
+import os
+from bot.cli.parallel import process_map
+from tests.unit.test_nginx_config import _pid
+print(os.getpid() in process_map(_pid, list(range(8))), process_map(str.upper, ["a", "b", "c"]))
+"""
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="one CPU: process_map works in turn by design")
+def test_process_map_forks_when_alone_and_works_in_turn_beside_a_thread() -> None:
+    # A fresh interpreter is single-threaded, as the CLI is: the items run in child processes.
+    alone = subprocess.run([sys.executable, "-c", _ALONE], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert alone.stdout.strip() == "False ['A', 'B', 'C']", alone.stderr
+    done = threading.Event()
+    other = threading.Thread(target=done.wait)
+    other.start()
+    try:  # with another thread running, forking would copy it half-way: no pool
+        assert process_map(_pid, list(range(8))) == [os.getpid()] * 8
+    finally:
+        done.set()
+        other.join()

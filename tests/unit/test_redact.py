@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.evidence.nginx_config import parse_dump
+from bot.evidence import parse_dump
 from bot.evidence.redact import REDACTED, is_secret_key, redact
 
 DUMPS = Path(__file__).resolve().parents[1] / "data" / "nginx-T"

@@ -10,8 +10,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.evidence import limits
-from bot.evidence.sniff import KINDS, Section, command_kind, prompt_command, sniff
+from bot.evidence import (
+    SECTION_KINDS,
+    Section,
+    UlimitValues,
+    command_kind,
+    parse_nproc,
+    parse_proc_limits,
+    parse_ulimit,
+    prompt_command,
+    sniff,
+)
 
 SNIFF = Path(__file__).resolve().parents[1] / "data" / "evidence" / "sniff"
 
@@ -101,9 +110,9 @@ def test_mixed_paste_in_order() -> None:
 
 def test_mixed_paste_sections_feed_the_parsers() -> None:
     by_kind = {s.kind: s for s in sniff(MIXED)}
-    proc = limits.parse_proc_limits(by_kind["proc-limits"].text)
+    proc = parse_proc_limits(by_kind["proc-limits"].text)
     assert (proc.pid, proc.nofile_soft, proc.nofile_hard) == (1234, 1024, 524288)
-    assert limits.parse_nproc(by_kind["nproc"].text) == 8
+    assert parse_nproc(by_kind["nproc"].text) == 8
     dump = by_kind["nginx-T"].text
     assert dump.count("# configuration file ") == 2 and dump.rstrip().endswith("}")
 
@@ -118,7 +127,7 @@ def test_only_a_dump_is_one_section_named_after_the_main_file() -> None:
 def test_only_a_limits_table() -> None:
     sections = sniff((SNIFF / "only-limits.txt").read_text())
     assert [s.kind for s in sections] == ["proc-limits"]
-    assert limits.parse_proc_limits(sections[0].text).nofile_soft == 2048
+    assert parse_proc_limits(sections[0].text).nofile_soft == 2048
 
 
 def test_compose_wrapped_lines_stay_one_log() -> None:
@@ -156,7 +165,7 @@ what should worker_rlimit_nofile be?"""
         ("question", None),
     ]
     ulimit = next(s for s in sniff(text) if s.kind == "ulimit")
-    assert limits.parse_ulimit(ulimit.text) == limits.UlimitValues(1024, None, True, False)
+    assert parse_ulimit(ulimit.text) == UlimitValues(1024, None, True, False)
 
 
 def test_prose_that_starts_like_a_command_is_not_one() -> None:
@@ -185,7 +194,7 @@ def test_same_kind_merges_across_blank_lines() -> None:
     text = "root@web1:~# ulimit -Sn\n1024\nroot@web1:~# ulimit -Hn\n4096\n"
     sections = sniff(text)
     assert shape(sections) == [("ulimit", 1, 4, "ulimit -Sn; ulimit -Hn")]
-    assert limits.parse_ulimit(sections[0].text) == limits.UlimitValues(1024, 4096, True, True)
+    assert parse_ulimit(sections[0].text) == UlimitValues(1024, 4096, True, True)
 
 
 def test_init_warning_between_verdicts_is_nginx_t_but_a_failed_test_error_is_a_log_line() -> None:
@@ -352,7 +361,7 @@ def test_sections_cover_every_line_in_order(text: str) -> None:
     covered: set[int] = set()
     previous_end = 0
     for section in sections:
-        assert section.kind in KINDS
+        assert section.kind in SECTION_KINDS
         assert section.start_line > previous_end
         first, last = section.start_line - 1, section.end_line - 1
         assert section.text == "\n".join(lines[first : last + 1])

@@ -4,7 +4,7 @@ Two files, both generated, both committed:
 
 * ``source.json``: what ``extract`` read from the pinned nginx release (one record per
   logging call, plus which modules define each directive). Regenerating it needs an nginx
-  source tree (``python -m bot.knowledge.catalog SRC``).
+  source tree (``nginx-triage kb catalog SRC``).
 * ``messages.json``: one entry per distinct message (format and level), with its modules,
   source locations, directives, documentation links and the linear regex from
   ``pattern.build``. ``build_messages(source)`` must reproduce it exactly: a test checks it.

@@ -216,6 +216,6 @@ def load_catalog(directory: Path | None = None) -> Catalog | None:
         raise KnowledgeBaseError(
             [
                 f"{path}: not a message catalogue ({type(exc).__name__}: {exc}); "
-                "regenerate it with python -m bot.knowledge.catalog"
+                "regenerate it with nginx-triage kb catalog"
             ]
         ) from exc

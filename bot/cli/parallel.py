@@ -1,9 +1,14 @@
-"""Group a large log file on every CPU: split it at line boundaries, group each part in a
-forked process, merge the groups.
+"""Process pools for the command line: big inputs on every CPU.
 
-Matching is CPU-bound Python; on a multi-GB log one core is the bottleneck. Each part is
-streamed like the serial path, so memory per process stays flat. The matcher is shared
-with the children by ``fork`` (built once in the parent, copy-on-write).
+The engine never starts processes (the Slack bot is multi-threaded, and forking a threaded
+process is unsafe); the CLI is single-threaded, so it may. Two uses:
+
+- ``group_file_parallel``: a large log split at line boundaries, each part grouped in a
+  forked process like the serial path (streamed, so memory per process stays flat), the
+  groups merged. The matcher is shared with the children by ``fork`` (built once in the
+  parent, copy-on-write).
+- ``process_map``: the ``Mapper`` the CLI hands the engine, e.g. for the files of a big
+  ``nginx -T`` dump (crossplane's lexer is pure Python).
 """
 
 from __future__ import annotations
@@ -11,18 +16,36 @@ from __future__ import annotations
 import itertools
 import multiprocessing as mp
 import os
+import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
-from bot.diagnosis import fastgroup
-from bot.diagnosis.grouping import Grouper
-from bot.evidence.reading import iter_lines_binary
-from bot.matching.matcher import Matcher
+from bot.evidence import iter_lines_binary
+from bot.grouping import Grouper, fastgroup
+from bot.matching import Matcher
 
 PARALLEL_MIN_BYTES = 32 << 20
 """Below this the fork and merge cost more than they save."""
 
 _MATCHER: Matcher | None = None  # set in the parent before forking
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+
+
+def _can_fork() -> bool:
+    """More than one CPU, fork available, and no other thread (a progress bar's) to copy half-way."""
+    return threading.active_count() == 1 and len(os.sched_getaffinity(0)) > 1 and "fork" in mp.get_all_start_methods()
+
+
+def process_map(fn: Callable[[_T], _R], items: Sequence[_T]) -> list[_R]:
+    """``fn`` over ``items`` in forked processes, one per CPU, results in order; in turn where forking is unsafe."""
+    if not _can_fork():
+        return [fn(item) for item in items]
+    workers = min(len(os.sched_getaffinity(0)), len(items))
+    with mp.get_context("fork").Pool(workers) as pool:
+        return pool.map(fn, items, chunksize=max(1, len(items) // (workers * 4)))
 
 
 class _RangeReader:

@@ -1,10 +1,11 @@
-"""Collect every kind of evidence from pastes and files into one ``Evidence`` bundle.
+"""Collect every kind of evidence from pastes and files into one ``Collected`` bundle.
 
 A user pastes in pieces: the alert first, `nginx -T` later, a limits table after that.
-Each piece is sniffed into sections; error-log lines stream into the matcher and the
-grouper, everything else is parsed into plain data. Parse failures become ``problems``
-(shown to the user with what to paste instead), never exceptions: what else was pasted
-is still diagnosed.
+Each piece is sniffed into sections; ``bot.evidence.SECTION_KINDS`` says how each kind of
+section is read and which field of the bundle keeps it. Error-log lines stream into the
+matcher and the grouper, everything else becomes plain data. Parse failures become
+``problems`` (shown to the user with what to paste instead), never exceptions: what else
+was pasted is still diagnosed.
 """
 
 from __future__ import annotations
@@ -12,49 +13,35 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
-from bot.diagnosis.grouping import Grouper
-from bot.evidence.limits import (
+from bot.evidence import (
+    SECTION_KINDS,
+    ConfigParseError,
+    CpuCount,
     EvidenceError,
     FileNr,
     KernelLimits,
+    Mapper,
+    NginxConfig,
     NginxProcess,
     ProcLimits,
+    Section,
     SocketSummary,
     SystemdLimits,
     UlimitValues,
-    parse_file_nr,
-    parse_nproc,
-    parse_proc_limits,
-    parse_ps,
-    parse_ss_count,
-    parse_ss_summary,
-    parse_sysctl,
-    parse_systemctl_show,
-    parse_ulimit,
+    limits_conf_lines,
+    looks_like_config,
+    parse_dump,
+    sniff,
 )
-from bot.evidence.nginx_config import ConfigParseError, NginxConfig, parse_dump
-from bot.evidence.sniff import Section, sniff
-from bot.matching.matcher import Matcher
+from bot.grouping import Grouper
+from bot.matching import Matcher
 
 ENV_SAMPLE_CHARS = 200_000
 """Raw text kept to recognise the environment (systemd, Docker, Kubernetes) from."""
 
 _MASTER_HINT = re.compile(r"pgrep\s+-o|nginx\.pid|pgrep\s+-f\s+['\"]?nginx: master|\bmaster\b")
-_LIMITS_CONF = re.compile(r"^\s*[*@\w-]+\s+(?:soft|hard|-)\s+nofile\s+\d+", re.MULTILINE)
-_CPU_MAX = re.compile(r"^(\d+|max)\s+(\d+)\s*$", re.MULTILINE)
-
-
-_CONFIG_LINE_END = re.compile(r"[;{}]\s*(?:#.*)?$")
-
-
-def _looks_like_config(text: str) -> bool:
-    """Mostly lines ending in ``;``, ``{`` or ``}``: nginx configuration, not prose or logs."""
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.strip().startswith("#")]
-    if len(lines) < 3:
-        return False
-    ends = sum(1 for ln in lines if _CONFIG_LINE_END.search(ln))
-    return ends >= 0.6 * len(lines) and any(ln.endswith("{") for ln in lines)
 
 
 @dataclass
@@ -66,7 +53,7 @@ class LimitsPaste:
 
 
 @dataclass
-class Evidence:
+class Collected:
     """Everything known so far about one incident."""
 
     grouper: Grouper = field(default_factory=Grouper)
@@ -87,6 +74,8 @@ class Evidence:
     problems: list[str] = field(default_factory=list)
     present: set[str] = field(default_factory=set)
     env_text: list[str] = field(default_factory=list)
+    map_files: Mapper = field(default=map, repr=False, compare=False)
+    """How the files of a big ``nginx -T`` dump are parsed: the front door may pass a process pool's map."""
 
     # -- whose limits --------------------------------------------------------------------
 
@@ -169,84 +158,74 @@ class Evidence:
         """Sniff a paste or a small file and take every section it holds."""
         if sum(len(t) for t in self.env_text) < ENV_SAMPLE_CHARS:
             self.env_text.append(text[:ENV_SAMPLE_CHARS])
-        for limits_line in _LIMITS_CONF.findall(text):
-            self.limits_conf_lines.append(limits_line.strip())
+        self.limits_conf_lines.extend(limits_conf_lines(text))
         for section in sniff(text):
-            self._take(section, matcher, name)
+            self.take(section, matcher, name)
 
-    def _take(self, section: Section, matcher: Matcher, name: str) -> None:  # noqa: C901 (split in the reshape, issue 12)
-        kind = section.kind
+    def take(self, section: Section, matcher: Matcher, name: str = "paste") -> None:
+        """Read one sniffed section into the field its kind fills (``bot.evidence.SECTION_KINDS``)."""
+        kind = SECTION_KINDS[section.kind]
         where = f"{name} line {section.start_line}"
         try:
-            if kind == "errorlog":
-                self.add_log_lines(section.text.splitlines(), matcher)
-            elif kind == "nginx-T":
-                self._take_config(section.text, where)
-            elif kind == "nginx-t":
-                self.present.add("nginx-t")
-                for line in section.text.splitlines():
-                    self.nginx_t.append(line)
-                    if "[" in line:  # init-time warnings are log messages too
-                        self.add_log_lines([line], matcher)
-            elif kind == "proc-limits":
-                limits = parse_proc_limits(section.text)
-                self.limits.append(LimitsPaste(limits, limits.command or section.name))
-                self.present.add("worker-limits")
-            elif kind == "ulimit":
-                self.ulimit = parse_ulimit(section.text)
-                self.present.add("ulimit")
-            elif kind == "systemctl-show":
-                self.systemd = parse_systemctl_show(section.text)
-                self.present.add("systemctl-limitnofile")
-            elif kind == "sysctl":
-                self.kernel = parse_sysctl(section.text)
-                self.present.add("sysctl-fs")
-            elif kind == "file-nr":
-                self.file_nr = parse_file_nr(section.text)
-                self.present.add("sysctl-fs")
-            elif kind == "nproc":
-                quota = _CPU_MAX.search(section.text)
-                if quota and quota.group(1) != "max":
-                    self.cpu_quota = int(quota.group(1)) / int(quota.group(2))
-                counts = _CPU_MAX.sub("", section.text)
-                if any(line.strip().isdigit() or "nproc:" in line for line in counts.splitlines()):
-                    self.nproc = parse_nproc(counts)
-                self.present.add("nproc")
-            elif kind == "ss-s":
-                self.sockets = parse_ss_summary(section.text)
-                self.present.add("ss-s")
-            elif kind == "ss-count":
-                self.established = parse_ss_count(section.text)
-                self.present.add("ss-s")
-            elif kind == "ps":
-                self.processes.extend(parse_ps(section.text))
-                self.present.add("ps-nginx")
-            elif kind == "question":
-                self.questions.append(section.text.strip())
-            elif _looks_like_config(section.text):
-                # A bare nginx.conf or `server {}` snippet, pasted without `nginx -T` headers.
-                self._take_config(section.text, where)
+            if kind.fills is None:
+                self._take_unplaced(section.text, matcher)
             else:
-                # Unrecognised text still goes through the matcher: a mangled or translated
-                # nginx line the sniffer could not place may match fuzzily; the rest is
-                # counted as unmatched (the queue for growing the KB).
-                present = "error-log" in self.present
-                self.add_log_lines((ln for ln in section.text.splitlines() if ln.strip()), matcher)
-                if not present and not self.grouper.groups:
-                    self.present.discard("error-log")
-        except EvidenceError as exc:
-            self.problems.append(f"{where}: {exc}")
-
-    def _take_config(self, text: str, where: str) -> None:
-        try:
-            config = parse_dump(text)
-        except ConfigParseError as exc:
+                self._fill(kind.fills, kind.read(section.text, self.map_files), section, matcher)
+        except (EvidenceError, ConfigParseError) as exc:
             self.problems.append(f"{where}: {exc}")
             return
+        if kind.proves is not None:
+            self.present.add(kind.proves)
+
+    def _fill(self, name: str, value: Any, section: Section, matcher: Matcher) -> None:
+        """Keep a parsed value in field ``name``: lists grow, a single value is replaced (the later paste wins)."""
+        if name == "grouper":
+            self.add_log_lines(value, matcher)
+        elif name == "nginx_t":
+            self._add_nginx_t(value, matcher)
+        elif name == "config":
+            self._set_config(value)
+        elif name == "limits":
+            self.limits.append(LimitsPaste(value, value.command or section.name))
+        elif name == "nproc":
+            self._set_cpus(value)
+        elif not isinstance(current := getattr(self, name), list):
+            setattr(self, name, value)
+        elif isinstance(value, list):
+            current.extend(value)
+        else:
+            current.append(value)
+
+    def _add_nginx_t(self, lines: list[str], matcher: Matcher) -> None:
+        for line in lines:
+            self.nginx_t.append(line)
+            if "[" in line:  # init-time warnings are log messages too
+                self.add_log_lines([line], matcher)
+
+    def _set_config(self, config: NginxConfig) -> None:
         self.config = config
         self.present.add("nginx-T")
         for issue in config.errors:
             self.problems.append(f"nginx -T: {issue}")
+
+    def _set_cpus(self, cpus: CpuCount) -> None:
+        if cpus.quota is not None:
+            self.cpu_quota = cpus.quota
+        if cpus.count is not None:
+            self.nproc = cpus.count
+
+    def _take_unplaced(self, text: str, matcher: Matcher) -> None:
+        """Text the sniffer could not place: a bare config snippet, else lines for the matcher."""
+        if looks_like_config(text):
+            # A bare nginx.conf or `server {}` snippet, pasted without `nginx -T` headers.
+            self._set_config(parse_dump(text, map_files=self.map_files))
+            return
+        # A mangled or translated nginx line may still match fuzzily; the rest is counted as
+        # unmatched (the queue for growing the KB).
+        present = "error-log" in self.present
+        self.add_log_lines((ln for ln in text.splitlines() if ln.strip()), matcher)
+        if not present and not self.grouper.groups:
+            self.present.discard("error-log")
 
     @property
     def observed_concurrency(self) -> int | None:

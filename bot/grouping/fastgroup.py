@@ -29,9 +29,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, BinaryIO
 
-from bot.diagnosis.grouping import MAX_DISTINCT, TALLIED, BoundedCounter, Grouper, MatchGroup
 from bot.evidence.errorlog import LogLine, parse_line
 from bot.evidence.reading import InputError, check_sample
+from bot.grouping.groups import MAX_DISTINCT, TALLIED, BoundedCounter, Grouper, MatchGroup
 from bot.matching.matcher import Match, Matcher
 from bot.native import fastscan
 
@@ -185,34 +185,26 @@ class _Folder:
             _fold_group(group, sorted(parts[kb_id], key=lambda p: p.seq))
 
 
-def _fold_group(group: MatchGroup, parts: list[_Part]) -> None:  # noqa: C901 (split in the reshape, issue 12)
-    """``MatchGroup.add`` for every line the parts stand for, in line order."""
-    levels: list[Item] = []
-    pids: list[Item] = []
+def _fold_totals(group: MatchGroup, part: _Part) -> None:
+    """Count, time span and first facts: what does not depend on line order within the parts."""
+    group.count += part.count
+    group.fuzzy += part.fuzzy
+    for t in (part.first_time, part.last_time):
+        if t is not None:
+            if group.first_time is None or t < group.first_time:
+                group.first_time = t
+            if group.last_time is None or t > group.last_time:
+                group.last_time = t
+    if not group.facts and part.facts:
+        group.facts = dict(part.facts)
+
+
+def _fold_tallies(group: MatchGroup, parts: list[_Part]) -> None:
+    """Tallies created in the order their first value appeared, values counted in line order."""
     tallies: dict[str, list[Item]] = {}
-    samples: list[tuple[int, str]] = []
     for part in parts:
-        group.count += part.count
-        group.fuzzy += part.fuzzy
-        for t in (part.first_time, part.last_time):
-            if t is not None:
-                if group.first_time is None or t < group.first_time:
-                    group.first_time = t
-                if group.last_time is None or t > group.last_time:
-                    group.last_time = t
-        if not group.facts and part.facts:
-            group.facts = dict(part.facts)
-        levels += part.levels
-        pids += part.pids
-        group.pids.other += part.pid_other
         for key, items in part.tallies.items():
             tallies.setdefault(key, []).extend(items)
-        samples += part.samples
-    levels.sort()
-    for _s, lvl, n in levels:
-        group.levels[lvl] += n
-    pids.sort()
-    _bounded_add(group.pids, pids)
     firsts = []
     for key, items in tallies.items():
         items.sort()
@@ -226,9 +218,20 @@ def _fold_group(group: MatchGroup, parts: list[_Part]) -> None:  # noqa: C901 (s
         for key, n in part.tally_other.items():
             if n:
                 group.tallies[key].other += n
+
+
+def _fold_group(group: MatchGroup, parts: list[_Part]) -> None:
+    """``MatchGroup.add`` for every line the parts stand for, in line order."""
+    for part in parts:
+        _fold_totals(group, part)
+    for _s, lvl, n in sorted(item for part in parts for item in part.levels):
+        group.levels[lvl] += n
+    group.pids.other += sum(part.pid_other for part in parts)
+    _bounded_add(group.pids, sorted(item for part in parts for item in part.pids))
+    _fold_tallies(group, parts)
     room = 3 - len(group.samples)
     if room > 0:
-        samples.sort()
+        samples = sorted(sample for part in parts for sample in part.samples)
         group.samples.extend(raw for _s, raw in samples[:room])
 
 

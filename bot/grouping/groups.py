@@ -7,10 +7,11 @@ A million-line log collapses to a few dozen groups. Every per-group tally is bou
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from bot.evidence.errorlog import LogLine
-from bot.matching.matcher import Match
+from bot.matching.matcher import Match, Matcher
 
 MAX_DISTINCT = 2000
 """Distinct values kept per tally; later new values only count towards ``other``."""
@@ -156,3 +157,12 @@ class Grouper:
         if group is None:
             group = self.groups[match.kb_id] = MatchGroup(match.kb_id)
         group.add(line, match)
+
+
+def group_lines(lines: Iterable[str], matcher: Matcher) -> Grouper:
+    """Parse, match and group every line; the loop every diagnosis starts with."""
+    grouper = Grouper()
+    add = grouper.add
+    for line, match in matcher.match_lines(lines):
+        add(line, match)
+    return grouper

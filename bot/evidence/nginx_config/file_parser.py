@@ -1,0 +1,254 @@
+"""Parse one file of the dump with crossplane, repairing in a temporary copy what would stop it.
+
+crossplane drops a whole file on a syntax error; a pasted file is often cut off or carries an
+extra ``}`` or binary bytes. Each damage spot becomes a ``ConfigIssue`` with file and line
+and is patched in the copy only (line numbers never move), so everything else still parses.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import crossplane
+from crossplane.errors import NgxParserSyntaxError
+
+from bot.evidence.nginx_config.model import HTTP_LEVEL, MAIN_BLOCKS, PASTED, ConfigIssue
+
+_BINARY = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
+_MAX_REPAIRS = 200
+# A line that, after its balanced quoted strings, still opens a quote (or escapes one).
+_OPEN_QUOTE = re.compile(r"""^(?:[^'"\\\n]*+(?:'[^'\\\n]*'|"[^"\\\n]*")?+)*+['"\\]""", re.MULTILINE)
+_INDENT_OR_COMMENT = re.compile(r"^[ \t]+(?:#.*)?|^#.*", re.MULTILINE)
+
+
+def _disk_path(root: str, path: str, index: int) -> str:
+    """Where ``path`` lives in the temporary tree: mirrored when absolute and safe."""
+    norm = os.path.normpath(path)
+    if os.path.isabs(norm) and "\x00" not in norm:
+        candidate = os.path.join(root, "tree", norm.lstrip("/"))
+        if not os.path.isdir(candidate):
+            return candidate
+    return os.path.join(root, "other", f"{index}.conf")
+
+
+def _write(disk: str, text: str) -> None:
+    os.makedirs(os.path.dirname(disk), exist_ok=True)
+    with open(disk, "w", encoding="utf-8", errors="surrogatepass", newline="") as f:
+        f.write(text)
+
+
+def _blank_binary_lines(text: str, path: str, issues: list[ConfigIssue]) -> str:
+    """Empty every line that carries binary bytes, so it cannot swallow the next directive."""
+    if not _BINARY.search(text):
+        return text
+    lines = text.split("\n")
+    first: int | None = None
+    count = 0
+    for i, line in enumerate(lines):
+        if _BINARY.search(line):
+            lines[i] = ""
+            count += 1
+            if first is None:
+                first = i + 1
+    issues.append(
+        ConfigIssue(
+            f"binary bytes (not text) on {count} line(s), first at line {first}; "
+            "those lines were ignored - paste the text output of `nginx -T`",
+            path,
+            first,
+        )
+    )
+    return "\n".join(lines)
+
+
+def _lex(disk: str) -> tuple[list[tuple[str, int, bool]], NgxParserSyntaxError | None]:
+    tokens: list[tuple[str, int, bool]] = []
+    try:
+        for token in crossplane.lex(disk):
+            tokens.append(token)
+    except NgxParserSyntaxError as e:
+        return tokens, e
+    return tokens, None
+
+
+def _unquoted_braces(line: str) -> Iterator[int]:
+    """Columns of ``}`` outside quotes and comments (the lexer gives lines, not columns)."""
+    quote = ""
+    escaped = False
+    for col, ch in enumerate(line):
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif quote:
+            if ch == quote:
+                quote = ""
+        elif ch in "\"'":
+            quote = ch
+        elif ch == "#":
+            return
+        elif ch == "}":
+            yield col
+
+
+def _open_blocks(tokens: list[tuple[str, int, bool]]) -> tuple[list[tuple[str, int]], tuple[str, int] | None]:
+    """Blocks still open after the last token, and a directive left without ``;``."""
+    stack: list[tuple[str, int]] = []
+    pending: tuple[str, int] | None = None
+    for token, line, quoted in tokens:
+        if not quoted and token in ("{", ";", "}"):
+            if token == "{":
+                stack.append(pending or ("{", line))
+            elif token == "}" and stack:
+                stack.pop()
+            pending = None
+        elif not quoted and token.startswith("#"):
+            continue
+        elif pending is None:
+            pending = (token, line)
+    return stack, pending
+
+
+def _repair(disk: str, text: str, path: str, issues: list[ConfigIssue]) -> str:
+    """Fix, in the temporary copy only, what stops crossplane: stray ``}``, missing ``}``/``;``.
+
+    crossplane drops a whole file on a syntax error, so each damage spot is turned into a
+    ``ConfigIssue`` and patched in place (line numbers never move) until the file lexes.
+    """
+    for _ in range(_MAX_REPAIRS):
+        tokens, err = _lex(disk)
+        if err is not None and 'unexpected "}"' in err.strerror:
+            lineno = err.lineno or 1
+            lines = text.split("\n")
+            seen = sum(1 for tok, ln, quoted in tokens if tok == "}" and not quoted and ln == lineno)
+            cols = list(_unquoted_braces(lines[lineno - 1])) if lineno <= len(lines) else []
+            issues.append(ConfigIssue('unexpected "}" (more closing than opening braces); ignored it', path, lineno))
+            if seen >= len(cols):
+                break
+            line = lines[lineno - 1]
+            lines[lineno - 1] = line[: cols[seen]] + " " + line[cols[seen] + 1 :]
+            text = "\n".join(lines)
+            _write(disk, text)
+            continue
+        stack, pending = _open_blocks(tokens)
+        end_line = text.count("\n") + 1
+        tail = ""
+        if pending is not None:
+            issues.append(
+                ConfigIssue(
+                    f'directive "{pending[0]}" is not terminated by ";" - the file ends '
+                    f"inside it at line {end_line} (truncated paste?)",
+                    path,
+                    pending[1],
+                )
+            )
+            tail += ";"
+        if stack:
+            name, opened = stack[-1]
+            issues.append(
+                ConfigIssue(
+                    f'unexpected end of file, expecting "}}": the "{name}" block opened at line '
+                    f"{opened} never closes ({len(stack)} block(s) open at line {end_line}; "
+                    "truncated paste? paste the whole `nginx -T` output)",
+                    path,
+                    opened,
+                )
+            )
+            tail += "}" * len(stack)
+        if tail:
+            text = text + "\n" + tail + "\n"
+            _write(disk, text)
+        break
+    return text
+
+
+def _cut_partial_tail(text: str, path: str, issues: list[ConfigIssue]) -> str:
+    """Drop a directive the paste cuts off before its ``;`` (crossplane would lose the whole file).
+
+    The partial text is blanked, not terminated: ``proxy_read_tim`` is not a directive
+    nginx ever read, so it must not become one here.
+    """
+    cut = max(text.rfind(";"), text.rfind("{"), text.rfind("}")) + 1
+    tail = text[cut:]
+    residue = [ln for ln in tail.split("\n") if ln.strip() and not ln.lstrip().startswith("#")]
+    if not residue:
+        return text
+    line = text.count("\n", 0, cut) + 1 + next(i for i, ln in enumerate(tail.split("\n")) if ln in residue)
+    issues.append(
+        ConfigIssue(
+            f'the text ends inside directive "{residue[0].split()[0]}" before its ";" (truncated paste?); ignored it',
+            path,
+            line,
+        )
+    )
+    return text[:cut] + "\n" * tail.count("\n")
+
+
+def _lexer_friendly(text: str) -> str:
+    """Drop indentation and whole-line comments from the temporary copy (lines never move).
+
+    crossplane's lexer walks the text one character at a time through three generators;
+    indentation is a fifth of a typical file and tokens never depend on it. Only safe when
+    no quoted string runs over a line end, so any line that leaves a quote open keeps the
+    file as it is.
+    """
+    if _OPEN_QUOTE.search(text):
+        return text
+    return _INDENT_OR_COMMENT.sub("", text)
+
+
+def _parse_text(disk: str, text: str, path: str, issues: list[ConfigIssue]) -> list[dict[str, Any]]:
+    """crossplane's parse of one file, repaired first when it would fail."""
+    text = _lexer_friendly(_cut_partial_tail(text, path, issues))
+    _write(disk, text)
+    payload = crossplane.parse(
+        disk, catch_errors=True, single=True, strict=False, check_ctx=False, check_args=False, comments=False
+    )
+    entry = payload["config"][0]
+    if entry["status"] == "ok":
+        return list(entry["parsed"])
+    _repair(disk, text, path, issues)
+    payload = crossplane.parse(
+        disk, catch_errors=True, single=True, strict=False, check_ctx=False, check_args=False, comments=False
+    )
+    entry = payload["config"][0]
+    for err in entry["errors"]:
+        issues.append(ConfigIssue(f"could not parse: {err['error'] or 'unexpected end of file'}", path, err["line"]))
+    return list(entry["parsed"])
+
+
+def _snippet_wrap(stmts: list[dict[str, Any]]) -> tuple[str, str] | None:
+    """Prefix/suffix that put a bare ``server {}`` (or ``location``) paste back inside ``http {}``."""
+    names = {s["directive"] for s in stmts}
+    if not names or names & MAIN_BLOCKS or not names & HTTP_LEVEL:
+        return None
+    if "location" in names and "server" not in names:
+        return "http { server { ", "\n} }\n"
+    return "http { ", "\n}\n"
+
+
+FileJob = tuple[str, int, str, str]
+"""(temporary directory, index in the dump, path, exact content) of one file."""
+
+FileResult = tuple[str, list[dict[str, Any]], list[ConfigIssue], list[str]]
+"""(path, crossplane statements, issues, synthetic wrapper block names) of one file."""
+
+
+def parse_file(job: FileJob) -> FileResult:
+    """Parse one file of the dump: (path, statements, issues, synthetic wrapper block names)."""
+    root, index, path, content = job
+    disk = _disk_path(root, path, index)
+    file_issues: list[ConfigIssue] = []
+    work = _blank_binary_lines(content, path, file_issues)
+    stmts = _parse_text(disk, work, path, file_issues)
+    wrapped: list[str] = []
+    if path == PASTED:
+        wrap = _snippet_wrap(stmts)
+        if wrap is not None:
+            wrapped = wrap[0].split()[::2]
+            file_issues = [i for i in file_issues if "binary" in i.message]
+            stmts = _parse_text(disk, wrap[0] + work + wrap[1], path, file_issues)
+    return path, stmts, file_issues, wrapped

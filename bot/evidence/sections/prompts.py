@@ -1,0 +1,140 @@
+"""Shell prompts in a paste, and what the command after one prints.
+
+People paste the prompt with the output (``[root@web1 ~]# ulimit -n`` then ``1024``); the
+command says what the following lines are, and the parsers read it too (``cat
+/proc/1234/limits`` names the pid, ``ulimit -Hn`` says the number is the hard limit).
+"""
+
+from __future__ import annotations
+
+import re
+
+CLASSIFY_CHARS = 4096
+"""Only the start of a line is looked at; its full text still goes into the section."""
+
+_FENCE = re.compile(r"^```[\w+-]*$")
+
+
+def clean(line: str) -> str:
+    """The line without surrounding blanks and glued markdown code fences."""
+    s = line.strip()
+    if s.startswith("```"):
+        s = "" if _FENCE.match(s) else s[3:].lstrip()
+    if s.endswith("```"):
+        s = s[:-3].rstrip()
+    return s
+
+
+_PROMPT = re.compile(
+    r"""^(?:
+        (?P<ctx>
+            \[[^\]\n]{1,80}\]                                              # [root@web1 ~]
+          | [\w.-]{1,64}@[\w.-]{1,64}(?::[^\s$#%>]{0,200}|\ [~/][^\s$#%>]{0,200})?  # user@host:~/dir
+          | (?:bash|sh|zsh|ash|ksh)-\d+(?:\.\d+)*                         # bash-5.1
+          | [\w.-]{1,64}:[~/][^\s$#%>]{0,200}                             # web1:/ (Alpine)
+          | [~/][^\s$#%>]{0,200}                                          # "/ #", "~ $"
+        )\ ?
+    )?
+    (?P<sym>[$#%>❯])\s+(?P<cmd>\S.*)$""",
+    re.VERBOSE,
+)
+
+_KNOWN_COMMANDS = frozenset(
+    {
+        "cat",
+        "ulimit",
+        "nproc",
+        "ss",
+        "sysctl",
+        "systemctl",
+        "ps",
+        "pgrep",
+        "nginx",
+        "grep",
+        "getconf",
+        "netstat",
+        "docker",
+        "kubectl",
+        "podman",
+        "journalctl",
+        "tail",
+        "head",
+        "less",
+        "sudo",
+        "doas",
+        "su",
+        "wc",
+        "prlimit",
+        "lsof",
+        "service",
+        "sh",
+        "bash",
+        "tee",
+        "zcat",
+    }
+)
+"""A bare ``#`` or ``>`` also starts config comments and markdown quotes: trust it only
+before a command people actually run when asked for evidence."""
+
+
+def _first_word(cmd: str) -> str:
+    for word in cmd.split(None, 6):
+        if word in ("sudo", "doas") or word.startswith("-"):
+            continue
+        return word.rsplit("/", 1)[-1]
+    return ""
+
+
+_BARE_COMMANDS = frozenset({"ulimit", "nproc", "cat", "sysctl", "systemctl", "ss", "ps", "pgrep", "getconf", "sudo"})
+"""People also paste ``ulimit -n`` / ``1024`` without the prompt: a line that is exactly one of
+these evidence commands still announces its output (prose ends with punctuation)."""
+
+
+def _bare_command(line: str) -> str | None:
+    words = line.split(None, 1)
+    if not words or words[0] not in _BARE_COMMANDS or len(line) > 200 or line.endswith((".", "?", "!", ":", ",")):
+        return None
+    kind = command_kind(line)
+    return line if kind is not None and kind not in ("errorlog", "nginx-t") else None
+
+
+def prompt(line: str, *, strict: bool = False) -> str | None:
+    """The command after a shell prompt on an already cleaned line; ``strict`` refuses bare commands."""
+    m = _PROMPT.match(line)
+    if m is None:
+        return None if strict else _bare_command(line)
+    cmd = m.group("cmd").strip()
+    if m.group("ctx") is None and m.group("sym") != "$" and _first_word(cmd) not in _KNOWN_COMMANDS:
+        return None
+    if strict and m.group("ctx") is None and m.group("sym") != "$":
+        return None
+    return cmd
+
+
+def prompt_command(line: str) -> str | None:
+    """The command typed after a shell prompt (``$ ulimit -n`` -> ``ulimit -n``), else None."""
+    return prompt(clean(line[:CLASSIFY_CHARS]))
+
+
+_COMMAND_KINDS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"cpu\.max\b|cpu\.cfs_quota_us"), "nproc"),
+    (re.compile(r"/proc/.{0,200}?/limits\b"), "proc-limits"),
+    (re.compile(r"file-nr"), "file-nr"),
+    (re.compile(r"\bulimit\b"), "ulimit"),
+    (re.compile(r"\bsystemctl\b.*\bshow\b"), "systemctl-show"),
+    (re.compile(r"\bsysctl\b|/proc/sys/"), "sysctl"),
+    (re.compile(r"\bnproc\b|_NPROCESSORS_ONLN|\bgrep\s+-c\s+\^?processor\b"), "nproc"),
+    (re.compile(r"\b(?:ss|netstat)\b.*\|\s*wc\s+-l\b"), "ss-count"),
+    (re.compile(r"\bss\s+(?:-\w*s\w*|--summary)\b"), "ss-s"),
+    (re.compile(r"\b(?:ps|pgrep)\b"), "ps"),
+    (re.compile(r"\bnginx(?:-debug)?\b.*\s-[tT]\b"), "nginx-t"),
+    (re.compile(r"error\.log|\berror\b|\bjournalctl\b|\blogs\b"), "errorlog"),
+)
+
+
+def command_kind(cmd: str) -> str | None:
+    """The kind of output a shell command prints, or None when it is not one we read."""
+    for pattern, kind in _COMMAND_KINDS:
+        if pattern.search(cmd):
+            return kind
+    return None

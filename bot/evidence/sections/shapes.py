@@ -1,0 +1,108 @@
+"""What one line of a paste looks like: the shapes that say which command printed it.
+
+A line either proves its kind on its own (``strong_kind``: an nginx prefix, a limits row,
+``LimitNOFILE=``) or only fits the output of the command whose prompt came before it
+(``loose_fits``: a bare ``8`` after ``$ nproc``).
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.evidence.errorlog import parse_line
+
+T_HEADER = re.compile(r"^# configuration file (?P<path>\S.*?):$")
+_T_VERDICT = re.compile(
+    r"^nginx: (?:the configuration file \S.* syntax is ok|configuration file \S.* test (?:is successful|failed))$"
+)
+_LIMITS_HEADER = re.compile(r"^Limit\s+Soft Limit\s+Hard Limit\s+Units$")
+_LIMITS_ROW = re.compile(r"^Max [a-z][a-z ]{1,30}?\s+(?:\d+|unlimited)\s+(?:\d+|unlimited)(?:\s+[a-z]+)?$")
+_ULIMIT_ROW = re.compile(
+    r"^(?:[A-Za-z][\w ./()-]{0,60}?\s*\((?:[^()]{0,40},\s*)?-[A-Za-z]\)"  # bash, busybox: "open files (-n)"
+    r"|-[A-Za-z]:\s+[\w ./()-]{1,60}?)"  # zsh, old busybox: "-n: file descriptors"
+    r"\s+(?:\d+|unlimited)$"
+)
+_ULIMIT_LOOSE = re.compile(r"^(?:\d+|unlimited|[a-z][\w ()/.-]{0,40}?\s+(?:\d+|unlimited)|ulimit: .*)$")
+_SYSTEMD_LIMIT = re.compile(r"^Limit[A-Z]+(?:Soft)?=\S*$")
+_SYSTEMD_ANY = re.compile(r"^[A-Z][A-Za-z0-9]*=")
+_SYSCTL = re.compile(r"^(?:fs|net|kernel|vm|user)\.[\w.-]+\s*=\s*\S")
+_SYSCTL_LOOSE = re.compile(r"^(?:\d+|[\w./-]+\s*[=:]\s*\S.*|sysctl: .*)$")
+_FILE_NR = re.compile(r"^\d+\t\d+\t\d+$")
+_FILE_NR_LOOSE = re.compile(r"^\d+\s+\d+\s+\d+$")
+_NPROC_LINE = re.compile(r"^nproc:\s*\d+$")
+_NUMBER = re.compile(r"^\d{1,19}$")
+_CPU_MAX = re.compile(r"^(?:max|\d{1,19})\s\d{1,19}$")
+_SS_SUMMARY = re.compile(
+    r"^(?:Total:\s+\d+|TCP:\s+\d+\s+\(estab|Transport\s+Total\s+IP\s+IPv6$|(?:RAW|UDP|TCP|INET|FRAG|\*)\s+\d+\s+(?:\d+|-)\s+(?:\d+|-)$)"
+)
+_PS_NGINX = re.compile(
+    r"^(?:\S+\s+){0,12}?\d+\s.*?\bnginx: (?:master|worker|cache manager|cache loader|\w+ agent) process"
+)
+_PS_HEADER = re.compile(r"^(?:[A-Z%]+\s+){0,12}?PID\s+(?:[A-Z%]+\s+){0,12}?(?:CMD|COMMAND|ARGS)$")
+_PS_LOOSE = re.compile(r"^(?:\d+(?:\s.*)?|\S+\s+\d+\s.*)$")
+_COMMAND_ERROR = re.compile(
+    r"^[\w./-]{1,64}: .{0,400}(?:No such file|Permission denied|not found|not permitted|cannot )"
+)
+_QUESTION_START = re.compile(
+    r"^(?:how|why|what|should|can|could|would|is|are|does|do|did|will|where|which|when|any|anyone)\b(?!')",
+    re.IGNORECASE,
+)
+_MENTION = re.compile(r"^(?:<@\w+>[,:]?\s*)+")
+CONTINUATION = re.compile(r"^(?:,|(?:while|client:|server:|request:|upstream:|host:|referrer:)\s)")
+PROSE = re.compile(r"[A-Za-z]{2}")
+
+
+def is_question(s: str) -> bool:
+    """Whether a line reads as a question (a leading Slack mention does not count)."""
+    s = _MENTION.sub("", s)
+    return s.endswith("?") or _QUESTION_START.match(s) is not None
+
+
+def loose_fits(kind: str, s: str) -> bool:
+    """Whether ``s`` fits the output of a command of this kind (used only after its prompt)."""
+    if _COMMAND_ERROR.match(s):
+        return True  # "cat: /proc/9/limits: No such file": the parser explains what to do
+    if kind == "ulimit":
+        return _ULIMIT_LOOSE.match(s) is not None
+    if kind == "nproc":  # `nproc; cat /sys/fs/cgroup/cpu.max` prints a count and "QUOTA PERIOD"
+        return _NUMBER.match(s) is not None or _CPU_MAX.match(s) is not None
+    if kind == "ss-count":
+        return _NUMBER.match(s) is not None
+    if kind == "sysctl":
+        return _SYSCTL_LOOSE.match(s) is not None
+    if kind == "file-nr":
+        return _FILE_NR_LOOSE.match(s) is not None
+    if kind == "systemctl-show":
+        return _SYSTEMD_ANY.match(s) is not None
+    if kind == "ps":
+        return _PS_LOOSE.match(s) is not None
+    if kind == "errorlog":
+        return not is_question(s)
+    return False
+
+
+def strong_kind(s: str, raw: str) -> str | None:
+    """Kinds a line proves on its own, whatever precedes it."""
+    if _T_VERDICT.match(s):
+        return "nginx-t"
+    if _LIMITS_HEADER.match(s) or (s.startswith("Max ") and _LIMITS_ROW.match(s)):
+        return "proc-limits"
+    if parse_line(raw).has_prefix:
+        return "errorlog"
+    if _ULIMIT_ROW.match(s):
+        return "ulimit"
+    if s.startswith("Limit") and _SYSTEMD_LIMIT.match(s):
+        return "systemctl-show"
+    if _SYSCTL.match(s):
+        return "sysctl"
+    if _FILE_NR.match(s):
+        return "file-nr"
+    if _NPROC_LINE.match(s):
+        return "nproc"
+    if _SS_SUMMARY.match(s):
+        return "ss-s"
+    if "nginx: " in s and _PS_NGINX.match(s):
+        return "ps"
+    if "PID" in s and _PS_HEADER.match(s):
+        return "ps"
+    return None

@@ -1,0 +1,159 @@
+"""Slack's Block Kit limits, and the check that a message or view keeps every one of them.
+
+Slack rejects a message that breaks any limit (``invalid_blocks``, ``msg_blocks_too_long``)
+and the user sees nothing; ``validate_blocks`` names each broken limit as ``where: what``,
+so tests and the reply path catch it first.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+MAX_BLOCKS = 50
+MAX_VIEW_BLOCKS = 100
+MAX_SECTION_TEXT = 3000
+MAX_FIELDS = 10
+MAX_FIELD_TEXT = 2000
+MAX_HEADER_TEXT = 150
+MAX_BUTTON_TEXT = 75
+MAX_BUTTON_VALUE = 2000
+MAX_BUTTON_URL = 3000
+MAX_ACTION_ID = 255
+MAX_BLOCK_ID = 255
+MAX_ACTIONS_ELEMENTS = 25
+MAX_CONTEXT_ELEMENTS = 10
+MAX_CONTEXT_TEXT = 3000
+MAX_TOTAL_TEXT = 11_000
+"""Cumulative block text: Slack answers ``msg_blocks_too_long`` somewhere around 11-13k."""
+MAX_FALLBACK_TEXT = 3000
+
+SPLIT_AT = MAX_SECTION_TEXT - 100
+"""Split target below the hard limit: leaves room for re-opened fences, and Slack may count
+astral characters (emoji) as two."""
+
+MENTION = re.compile(r"<[!@#]")
+"""An unescaped ``<@U…>``, ``<!channel>`` or ``<#C…>``: text from users or logs must never ping anyone."""
+
+
+def text_length(node: Any) -> int:
+    """Characters of text in a block tree, as Slack's cumulative limit counts them."""
+    if isinstance(node, dict):
+        if node.get("type") in ("mrkdwn", "plain_text") and isinstance(node.get("text"), str):
+            return len(node["text"])
+        return sum(text_length(v) for v in node.values())
+    if isinstance(node, list):
+        return sum(text_length(v) for v in node)
+    return 0
+
+
+def _check_text_obj(obj: Any, where: str, limit: int, kinds: tuple[str, ...] = ("mrkdwn", "plain_text")) -> list[str]:
+    if not isinstance(obj, dict) or obj.get("type") not in kinds or not isinstance(obj.get("text"), str):
+        return [f"{where}: must be a text object of type {'/'.join(kinds)}"]
+    text = obj["text"]
+    problems = []
+    if not text.strip():
+        problems.append(f"{where}: empty text")
+    if len(text) > limit:
+        problems.append(f"{where}: {len(text)} chars > {limit}")
+    if obj["type"] == "mrkdwn" and MENTION.search(text):
+        problems.append(f"{where}: unescaped mention or channel ping {MENTION.search(text)!r}")
+    return problems
+
+
+def _check_header(block: dict[str, Any], where: str) -> list[str]:
+    return _check_text_obj(block.get("text"), f"{where}.text", MAX_HEADER_TEXT, ("plain_text",))
+
+
+def _check_section(block: dict[str, Any], where: str) -> list[str]:
+    problems: list[str] = []
+    if "text" not in block and not block.get("fields"):
+        problems.append(f"{where}: a section needs text or fields")
+    if "text" in block:
+        problems += _check_text_obj(block["text"], f"{where}.text", MAX_SECTION_TEXT)
+    fields = block.get("fields", [])
+    if len(fields) > MAX_FIELDS:
+        problems.append(f"{where}.fields: {len(fields)} > {MAX_FIELDS}")
+    for j, f in enumerate(fields):
+        problems += _check_text_obj(f, f"{where}.fields[{j}]", MAX_FIELD_TEXT)
+    return problems
+
+
+def _check_context(block: dict[str, Any], where: str) -> list[str]:
+    problems: list[str] = []
+    els = block.get("elements", [])
+    if not els or len(els) > MAX_CONTEXT_ELEMENTS:
+        problems.append(f"{where}.elements: {len(els)} elements, allowed 1-{MAX_CONTEXT_ELEMENTS}")
+    for j, el in enumerate(els):
+        if el.get("type") != "image":
+            problems += _check_text_obj(el, f"{where}.elements[{j}]", MAX_CONTEXT_TEXT)
+    return problems
+
+
+def _check_button(el: dict[str, Any], where: str) -> list[str]:
+    problems = _check_text_obj(el.get("text"), f"{where}.text", MAX_BUTTON_TEXT, ("plain_text",))
+    if len(str(el.get("value", ""))) > MAX_BUTTON_VALUE:
+        problems.append(f"{where}.value: longer than {MAX_BUTTON_VALUE}")
+    if len(str(el.get("url", ""))) > MAX_BUTTON_URL:
+        problems.append(f"{where}.url: longer than {MAX_BUTTON_URL}")
+    return problems
+
+
+def _check_actions(block: dict[str, Any], where: str) -> list[str]:
+    problems: list[str] = []
+    els = block.get("elements", [])
+    if not els or len(els) > MAX_ACTIONS_ELEMENTS:
+        problems.append(f"{where}.elements: {len(els)} elements, allowed 1-{MAX_ACTIONS_ELEMENTS}")
+    ids = [str(el.get("action_id", "")) for el in els]
+    if len(set(ids)) != len(ids):
+        problems.append(f"{where}: duplicate action_id in one block: {ids}")
+    for j, el in enumerate(els):
+        w = f"{where}.elements[{j}]"
+        if el.get("type") == "button":
+            problems += _check_button(el, w)
+        if not el.get("action_id") or len(str(el["action_id"])) > MAX_ACTION_ID:
+            problems.append(f"{w}.action_id: missing or longer than {MAX_ACTION_ID}")
+    return problems
+
+
+def _no_check(block: dict[str, Any], where: str) -> list[str]:
+    return []
+
+
+_BLOCK_CHECKS: dict[str, Callable[[dict[str, Any], str], list[str]]] = {
+    "header": _check_header,
+    "section": _check_section,
+    "context": _check_context,
+    "actions": _check_actions,
+    "divider": _no_check,
+    "image": _no_check,
+    "rich_text": _no_check,
+    "markdown": _no_check,
+}
+"""Block types this bot may send, each with the checks of its own limits."""
+
+
+def _check_block(block: dict[str, Any], where: str) -> list[str]:
+    check = _BLOCK_CHECKS.get(str(block.get("type")))
+    if check is None:
+        return [f"{where}: unknown block type {block.get('type')!r}"]
+    problems: list[str] = []
+    if len(str(block.get("block_id", ""))) > MAX_BLOCK_ID:
+        problems.append(f"{where}.block_id: longer than {MAX_BLOCK_ID}")
+    return problems + check(block, where)
+
+
+def validate_blocks(
+    blocks: list[dict[str, Any]], *, max_blocks: int = MAX_BLOCKS, max_text: int | None = MAX_TOTAL_TEXT
+) -> list[str]:
+    """Every Block Kit limit this bot can hit, as ``where: what`` problems (empty = valid)."""
+    problems: list[str] = []
+    if len(blocks) > max_blocks:
+        problems.append(f"blocks: {len(blocks)} > {max_blocks}")
+    for i, block in enumerate(blocks):
+        problems += _check_block(block, f"blocks[{i}]")
+    total = text_length(blocks)
+    if max_text is not None and total > max_text:
+        problems.append(f"blocks: {total} chars of text > {max_text} (msg_blocks_too_long)")
+    return problems
