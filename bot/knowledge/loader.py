@@ -119,6 +119,15 @@ def _node_line(node: yaml.Node | None, loc: Sequence[int | str]) -> int | None:
     return line
 
 
+def node_line(path: Path, loc: Sequence[int | str]) -> int | None:
+    """1-based line of the field at ``loc`` in the YAML file ``path`` (None if unreadable)."""
+    try:
+        node = yaml.compose(path.read_text(encoding="utf-8"), Loader=_LOADER)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+    return _node_line(node, loc)
+
+
 def _load_one(path: Path, model: type[M], problems: list[str]) -> M | None:
     try:
         text = path.read_text(encoding="utf-8")

@@ -26,17 +26,25 @@ def fmt(value: Any, spec: str) -> str:
     return format(value, spec)
 
 
-def _environment(undefined: type[ChainableUndefined] | type[StrictUndefined], lstrip: bool) -> SandboxedEnvironment:
-    env = SandboxedEnvironment(undefined=undefined, autoescape=False, trim_blocks=True, lstrip_blocks=lstrip)
+def _environment(*, strict: bool) -> SandboxedEnvironment:
+    """``strict``: the engine's texts (a missing value raises; indented tags and a final
+    newline stay as written). Otherwise the forgiving flavour of entry ``fix`` texts."""
+    env = SandboxedEnvironment(
+        undefined=StrictUndefined if strict else ChainableUndefined,
+        autoescape=False,
+        trim_blocks=True,
+        lstrip_blocks=strict,
+        keep_trailing_newline=strict,
+    )
     env.filters["plural"] = plural
     env.filters["fmt"] = fmt
     return env
 
 
-FIX_ENV = _environment(ChainableUndefined, lstrip=False)
+FIX_ENV = _environment(strict=False)
 """For ``kb/errors`` ``fix`` templates: they render with empty facts and sizing."""
 
-TEXT_ENV = _environment(StrictUndefined, lstrip=True)
+TEXT_ENV = _environment(strict=True)
 """For the engine's texts: every variable a template names must be passed."""
 
 
