@@ -173,7 +173,7 @@ def check_test_output(step: Step, text: str, kb: KnowledgeBase, matcher: Matcher
 
 
 def check_reload_output(step: Step, text: str, kb: KnowledgeBase, matcher: Matcher) -> Verdict:
-    """A reload or restart prints little; any of ``fails_on`` in what was pasted fails the step."""
+    """Output pasted after the service was told to apply the change: any of ``fails_on`` fails it."""
     if any(_contains(text.lower(), step.fails_on)):
         return Verdict(False, _say(step, "failed", why=_failure_explained(text, kb, matcher)))
     return Verdict(True, _say(step, "passed"))

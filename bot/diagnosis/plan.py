@@ -101,7 +101,7 @@ def environment_commands(
     recipes: list[Recipe],
     recs: list[Recommendation] | None = None,
 ) -> list[Command]:
-    """Test, apply (reload or restart), and verify, in the user's environment."""
+    """The commands of the plan in the user's environment: test, apply, verify."""
     if env is None:
         return []
     c = env.commands

@@ -190,7 +190,7 @@ class FaqEntry(Strict):
 
 
 class EnvironmentEntry(Strict):
-    """How to test, reload, restart and inspect nginx in one kind of environment."""
+    """One kind of environment: how nginx is tested, reloaded, restarted and inspected there."""
 
     id: str = Field(pattern=KEBAB_ID)
     title: str = Field(min_length=3)

@@ -225,7 +225,7 @@ class Capacity:
 
 
 def current_worker_connections(inp: SizingInput) -> tuple[int, str, str]:
-    """The worker_connections workers run with: (value, source, sentence)."""
+    """(value, source, sentence) of the worker_connections workers run with."""
     configured = positive(inp.worker_connections)
     if configured is not None:
         return configured, "config", say("sizing.wc_from_config", wc=configured)

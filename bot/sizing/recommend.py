@@ -241,7 +241,7 @@ def _size_worker_connections(
     proxied: bool,
     explain: list[str],
 ) -> tuple[int, int | None]:
-    """(recommended worker_connections, slots the busiest worker needs or None without a target)."""
+    """The value to recommend, and the slots the busiest worker needs (None without a target)."""
     current = before.worker_connections
     if target.value is None:
         key = "sizing.wc_stays_cache_manager" if before.cache_manager_alert else "sizing.wc_stays_no_target"
@@ -282,7 +282,7 @@ def _size_worker_connections(
 
 
 def recommend(inp: SizingInput, rules: SizingRules = DEFAULT_RULES) -> Recommendation:
-    """Recommended worker_connections, worker_rlimit_nofile, master limit and worker_processes."""
+    """The values that carry the target: worker_connections, worker_rlimit_nofile, master limit, workers."""
     explain: list[str] = []
     before = capacity(inp, rules)
     target = target_concurrency(inp, rules)

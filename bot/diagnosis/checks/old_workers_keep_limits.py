@@ -1,4 +1,4 @@
-"""After a reload old workers drain with their old limits and slots."""
+"""Old workers draining after a reload keep their old limits and slots."""
 
 from __future__ import annotations
 
