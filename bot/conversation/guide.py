@@ -88,7 +88,7 @@ def _commands(d: Diagnosis) -> dict[str, Command]:
 
 
 def step_context(kb: KnowledgeBase, d: Diagnosis) -> dict[str, Any]:
-    """What guide templates see (documented at the top of kb/guides/sizing.yaml)."""
+    """What guide templates see (documented at the top of kb/guides/worker-limits-guide.yaml)."""
     missing = required_kinds(kb, d)
     return {
         "d": d,
@@ -274,7 +274,7 @@ def check_output(step: Step, text: str, d: Diagnosis, kb: KnowledgeBase, matcher
         return check_reload_output(step, text, kb, matcher)
     if step.check == "config-values":
         return check_change_output(step, text, d)
-    if step.check == "worker-limits":
+    if step.check == "new-workers":
         return check_verify_output(step, text, d, kb, matcher)
     raise ValueError(f"step {step.kind}: check {step.check!r} is not judged here")
 

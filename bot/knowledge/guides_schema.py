@@ -17,11 +17,11 @@ from bot.knowledge.schema import KEBAB_ID, Strict
 
 StepKind = Literal["check", "change", "test", "reload", "verify"]
 
-CheckKind = Literal["evidence", "config-values", "nginx-test", "reload-output", "worker-limits"]
+CheckKind = Literal["evidence", "config-values", "nginx-test", "reload-output", "new-workers"]
 """How pasted output is judged: ``evidence`` adds it to the thread and wants the missing kinds;
 ``config-values`` wants a fresh ``nginx -T`` with every planned value; ``nginx-test`` wants
 ``must_show`` and none of ``fails_on``; ``reload-output`` fails on any of ``fails_on``;
-``worker-limits`` wants a new worker's limits (not the master's, not an old worker's)."""
+``new-workers`` wants a new worker's limits (not the master's, not an old worker's)."""
 
 
 class StepVariant(Strict):

@@ -37,7 +37,7 @@ def _line_of(text: str, needle: str) -> int:
     ("rel", "old", "new", "field"),
     [
         ("findings/proxy-loop.yaml", "severity: critical", "severity: apocalyptic", "severity"),
-        ("recipes/worker-limits.yaml", "    block: events", "    block: location", "changes.0.block"),
+        ("recipes/raise-worker-limits.yaml", "    block: events", "    block: location", "changes.0.block"),
         ("texts/plan.yaml", "  purpose_restart:", "  Purpose-Restart:", "texts"),
         ("environments/docker.yaml", "specificity: 30", "specificity: high", "specificity"),
         ("errors/setrlimit-failed.yaml", "  master_is_root: {value: false}", "  master_is_root: {}", "sizing"),
@@ -58,8 +58,8 @@ def test_a_broken_file_names_file_line_and_field(tmp_path, rel, old, new, field)
 
 
 def test_a_guide_whose_last_variant_is_conditional_is_refused(tmp_path):
-    d = _copy(tmp_path, "guides/sizing.yaml")
-    f = d / "guides" / "sizing.yaml"
+    d = _copy(tmp_path, "guides/worker-limits-guide.yaml")
+    f = d / "guides" / "worker-limits-guide.yaml"
     fallback = "      - title: Reload nginx\n"
     f.write_text(f.read_text().replace(fallback, "      - when: d.diff\n        title: Reload nginx\n"))
     with pytest.raises(KnowledgeBaseError, match="step reload: the last variant must have no `when`"):
@@ -67,7 +67,7 @@ def test_a_guide_whose_last_variant_is_conditional_is_refused(tmp_path):
 
 
 def test_lint_names_unknown_ids_defaults_and_template_errors(kb):
-    recipe = kb.recipes["worker-limits"].model_copy(update={"guide": "no-such-guide"})
+    recipe = kb.recipes["raise-worker-limits"].model_copy(update={"guide": "no-such-guide"})
     env = kb.environments["docker"].model_copy(update={"default": True})
     texts = dict(kb.texts)
     texts["plan"] = texts["plan"].model_copy(
@@ -75,13 +75,16 @@ def test_lint_names_unknown_ids_defaults_and_template_errors(kb):
     )
     broken = dataclasses.replace(
         kb,
-        recipes={**kb.recipes, "worker-limits": recipe},
+        recipes={**kb.recipes, "raise-worker-limits": recipe},
         environments={**kb.environments, "docker": env},
         texts=texts,
     )
     problems = "\n".join(check_links(broken))
-    recipe_file = kb.sources["recipes/worker-limits"]
-    assert f"{recipe_file}:{_line_of(recipe_file.read_text(), 'guide: sizing')}: guide: unknown guide" in problems
+    recipe_file = kb.sources["recipes/raise-worker-limits"]
+    assert (
+        f"{recipe_file}:{_line_of(recipe_file.read_text(), 'guide: worker-limits-guide')}: guide: unknown guide"
+        in problems
+    )
     assert "kb/environments: exactly one entry must say `default: true`, found ['docker', 'systemd-host']" in problems
     plan_file = kb.sources["texts/plan"]
     line = _line_of(plan_file.read_text(), "purpose_restart:")
@@ -111,11 +114,16 @@ def test_an_extra_dir_rewords_one_text_and_keeps_the_rest(tmp_path):
 def test_flat_extra_dir_sorts_new_kinds_by_their_keys(tmp_path, monkeypatch):
     flat = tmp_path / "flat"
     flat.mkdir()
-    for rel in ("findings/proxy-loop.yaml", "recipes/worker-limits.yaml", "guides/sizing.yaml", "texts/diff.yaml"):
+    for rel in (
+        "findings/proxy-loop.yaml",
+        "recipes/raise-worker-limits.yaml",
+        "guides/worker-limits-guide.yaml",
+        "texts/diff.yaml",
+    ):
         shutil.copy(builtin_kb_dir() / rel, flat / Path(rel).name)
     monkeypatch.setenv("KB_EXTRA_DIR", str(flat))
     kb = load_kb()
-    for key in ("findings/proxy-loop", "recipes/worker-limits", "guides/sizing", "texts/diff"):
+    for key in ("findings/proxy-loop", "recipes/raise-worker-limits", "guides/worker-limits-guide", "texts/diff"):
         assert kb.sources[key].parent == flat, key
 
 
@@ -144,9 +152,9 @@ def kb_with_events_recipe(tmp_path: Path) -> Path:
     (extra / "errors").mkdir()
     (extra / "recipes" / "events-accept.yaml").write_text(EVENTS_RECIPE)
     entry = (builtin_kb_dir() / "errors" / "worker-connections-not-enough.yaml").read_text()
-    assert "recipes: [worker-limits]" in entry
+    assert "recipes: [raise-worker-limits]" in entry
     (extra / "errors" / "worker-connections-not-enough.yaml").write_text(
-        entry.replace("recipes: [worker-limits]", "recipes: [worker-limits, events-accept]")
+        entry.replace("recipes: [raise-worker-limits]", "recipes: [raise-worker-limits, events-accept]")
     )
     return extra
 
@@ -175,13 +183,15 @@ def test_a_recipe_names_its_guide_and_others_get_the_default(tmp_path, matcher):
     extra = tmp_path / "extra"
     (extra / "guides").mkdir(parents=True)
     (extra / "recipes").mkdir()
-    guide = (builtin_kb_dir() / "guides" / "sizing.yaml").read_text()
-    guide = guide.replace("id: sizing", "id: careful").replace("default: true", "default: false")
+    guide = (builtin_kb_dir() / "guides" / "worker-limits-guide.yaml").read_text()
+    guide = guide.replace("id: worker-limits-guide", "id: careful").replace("default: true", "default: false")
     guide = guide.replace("      - title: Test the configuration", "      - title: Test the configuration twice")
     guide = guide.replace('fails_on: ["test failed", "[emerg]"]', 'fails_on: ["test failed", "[emerg]", "[warn]"]')
     (extra / "guides" / "careful.yaml").write_text(guide)
-    recipe = (builtin_kb_dir() / "recipes" / "worker-limits.yaml").read_text()
-    (extra / "recipes" / "worker-limits.yaml").write_text(recipe.replace("guide: sizing", "guide: careful"))
+    recipe = (builtin_kb_dir() / "recipes" / "raise-worker-limits.yaml").read_text()
+    (extra / "recipes" / "raise-worker-limits.yaml").write_text(
+        recipe.replace("guide: worker-limits-guide", "guide: careful")
+    )
     kb = load_kb([builtin_kb_dir(), extra])
     assert check_links(kb) == []
 

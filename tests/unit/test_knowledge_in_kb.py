@@ -124,3 +124,23 @@ def test_every_text_is_said_somewhere():
     }
     unused = [k for k in default_book().texts if k not in said and k not in dynamic]
     assert not unused, f"texts nothing says (remove them or use them): {unused}"
+
+
+# --- ids come from the KB -------------------------------------------------------------------
+
+ID_LITERALS_ALLOWED = {
+    "bot/knowledge/loader.py": "REQUIRED_*_IDS: the ids DESIGN.md requires; checked, never dispatched on",
+    "bot/evidence/sniff.py": "`docker` there is the name of a shell command in a pasted prompt, not the environment id",
+}
+
+
+def test_no_kb_id_decides_behaviour_in_python(kb):
+    ids = set(kb.errors) | set(kb.findings) | set(kb.environments) | set(kb.recipes) | set(kb.guides)
+    found = [
+        f"{path.relative_to(ROOT).as_posix()}:{line}: {text!r}"
+        for path in sorted((ROOT / "bot").rglob("*.py"))
+        if path.relative_to(ROOT).as_posix() not in ID_LITERALS_ALLOWED
+        for line, text in strings(path.read_text(encoding="utf-8"))
+        if text in ids
+    ]
+    assert not found, "KB ids as Python literals; declare the role in the YAML and read it:\n" + "\n".join(found)
