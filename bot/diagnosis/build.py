@@ -26,7 +26,7 @@ from bot.diagnosis.recipes import directive_changes, recipes_for
 from bot.diagnosis.sizing_input import build_sizing_input
 from bot.knowledge.loader import KnowledgeBase
 from bot.knowledge.schema import ErrorEntry
-from bot.knowledge.templates import FIX_ENV
+from bot.knowledge.templates import fix_template
 from bot.knowledge.texts import say
 from bot.matching.matcher import Matcher
 from bot.sizing import Capacity, SizingInput, capacity, recommend
@@ -66,7 +66,7 @@ def render_fix(
 ) -> str:
     """Render an entry's Jinja2 fix text; a broken template degrades to its raw text."""
     try:
-        template = FIX_ENV.from_string(entry.fix)
+        template = fix_template(entry.fix)
         return reflow(template.render(facts=dict(facts), count=count, sizing=dict(sizing or {}), env=env))
     except TemplateError as exc:
         return f"{entry.fix.strip()}\n(template error in kb/errors/{entry.id}.yaml: {exc})"

@@ -48,6 +48,12 @@ TEXT_ENV = _environment(strict=True)
 """For the engine's texts: every variable a template names must be passed."""
 
 
+@lru_cache(maxsize=1024)
+def fix_template(source: str) -> Template:
+    """An entry's ``fix`` compiled in ``FIX_ENV`` (cached: compiling costs more than rendering)."""
+    return FIX_ENV.from_string(source)
+
+
 @lru_cache(maxsize=4096)
 def text_template(source: str) -> Template:
     """``source`` compiled in ``TEXT_ENV`` (cached: the same text renders many times)."""
