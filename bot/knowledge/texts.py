@@ -7,7 +7,7 @@ of the knowledge base, so ``KB_EXTRA_DIR`` can reword them too.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from functools import cache
 from typing import Any
 
@@ -44,9 +44,3 @@ def default_book() -> TextBook:
 def say(key: str, /, **values: Any) -> str:
     """Render one text of the default book."""
     return default_book().say(key, **values)
-
-
-def say_all(key: str, items: Iterable[Mapping[str, Any]]) -> list[str]:
-    """Render ``key`` once per mapping of values."""
-    book = default_book()
-    return [book.say(key, **item) for item in items]
