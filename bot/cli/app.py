@@ -289,7 +289,7 @@ def serve(
 @kb_app.command("lint")
 def kb_lint() -> None:
     """Validate every KB file, run each entry's examples and near misses, time every regex."""
-    from bot.knowledge.lint import lint
+    from bot.cli.kb_lint import lint
 
     kb, matcher = _load()
     problems = lint(kb, matcher)

@@ -18,11 +18,10 @@ from bot.conversation import texts
 from bot.conversation.guide import (
     Verdict,
     build_steps,
-    check_change_output,
-    check_reload_output,
-    check_test_output,
-    check_verify_output,
+    check_output,
+    evidence_verdict,
     explain_step,
+    guide_step,
     required_kinds,
 )
 from bot.conversation.model import (
@@ -38,8 +37,9 @@ from bot.diagnosis.collect import Collected
 from bot.diagnosis.model import Diagnosis
 from bot.evidence import is_evidence, sniff
 from bot.evidence.redact import redact
-from bot.faq.answer import FaqIndex
+from bot.faq.answer import Answer, FaqIndex
 from bot.knowledge.loader import KnowledgeBase
+from bot.knowledge.texts import say
 from bot.matching.matcher import Matcher
 from bot.render.markdown import cross_findings, render_markdown
 
@@ -83,20 +83,24 @@ class _Part:
 
 def _buttons_for_diagnosis() -> tuple[Button, ...]:
     return (
-        Button("guide_start", "Walk me through it", "1", "primary"),
-        Button("feedback_helpful", "Helpful", "helpful"),
-        Button("feedback_not_helpful", "Not helpful", "not_helpful"),
-        Button("feedback_human", "Get a human", "human"),
+        Button("guide_start", say("conversation.button_walk"), "1", "primary"),
+        Button("feedback_helpful", say("conversation.button_helpful"), "helpful"),
+        Button("feedback_not_helpful", say("conversation.button_not_helpful"), "not_helpful"),
+        Button("feedback_human", say("conversation.button_human"), "human"),
     )
 
 
 def _step_buttons(step: GuideStep) -> tuple[Button, ...]:
     value = str(step.number)
     return (
-        Button("guide_done", "Done", value, "primary"),
-        Button("guide_paste", "Paste output", value),
-        Button("guide_explain", "Explain", value),
+        Button("guide_done", say("conversation.button_done"), value, "primary"),
+        Button("guide_paste", say("conversation.button_paste"), value),
+        Button("guide_explain", say("conversation.button_explain"), value),
     )
+
+
+def _diff_attachment(d: Diagnosis) -> Attachment:
+    return Attachment(texts.DIFF_FILE, say("conversation.diff_title"), d.diff, "diff")
 
 
 def _copy(state: ConversationState) -> ConversationState:
@@ -152,14 +156,9 @@ class ConversationEngine:
         raw = [("message", incoming.text)] if incoming.text.strip() else []
         raw += [(f.name, f.text) for f in incoming.files if f.text.strip()]
         if not raw or (not incoming.files and incoming.text.strip().lower().rstrip("!.") in HELP_WORDS):
-            return state, [Reply("help", texts.HELP)]
+            return state, [Reply("help", texts.help_text())]
         if not incoming.files and incoming.text.strip().lower() in THANKS_WORDS:
-            return state, [
-                Reply(
-                    "feedback_thanks",
-                    "Glad it helped. Press **Helpful** under the answer so the team knows what works.",
-                )
-            ]
+            return state, [Reply("feedback_thanks", say("conversation.thanks"))]
         size = sum(len(text.encode("utf-8", "replace")) for _, text in raw)
         if size > self.max_paste_bytes:
             what = "upload" if incoming.files else "paste"
@@ -203,21 +202,20 @@ class ConversationEngine:
             return state, [Reply("error", texts.nothing_recognised(text))]
         answer = self.faq.ask(text)
         if answer.confident and answer.answer:
-            body, files = texts.fit(f"**{answer.question}**\n\n{answer.answer}")
-            if answer.alternatives:
-                related = "\n".join(f"- {a.question}" for a in answer.alternatives[:3])
-                if len(body) + len(related) < texts.TEXT_LIMIT - 20:
-                    body += f"\n\n**Related**\n{related}"
-            return state, [Reply("faq", body, answer=answer, attachments=files)]
+            return state, [self._faq_reply(answer)]
         if answer.alternatives and (asked or answer.score >= FAQ_MIN_SCORE):
-            lines = "\n".join(f"{i}. {a.question}" for i, a in enumerate(answer.alternatives, 1))
-            body = (
-                "I am not sure which question you mean. The closest ones I can answer:\n"
-                + lines
-                + "\n\nAsk one of them in your words, or paste the error-log lines you are looking at."
-            )
+            body = say("conversation.faq_unsure", questions=[a.question for a in answer.alternatives])
             return state, [Reply("faq_unsure", body, answer=answer)]
         return state, [Reply("error", texts.nothing_recognised(text))]
+
+    def _faq_reply(self, answer: Answer) -> Reply:
+        """A confident answer, with up to three related questions when they fit."""
+        body, files = texts.fit(say("conversation.faq_answer", question=answer.question, answer=answer.answer))
+        if answer.alternatives:
+            related = "\n".join(f"- {a.question}" for a in answer.alternatives[:3])
+            if len(body) + len(related) < texts.TEXT_LIMIT - 20:
+                body += say("conversation.faq_related", related=related)
+        return Reply("faq", body, answer=answer, attachments=files)
 
     def _evidence(
         self, state: ConversationState, parts: list[_Part], masked: int
@@ -229,65 +227,77 @@ class ConversationEngine:
         for q in (q for p in parts for q in p.questions):
             answer = self.faq.ask(q)
             if answer.confident and answer.answer:
-                body, files = texts.fit(f"You also asked: **{answer.question}**\n\n{answer.answer}")
+                asked = say("conversation.faq_also_asked", question=answer.question, answer=answer.answer)
+                body, files = texts.fit(asked)
                 replies.append(Reply("faq", body, answer=answer, attachments=files))
         return state, replies
 
-    def _diagnosis_reply(self, d: Diagnosis, before: Diagnosis | None, masked: int) -> Reply:  # noqa: C901 (split in the reshape, issue 12)
-        out: list[str] = []
-        complete = bool(d.matches) and not required_kinds(d)
-        if d.matches:
-            kinds = texts.plural(len(d.matches), "kind")
-            out.append(f"**What I found** in {texts.plural(d.lines, 'log line')} ({kinds} of error):")
-            out += [texts.match_line(m) for m in d.matches[:MAX_MATCH_LINES]]
-            if len(d.matches) > MAX_MATCH_LINES:
-                out.append(f"- and {len(d.matches) - MAX_MATCH_LINES} more (all in `{texts.REPORT_FILE}`)")
-                complete = True
-            top = d.matches[0]
-            out.append(f"\n**What it means.** {texts.first_sentences(top.meaning, 450)}")
-            if d.recommendations:
-                out.append("\n**The fix so far**")
-                out += [f"- {texts.change_line(r)}" for r in d.recommendations]
-                if any(r.file is None for r in d.recommendations) and "nginx-T" not in d.evidence:
-                    out.append("\n(I will name the file and line once I have your `nginx -T`.)")
-            else:
-                out.append(f"\n**The fix so far.** {texts.first_sentences(top.fix, 600)}")
-            special = cross_findings(d)
-            if special:
-                out.append("\n**Also**")
-                out += [f"- {texts.first_sentences(f.message, 260)}" for f in special[:MAX_FINDINGS]]
-        elif d.lines:
-            out.append(f"**No known NGINX error** in {texts.plural(d.lines, 'line')}. " + " ".join(d.notes))
+    def _matches_part(self, d: Diagnosis) -> tuple[list[str], bool]:
+        """What matched, what it means, the fix so far and the cross findings; and whether the
+        list was cut (the full report is attached then)."""
+        out = [say("conversation.found", lines=d.lines, kinds=len(d.matches))]
+        out += [texts.match_line(m) for m in d.matches[:MAX_MATCH_LINES]]
+        cut = len(d.matches) > MAX_MATCH_LINES
+        if cut:
+            out.append(say("conversation.more_matches", more=len(d.matches) - MAX_MATCH_LINES, file=texts.REPORT_FILE))
+        top = d.matches[0]
+        out.append(say("conversation.meaning", meaning=texts.first_sentences(top.meaning, 450)))
+        if d.recommendations:
+            out.append(say("conversation.fix_heading"))
+            out += [f"- {texts.change_line(r)}" for r in d.recommendations]
+            if any(r.file is None for r in d.recommendations) and "nginx-T" not in d.evidence:
+                out.append(say("conversation.fix_needs_config"))
         else:
-            out.append(
-                f"I read {texts.evidence_list(d.evidence, self.kb)}. Now paste the error-log lines you are "
-                "looking at: `sudo tail -n 200 /var/log/nginx/error.log`."
-            )
+            out.append(say("conversation.fix_text", fix=texts.first_sentences(top.fix, 600)))
+        special = cross_findings(d)
+        if special:
+            out.append(say("conversation.also_heading"))
+            out += [f"- {texts.first_sentences(f.message, 260)}" for f in special[:MAX_FINDINGS]]
+        return out, cut
+
+    def _needs_part(self, d: Diagnosis) -> list[str]:
+        """What evidence is still needed (decisive) or would help, numbered with its command."""
+        out: list[str] = []
+        if required_kinds(self.kb, d):
+            out.append(say("conversation.still_needed"))
+        elif d.matches:
+            out.append(say("conversation.evidence_complete"))
+            if d.needs:
+                out.append(say("conversation.optional_needs"))
+        elif d.needs:
+            out.append(say("conversation.helpful_needs"))
+        out += [
+            say("conversation.need_line", number=i, evidence=n.evidence, command=n.command, why=n.why)
+            for i, n in enumerate(d.needs, 1)
+        ]
+        return out
+
+    def _diagnosis_reply(self, d: Diagnosis, before: Diagnosis | None, masked: int) -> Reply:
+        complete = bool(d.matches) and not required_kinds(self.kb, d)
+        if d.matches:
+            out, cut = self._matches_part(d)
+            complete = complete or cut
+        elif d.lines:
+            out = [say("conversation.no_known_error", lines=d.lines, notes=d.notes)]
+        else:
+            out = [say("conversation.only_evidence", evidence=texts.evidence_list(d.evidence, self.kb))]
         changes = texts.diagnosis_changes(before, d, self.kb)
         if changes:
-            out.append("\n**What changed with your new paste**")
+            out.append(say("conversation.changes_heading"))
             out += [f"- {c}" for c in changes]
-        decisive = set(required_kinds(d))
-        if decisive:
-            out.append("\n**Still needed**: paste the output of these read-only commands in this thread:")
-        elif d.matches:
-            out.append("\nI have the evidence this fix needs. Press **Walk me through it** for the steps.")
-            if d.needs:
-                out.append("These would sharpen it further (optional):")
-        elif d.needs:
-            out.append("\n**Evidence that would help**:")
-        out += [f"{i}. **{n.evidence}**: `{n.command}` ({n.why})" for i, n in enumerate(d.needs, 1)]
+        out += self._needs_part(d)
         if d.problems:
-            out.append("\n**Could not read everything**")
+            out.append(say("conversation.problems_heading"))
             out += [f"- {p}" for p in d.problems[:3]]
         note = texts.masked_note(masked)
         if note:
             out.append(f"\n{note}")
         attachments: list[Attachment] = []
         if d.diff:
-            attachments.append(Attachment(texts.DIFF_FILE, "The fix as a diff (apply with patch -p0)", d.diff, "diff"))
+            attachments.append(_diff_attachment(d))
         if complete:
-            attachments.append(Attachment(texts.REPORT_FILE, "The full diagnosis", render_markdown(d), "markdown"))
+            report = Attachment(texts.REPORT_FILE, say("conversation.report_title"), render_markdown(d), "markdown")
+            attachments.append(report)
         body, files = texts.fit("\n".join(out), attachments)
         buttons = _buttons_for_diagnosis() if d.matches else _buttons_for_diagnosis()[1:]
         return Reply("diagnosis", body, diagnosis=d, buttons=buttons, attachments=files)
@@ -295,34 +305,28 @@ class ConversationEngine:
     # -- guided mode ----------------------------------------------------------------------
 
     def _step_reply(self, step: GuideStep, d: Diagnosis, lead: str = "") -> Reply:
-        text = f"{lead}**Step {step.number} of {step.total}: {step.title}**\n\n{step.body}"
+        values = {"lead": lead, "number": step.number, "total": step.total, "title": step.title}
+        text = say("conversation.step", body=step.body, **values)
         if step.command:
-            text += f"\n\n```\n{step.command.strip()}\n```"
+            text += say("conversation.step_command", command=step.command.strip())
         if step.expect:
-            text += (
-                f"\n\nPress **Done** when it is done, or **Paste output** and paste what it printed: "
-                f"I check it shows {step.expect}."
-            )
+            text += say("conversation.step_expect", expect=step.expect)
         else:
-            text += "\n\nPress **Done** when it is done."
+            text += say("conversation.step_done_only")
         attachments: list[Attachment] = []
         if step.kind == "change" and d.diff:
-            attachments.append(Attachment(texts.DIFF_FILE, "The fix as a diff (apply with patch -p0)", d.diff, "diff"))
+            attachments.append(_diff_attachment(d))
         body, files = texts.fit(text, attachments)
         return Reply("guide_step", body, diagnosis=d, step=step, buttons=_step_buttons(step), attachments=files)
 
     def _finish(self, state: ConversationState, d: Diagnosis) -> Reply:
         state.guide_step = None
         state.awaiting_paste = None
-        text = (
-            f"**All {len(build_steps(d))} steps done.** "
-            "Keep an eye on the error log for a while; if the alert comes back, paste it here and I will "
-            "look again with everything in this thread."
-        )
+        text = say("conversation.finished", total=len(build_steps(self.kb, d)))
         if d.alert_rule:
-            text += "\n\nTo hear about it before users do, the alert rule sized to the new ceiling is attached."
+            text += say("conversation.finished_alert")
             attachments: tuple[Attachment, ...] = (
-                Attachment("nginx-triage-alert.yaml", "Prometheus alert rule", d.alert_rule, "yaml"),
+                Attachment(texts.ALERT_FILE, say("conversation.alert_title"), d.alert_rule, "yaml"),
             )
         else:
             attachments = ()
@@ -333,7 +337,7 @@ class ConversationEngine:
         if number not in state.guide_done:
             state.guide_done.append(number)
         state.awaiting_paste = None
-        steps = build_steps(d)
+        steps = build_steps(self.kb, d)
         if number >= len(steps):
             return self._finish(state, d)
         state.guide_step = number + 1
@@ -345,38 +349,27 @@ class ConversationEngine:
         assert state.guide_step is not None
         number = state.guide_step
         before = self.diagnose(state.pastes, state)
-        step = build_steps(before)[number - 1]
+        step = guide_step(self.kb, before, number)
         note = texts.masked_note(masked)
         text = "\n".join(p.text for p in parts)
-        if step.kind == "check":
+        if step.check == "evidence":
             # The check step gathers evidence: the paste joins the thread's evidence for good.
-            wanted = required_kinds(before)
+            wanted = required_kinds(self.kb, before)
             state.pastes.extend(p.text for p in parts)
             after = self.diagnose(state.pastes, state)
             missing = [k for k in wanted if k not in after.evidence]
             changes = texts.diagnosis_changes(before, after, self.kb)
-            summary = "\n".join(f"- {c}" for c in changes)
-            if missing:
-                verdict = Verdict(False, f"Thanks, I added it. Still missing: {texts.evidence_list(missing, self.kb)}.")
-            else:
-                verdict = Verdict(True, "Got it." + (f"\n{summary}" if summary else ""))
+            verdict = evidence_verdict(step, texts.evidence_list(missing, self.kb), changes)
             return self._verdict(state, number, after, verdict, note)
-        if step.kind == "test":
-            verdict = check_test_output(text, self.kb, self.matcher)
-        elif step.kind == "reload":
-            verdict = check_reload_output(text, self.kb, self.matcher)
-        elif step.kind == "change":
-            verdict = check_change_output(text, before)
-        else:
-            verdict = check_verify_output(text, before, self.kb, self.matcher)
+        verdict = check_output(step, text, before, self.kb, self.matcher)
         return self._verdict(state, number, before, verdict, note)
 
     def _verdict(
         self, state: ConversationState, number: int, d: Diagnosis, verdict: Verdict, note: str
     ) -> tuple[ConversationState, list[Reply]]:
-        steps = build_steps(d)
+        steps = build_steps(self.kb, d)
         step = steps[number - 1]
-        head = f"**Step {number} {'passed' if verdict.passed else 'not passed yet'}.** "
+        head = say("conversation.step_verdict", number=number, passed=verdict.passed)
         text = head + verdict.text + (f"\n\n{note}" if note else "")
         body, files = texts.fit(text)
         if not verdict.passed:
@@ -395,70 +388,36 @@ class ConversationEngine:
         if action.startswith("feedback_"):
             return self._feedback(state, incoming)
         if not action.startswith("guide_"):
-            return state, [Reply("error", f"I do not know the action `{action}`. Say `help` for what I can do.")]
+            return state, [Reply("error", say("conversation.unknown_action", action=action))]
         if not state.pastes:
-            return state, [
-                Reply(
-                    "error",
-                    "There is nothing to walk through yet: paste the error-log lines first "
-                    "(`sudo tail -n 200 /var/log/nginx/error.log`).",
-                )
-            ]
+            return state, [Reply("error", say("conversation.nothing_to_walk"))]
         d = self.diagnose(state.pastes, state)
-        steps = build_steps(d)
+        steps = build_steps(self.kb, d)
         if not d.matches:
-            return state, [
-                Reply(
-                    "error",
-                    "I found no NGINX error to fix in this thread yet: paste the error-log "
-                    "lines (`sudo tail -n 200 /var/log/nginx/error.log`).",
-                )
-            ]
+            return state, [Reply("error", say("conversation.no_error_to_fix"))]
         if action == "guide_start":
             state.guide_step, state.guide_done, state.awaiting_paste = 1, [], None
             return state, [self._step_reply(steps[0], d)]
         number = _step_number(incoming.action_value, state.guide_step)
         if number is None or not 1 <= number <= len(steps):
-            return state, [
-                Reply(
-                    "error",
-                    "That step is not part of this guide. Press **Walk me through it** to start again.",
-                    buttons=_buttons_for_diagnosis()[:1],
-                )
-            ]
+            return state, [Reply("error", say("conversation.not_in_guide"), buttons=_buttons_for_diagnosis()[:1])]
         if action == "guide_explain":
-            return state, [
-                Reply("explain", texts.fit(explain_step(steps[number - 1], d))[0], diagnosis=d, step=steps[number - 1])
-            ]
+            step = steps[number - 1]
+            return state, [Reply("explain", texts.fit(explain_step(self.kb, step, d))[0], diagnosis=d, step=step)]
         if state.guide_step is None:
-            return state, [
-                Reply(
-                    "error",
-                    "The guide is not running (it finished or was never started). Press "
-                    "**Walk me through it** to start it.",
-                    buttons=_buttons_for_diagnosis()[:1],
-                )
-            ]
+            return state, [Reply("error", say("conversation.guide_not_running"), buttons=_buttons_for_diagnosis()[:1])]
         if number != state.guide_step:
-            lead = f"Step {number} is not the current one; here is where we are.\n\n"
+            lead = say("conversation.not_current_step", number=number)
             return state, [self._step_reply(steps[state.guide_step - 1], d, lead)]
         if action == "guide_done":
             return state, [self._advance(state, number, d)]
         if action == "guide_paste":
             state.awaiting_paste = number
             step = steps[number - 1]
-            what = step.expect or "the output"
-            cmd = f"`{step.command.strip()}`" if step.command and "\n" not in step.command.strip() else "the command"
-            return state, [
-                Reply(
-                    "guide_step",
-                    f"Paste the output of {cmd} in this thread; I will check it shows {what}.",
-                    diagnosis=d,
-                    step=step,
-                    buttons=(_step_buttons(step)[2],),
-                )
-            ]
-        return state, [Reply("error", f"I do not know the action `{action}`.")]
+            one_line = step.command.strip() if step.command and "\n" not in step.command.strip() else None
+            text = say("conversation.paste_for_step", command=one_line, expect=step.expect)
+            return state, [Reply("guide_step", text, diagnosis=d, step=step, buttons=(_step_buttons(step)[2],))]
+        return state, [Reply("error", say("conversation.unknown_guide_action", action=action))]
 
     def _feedback(self, state: ConversationState, incoming: Incoming) -> tuple[ConversationState, list[Reply]]:
         kind = (incoming.action or "").removeprefix("feedback_")
@@ -472,40 +431,42 @@ class ConversationEngine:
         )
         if kind == "human":
             return state, [Reply("human_handoff", texts.fit(self._summary(state))[0])]
-        text = (
-            "Thanks, noted: this helped."
-            if kind == "helpful"
-            else "Thanks for saying so. Paste more evidence and I will look again, or press **Get a human**."
-        )
+        text = say("conversation.feedback_helpful" if kind == "helpful" else "conversation.feedback_not_helpful")
         buttons = () if kind == "helpful" else (_buttons_for_diagnosis()[3],)
         return state, [Reply("feedback_thanks", text, buttons=buttons)]
 
     def _summary(self, state: ConversationState) -> str:
         """The thread in a few lines, for the person who takes over."""
-        out = ["**A human will take it from here.** Summary of this thread for them:"]
+        out = [say("conversation.handoff_heading")]
         if not state.pastes:
-            out.append("- Nothing was pasted yet.")
+            out.append(say("conversation.handoff_nothing"))
             return "\n".join(out)
         d = self.diagnose(state.pastes, state)
         out.append(
-            f"- {texts.plural(len(state.pastes), 'paste')} (secrets masked), evidence: "
-            f"{texts.evidence_list(d.evidence, self.kb) or 'none recognised'}; environment: "
-            f"{d.environment.get('title', 'unknown')}"
+            say(
+                "conversation.handoff_pastes",
+                pastes=len(state.pastes),
+                evidence=texts.evidence_list(d.evidence, self.kb),
+                environment=d.environment.get("title", "unknown"),
+            )
         )
         for m in d.matches[:5]:
-            out.append(f"- {m.title}: {texts.plural(m.count, 'line')} ({m.severity})")
+            out.append(say("conversation.handoff_match", title=m.title, count=m.count, severity=m.severity))
         for r in d.recommendations:
-            out.append(f"- proposed: {texts.change_line(r)}")
+            out.append(say("conversation.handoff_proposed", change=texts.change_line(r)))
         if d.needs:
-            out.append(f"- still missing: {', '.join(n.evidence for n in d.needs)}")
+            out.append(say("conversation.handoff_missing", needs=[n.evidence for n in d.needs]))
         for f in cross_findings(d)[:MAX_FINDINGS]:
-            out.append(f"- finding `{f.id}` ({f.severity})")
+            out.append(say("conversation.handoff_finding", id=f.id, severity=f.severity))
+        done = sorted(set(state.guide_done))
         if state.guide_step is not None:
-            out.append(f"- guided fix: at step {state.guide_step} of 5, done {sorted(set(state.guide_done)) or 'none'}")
+            total = len(build_steps(self.kb, d))
+            out.append(say("conversation.handoff_guide_at", step=state.guide_step, total=total, done=done))
         elif state.guide_done:
-            out.append(f"- guided fix: finished (steps {sorted(set(state.guide_done))})")
+            out.append(say("conversation.handoff_guide_done", done=done))
         votes = [f["kind"] for f in state.feedback]
-        out.append(f"- feedback: {votes.count('helpful')} helpful, {votes.count('not_helpful')} not helpful")
+        helpful, not_helpful = votes.count("helpful"), votes.count("not_helpful")
+        out.append(say("conversation.handoff_feedback", helpful=helpful, not_helpful=not_helpful))
         return "\n".join(out)
 
 

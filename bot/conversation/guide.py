@@ -1,9 +1,9 @@
 """Guided mode: the fix as numbered steps, and the checks that pasted output must pass.
 
 A junior on call should not have to read a diagnosis and decide the order of things. The
-steps are always the same five kinds in the same order (check, change, test, reload or
-restart, verify), so step numbers stay stable while the thread gathers evidence; their
-content is rebuilt from the current ``Diagnosis`` on every turn.
+steps, their words and what each step's output must show are data (``kb/guides/<id>.yaml``);
+this module picks the guide for a diagnosis, renders its steps from the current
+``Diagnosis`` on every turn, and runs the checks.
 
 The checks read pasted output with the same sniffer and parsers as the diagnosis; they
 never trust a "looks fine": a limits table must be a worker's, not the master's, and show
@@ -13,24 +13,26 @@ at least the open-file limit the fix sized.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, get_args
 
 from bot.conversation.model import GuideStep
-from bot.conversation.texts import DIFF_FILE, change_line, first_sentences, plural
+from bot.conversation.texts import DIFF_FILE, change_line, first_sentences
 from bot.diagnosis.build import diagnose_evidence
 from bot.diagnosis.collect import Collected
 from bot.diagnosis.model import Command, Diagnosis
+from bot.diagnosis.recipes import find_directive
 from bot.evidence import ConfigParseError, parse_dump, sniff
+from bot.knowledge.guides_schema import Guide, Step
 from bot.knowledge.loader import KnowledgeBase
+from bot.knowledge.recipes_schema import Block
+from bot.knowledge.templates import evaluate, render_text
+from bot.knowledge.texts import say
 from bot.matching.matcher import Matcher
 
-StepKind = Literal["check", "change", "test", "reload", "verify"]
-STEP_KINDS: tuple[StepKind, ...] = ("check", "change", "test", "reload", "verify")
+FD_DIRECTIVE = "worker_rlimit_nofile"
+"""The directive whose recommended value a new worker's ``Max open files`` must reach."""
 
-DECISIVE_EVIDENCE = ("nginx-T", "worker-limits")
-"""Evidence without which the fix cannot name lines or trust the limits; the check step asks for it first."""
-
-_SIZED_DIRECTIVES = ("worker_connections", "worker_rlimit_nofile", "worker_processes")
+_BLOCKS = frozenset(get_args(Block))
 
 
 @dataclass(frozen=True)
@@ -41,150 +43,91 @@ class Verdict:
     text: str
 
 
-def _command(d: Diagnosis, *prefixes: str) -> Command | None:
-    for prefix in prefixes:
-        for c in d.commands:
-            if c.purpose.startswith(prefix):
-                return c
-    return None
+def guide_for(kb: KnowledgeBase, d: Diagnosis) -> Guide:
+    """The guide of the first matched entry's recipe that names one, else the default guide."""
+    for m in d.matches:
+        entry = kb.errors.get(m.kb_id)
+        for rid in entry.recipes if entry else ():
+            recipe = kb.recipes.get(rid)
+            if recipe is not None and recipe.guide in kb.guides:
+                return kb.guides[recipe.guide]
+    guide = kb.default_guide
+    if guide is None:
+        raise LookupError("no guide in kb/guides says `default: true`; `nginx-triage kb lint` reports it")
+    return guide
 
 
-def restart_needed(d: Diagnosis) -> bool:
-    """Whether the master's limit must change (a reload keeps the old master)."""
-    return any(f.id == "restart-needed" for f in d.findings)
-
-
-def required_kinds(d: Diagnosis) -> list[str]:
-    """The evidence the check step asks for: the decisive kinds still missing (others only sharpen)."""
+def required_kinds(kb: KnowledgeBase, d: Diagnosis) -> list[str]:
+    """The evidence the check step asks for: the guide's decisive kinds still missing."""
     missing = {n.evidence for n in d.needs}
-    return [k for k in DECISIVE_EVIDENCE if k in missing]
+    return [k for k in guide_for(kb, d).decisive_evidence if k in missing]
 
 
-def required_fd(d: Diagnosis) -> int | None:
-    """The open-file limit a new worker must show: the recommended worker_rlimit_nofile, else worker_connections."""
+def required_fd(kb: KnowledgeBase, d: Diagnosis) -> int | None:
+    """The open-file limit a new worker must show: the recommended worker_rlimit_nofile (or the
+    setting that renders it), else worker_connections."""
+    names = {FD_DIRECTIVE} | {
+        env.settings[FD_DIRECTIVE] for env in kb.environments.values() if FD_DIRECTIVE in env.settings
+    }
     for rec in d.recommendations:
-        if rec.directive in ("worker_rlimit_nofile", "max-worker-open-files") and rec.recommended.isdigit():
+        if rec.directive in names and rec.recommended.isdigit():
             return int(rec.recommended)
     after = d.capacity.get("after_fix") or {}
     wc = after.get("worker_connections") or d.capacity.get("worker_connections")
     return int(wc) if isinstance(wc, int) else None
 
 
+def _commands(d: Diagnosis) -> dict[str, Command]:
+    """The plan's commands by role, the first of each."""
+    out: dict[str, Command] = {}
+    for c in d.commands:
+        if c.role:
+            out.setdefault(c.role, c)
+    return out
+
+
+def step_context(kb: KnowledgeBase, d: Diagnosis) -> dict[str, Any]:
+    """What guide templates see (documented at the top of kb/guides/worker-limits-guide.yaml)."""
+    missing = required_kinds(kb, d)
+    return {
+        "d": d,
+        "commands": _commands(d),
+        "missing": missing,
+        "missing_needs": [n for n in d.needs if n.evidence in missing],
+        "finding_ids": [f.id for f in d.findings],
+        "required_fd": required_fd(kb, d),
+        "diff_file": DIFF_FILE,
+        "top": d.matches[0] if d.matches else None,
+        "change_line": change_line,
+        "first_sentences": first_sentences,
+    }
+
+
 # --- building the steps ------------------------------------------------------------------
 
 
-def _check_step(d: Diagnosis) -> tuple[str, str, str | None, str | None]:
-    kinds = required_kinds(d)
-    if kinds:
-        needs = [n for n in d.needs if n.evidence in kinds]
-        body = "Run these read-only commands on the server and paste what they print:\n" + "\n".join(
-            f"- **{n.evidence}**: `{n.command}` ({n.why})" for n in needs
-        )
-        command = "; ".join(n.command for n in needs if n.command) or None
-        return "Gather the missing evidence", body, command, "the output of " + " and ".join(kinds)
-    show = _command(d, "the values that set the capacity", "whether worker_rlimit_nofile")
-    body = (
-        "I have what I need. Read the current values so you know what you are changing "
-        "(nothing here changes the server)."
-    )
-    if d.recommendations:
-        body += "\n" + "\n".join(f"- {change_line(r)}" for r in d.recommendations)
-    return "Read the current values", body, show.command if show else None, None
-
-
-def _change_step(d: Diagnosis) -> tuple[str, str, str | None, str | None]:
-    recs = d.recommendations
-    if not recs:
-        top = d.matches[0] if d.matches else None
-        body = first_sentences(top.fix, 900) if top else "Nothing in the configuration needs to change."
-        return "Make the change", body, None, None
-    lines = [f"- {change_line(r)}: {r.why}" for r in recs]
-    body = "Change:\n" + "\n".join(lines)
-    settings = _command(d, "apply the new settings")
-    apply = _command(d, "apply it")
-    command: str | None = None
-    if settings is not None:
-        body += "\n\nApply them with the command below; the controller reloads nginx by itself."
-        command = settings.command
-    elif d.diff:
-        body += (
-            f"\n\nThe diff is attached as `{DIFF_FILE}`. Save it on the server as "
-            f"`/tmp/{DIFF_FILE}`, then apply it (dry run first):"
-        )
-        command = apply.command if apply else None
-    elif any(r.file is None for r in recs):
-        body += "\n\nPaste `sudo nginx -T 2>&1` and I will name the file and line of each."
-    return "Make the change", body, command, "`nginx -T` showing the new values (optional)"
-
-
-def _test_step(d: Diagnosis) -> tuple[str, str, str | None, str | None]:
-    test = _command(d, "test the changed configuration")
-    body = "Test the configuration before nginx uses it; a broken file stops a restart cold."
-    return (
-        "Test the configuration",
-        body,
-        test.command if test else "sudo nginx -t",
-        "`syntax is ok` and `test is successful`",
-    )
-
-
-def _reload_step(d: Diagnosis) -> tuple[str, str, str | None, str | None]:
-    if restart_needed(d):
-        raise_limit = _command(d, "raise the master's open-file limit")
-        restart = _command(d, "restart nginx")
-        body = (
-            "**Restart**, not reload: the fix raises the master's open-file limit, and a reload keeps the "
-            "old master with its old limit."
-        )
-        if raise_limit is not None:
-            body += f"\n\nRaise the limit:\n```\n{raise_limit.command.strip()}\n```"
-        return "Restart nginx", body, restart.command if restart else None, "no errors"
-    reload = _command(d, "reload")
-    if reload is None:
-        return (
-            "Let the change apply",
-            "In this environment nginx picks up the change by itself; nothing to run.",
-            None,
-            None,
-        )
-    return (
-        "Reload nginx",
-        "Reload: new workers start with the new values while old ones finish their requests.",
-        reload.command,
-        "no errors",
-    )
-
-
-def _verify_step(d: Diagnosis) -> tuple[str, str, str | None, str | None]:
-    fd = required_fd(d)
-    checks = [c for c in d.commands if c.purpose.startswith("verify")]
-    body = "Check that new workers run with the new limits and that the alert stopped:\n" + "\n".join(
-        f"- {c.purpose.removeprefix('verify: ')}: `{c.command}`" for c in checks
-    )
-    limits = _command(d, "verify: a new worker's open-file limit")
-    command = limits.command if limits else "cat /proc/$(pgrep -nf '[n]ginx: worker process')/limits"
-    expect = (
-        f"a new worker's `Max open files` of at least {fd}" if fd else "new worker pids"
-    ) + ", or `ps` output showing new workers"
-    return "Verify the fix", body, command, expect
-
-
-_BUILDERS = {
-    "check": _check_step,
-    "change": _change_step,
-    "test": _test_step,
-    "reload": _reload_step,
-    "verify": _verify_step,
-}
-
-
-def build_steps(d: Diagnosis) -> list[GuideStep]:
-    """The five numbered steps for this diagnosis."""
+def build_steps(kb: KnowledgeBase, d: Diagnosis) -> list[GuideStep]:
+    """The numbered steps of this diagnosis's guide."""
+    guide = guide_for(kb, d)
+    ctx = step_context(kb, d)
     steps = []
-    for number, kind in enumerate(STEP_KINDS, 1):
-        title, body, command, expect = _BUILDERS[kind](d)
-        steps.append(GuideStep(number, len(STEP_KINDS), kind, title, body, command, expect))
+    for number, step in enumerate(guide.steps, 1):
+        variant = next(v for v in step.variants if evaluate(v.when, ctx))
+        command = render_text(variant.command, ctx).strip() or None
+        expect = render_text(variant.expect, ctx).strip() or None
+        title, body = render_text(variant.title, ctx).strip(), render_text(variant.body, ctx).strip()
+        steps.append(GuideStep(number, len(guide.steps), step.kind, title, body, command, expect))
     return steps
+
+
+def guide_step(kb: KnowledgeBase, d: Diagnosis, number: int) -> Step:
+    """The guide's definition of step ``number`` (1-based)."""
+    return guide_for(kb, d).steps[number - 1]
+
+
+def _say(step: Step, key: str, **values: Any) -> str:
+    """One of the step's verdict texts."""
+    return render_text(step.say[key], values)
 
 
 # --- checking pasted output --------------------------------------------------------------
@@ -197,80 +140,67 @@ def _failure_explained(text: str, kb: KnowledgeBase, matcher: Matcher) -> str:
     d = diagnose_evidence(ev, kb)
     if not d.matches:
         lines = [ln for ln in text.splitlines() if "emerg" in ln or "failed" in ln or "error" in ln.lower()]
-        return "nginx reported:\n```\n" + "\n".join(lines[:5]) + "\n```" if lines else ""
-    parts = []
-    for m in d.matches[:2]:
-        parts.append(
-            f"**{m.title}**\n```\n{m.samples[0] if m.samples else ''}\n```\n"
-            f"{first_sentences(m.meaning, 300)}\n\n**Fix:** {first_sentences(m.fix, 500)}"
+        return say("guide.nginx_reported", lines=lines[:5]) if lines else ""
+    parts = [
+        say(
+            "guide.explained_line",
+            title=m.title,
+            sample=m.samples[0] if m.samples else "",
+            meaning=first_sentences(m.meaning, 300),
+            fix=first_sentences(m.fix, 500),
         )
+        for m in d.matches[:2]
+    ]
     return "\n\n".join(parts)
 
 
-def check_test_output(text: str, kb: KnowledgeBase, matcher: Matcher) -> Verdict:
-    """`nginx -t` must say both `syntax is ok` and `test is successful`."""
+def _contains(low: str, markers: list[str]) -> list[bool]:
+    return [marker.lower() in low for marker in markers]
+
+
+def check_test_output(step: Step, text: str, kb: KnowledgeBase, matcher: Matcher) -> Verdict:
+    """A config test must show every ``must_show`` marker and none of ``fails_on``."""
     low = text.lower()
-    if "test failed" in low or "[emerg]" in low:
-        why = _failure_explained(text, kb, matcher)
-        return Verdict(
-            False,
-            "The configuration test **failed**, so do not reload yet: nginx would keep the old "
-            "configuration (or, on a restart, not start at all).\n\n"
-            + why
-            + "\n\nFix it, run the test again and paste the new output.",
-        )
-    ok, success = "syntax is ok" in low, "test is successful" in low
-    if ok and success:
-        return Verdict(True, "The test passed: `syntax is ok` and `test is successful`.")
-    if ok or success:
-        return Verdict(
-            False,
-            "I see only half of the verdict; paste the whole output of the test "
-            "(`sudo nginx -t 2>&1`): it must say `syntax is ok` and `test is successful`.",
-        )
-    return Verdict(
-        False,
-        "That is not `nginx -t` output. Run `sudo nginx -t 2>&1` and paste what it prints; "
-        "it must say `syntax is ok` and `test is successful`.",
-    )
+    if any(_contains(low, step.fails_on)):
+        return Verdict(False, _say(step, "failed", why=_failure_explained(text, kb, matcher)))
+    shown = _contains(low, step.must_show)
+    if all(shown):
+        return Verdict(True, _say(step, "passed"))
+    if any(shown):
+        return Verdict(False, _say(step, "partial"))
+    return Verdict(False, _say(step, "absent"))
 
 
-def check_reload_output(text: str, kb: KnowledgeBase, matcher: Matcher) -> Verdict:
-    """A reload or restart prints little; any failure in what was pasted fails the step."""
-    low = text.lower()
-    if any(word in low for word in ("[emerg]", "failed", "job for nginx", "[alert]", "inactive (dead)")):
-        why = _failure_explained(text, kb, matcher)
-        return Verdict(False, "That did not work: nginx or the service manager reported an error.\n\n" + why)
-    return Verdict(True, "No errors in what you pasted.")
+def check_reload_output(step: Step, text: str, kb: KnowledgeBase, matcher: Matcher) -> Verdict:
+    """Output pasted after the service was told to apply the change: any of ``fails_on`` fails it."""
+    if any(_contains(text.lower(), step.fails_on)):
+        return Verdict(False, _say(step, "failed", why=_failure_explained(text, kb, matcher)))
+    return Verdict(True, _say(step, "passed"))
 
 
-def check_change_output(text: str, d: Diagnosis) -> Verdict:
-    """A fresh `nginx -T` must show every sized directive at its recommended value."""
+def check_change_output(step: Step, text: str, d: Diagnosis) -> Verdict:
+    """A fresh `nginx -T` must show every planned directive at its recommended value."""
     if not any(s.kind == "nginx-T" for s in sniff(text)):
-        return Verdict(False, "To check the change, paste `sudo nginx -T 2>&1` (or just press Done).")
+        return Verdict(False, _say(step, "not_config"))
     try:
         config = parse_dump(text)
     except ConfigParseError as exc:
-        return Verdict(False, f"I could not read that `nginx -T`: {exc}")
+        return Verdict(False, _say(step, "unreadable", error=exc))
     wrong = []
     for rec in d.recommendations:
-        if rec.directive not in _SIZED_DIRECTIVES:
-            continue
-        directive = getattr(config, rec.directive)
-        now = " ".join(directive.args) if directive else "unset"
+        if rec.context not in _BLOCKS:
+            continue  # a setting of a generated config (ingress-nginx), not a directive in nginx -T
+        directive = find_directive(config, rec.directive, rec.context)
+        now = " ".join(directive.args) if directive else None
         if now != rec.recommended:
-            wrong.append(f"`{rec.directive}` is {now}, not {rec.recommended}")
+            wrong.append({"directive": rec.directive, "now": now, "wanted": rec.recommended})
     if wrong:
-        return Verdict(False, "Not changed yet: " + "; ".join(wrong) + ".")
-    return Verdict(True, "The configuration now has the new values.")
+        return Verdict(False, _say(step, "not_changed", wrong=wrong))
+    return Verdict(True, _say(step, "passed"))
 
 
-def check_verify_output(text: str, d: Diagnosis, kb: KnowledgeBase, matcher: Matcher) -> Verdict:
-    """A worker's (not the master's) limits at least the sized value, or ps with new workers."""
-    ev = Collected()
-    ev.add_text(text, matcher, "output")
-    fd = required_fd(d)
-    old_pids = {pid for m in d.matches for pid in m.workers}
+def _limits_verdicts(step: Step, ev: Collected, fd: int | None, old_pids: set[str]) -> tuple[list[str], list[str]]:
+    """(problems, good news) from the limits tables in the paste."""
     problems: list[str] = []
     good: list[str] = []
     for paste in ev.limits:
@@ -278,107 +208,93 @@ def check_verify_output(text: str, d: Diagnosis, kb: KnowledgeBase, matcher: Mat
         soft = paste.limits.nofile_soft
         pid = paste.limits.pid
         if role == "master":
-            problems.append(
-                f"These are the master's limits ({why}); the master never applies "
-                "worker_rlimit_nofile. Read a new worker's: "
-                "`cat /proc/$(pgrep -nf '[n]ginx: worker process')/limits`."
-            )
+            problems.append(_say(step, "master", why=why))
         elif pid is not None and str(pid) in old_pids:
-            problems.append(
-                f"pid {pid} is the worker that logged the alert: it is an old worker. "
-                "Reload or restart first, then read a new one (`pgrep -nf`)."
-            )
+            problems.append(_say(step, "old_worker", pid=pid))
         elif soft is None:
-            problems.append("The table has no `Max open files` row.")
+            problems.append(_say(step, "no_row"))
         elif fd is not None and soft < fd:
-            problems.append(
-                f"`Max open files` is {soft}, below the {fd} the fix needs: this worker still runs "
-                "with the old limit (the reload or restart did not apply it, or it is an old worker "
-                "still shutting down)."
-            )
+            problems.append(_say(step, "below", soft=soft, fd=fd))
         else:
-            good.append(f"a worker's `Max open files` is {soft}" + (f" (>= {fd})" if fd else ""))
+            good.append(_say(step, "good_limits", soft=soft, fd=fd))
+    return problems, good
+
+
+def _process_verdicts(step: Step, ev: Collected, old_pids: set[str]) -> tuple[list[str], list[str]]:
+    """(problems, good news) from the ps output in the paste."""
+    problems: list[str] = []
+    good: list[str] = []
     workers = [p for p in ev.processes if p.role == "worker"]
-    if workers:
-        draining = [p for p in workers if "shutting down" in p.cmd]
-        fresh = [p for p in workers if p not in draining and str(p.pid) not in old_pids]
-        stale = [p for p in workers if p not in draining and str(p.pid) in old_pids]
-        if stale:
-            problems.append(
-                f"{plural(len(stale), 'worker')} ({', '.join(str(p.pid) for p in stale)}) logged the "
-                "alert before: they were not replaced. Reload or restart, then check again."
-            )
-        elif fresh:
-            good.append(f"{plural(len(fresh), 'new worker')} running ({', '.join(str(p.pid) for p in fresh[:8])})")
-        if draining:
-            good.append(
-                f"{plural(len(draining), 'old worker')} still shutting down with the old limits "
-                "(they exit when their connections close)"
-            )
+    if not workers:
+        return problems, good
+    draining = [p for p in workers if "shutting down" in p.cmd]
+    fresh = [p for p in workers if p not in draining and str(p.pid) not in old_pids]
+    stale = [p for p in workers if p not in draining and str(p.pid) in old_pids]
+    if stale:
+        problems.append(_say(step, "stale", count=len(stale), pids=", ".join(str(p.pid) for p in stale)))
+    elif fresh:
+        good.append(_say(step, "fresh", count=len(fresh), pids=", ".join(str(p.pid) for p in fresh[:8])))
+    if draining:
+        good.append(_say(step, "draining", count=len(draining)))
+    return problems, good
+
+
+def check_verify_output(step: Step, text: str, d: Diagnosis, kb: KnowledgeBase, matcher: Matcher) -> Verdict:
+    """A worker's (not the master's) limits at least the sized value, or ps with new workers."""
+    ev = Collected()
+    ev.add_text(text, matcher, "output")
+    fd = required_fd(kb, d)
+    old_pids = {pid for m in d.matches for pid in m.workers}
+    problems, good = _limits_verdicts(step, ev, fd, old_pids)
+    more_problems, more_good = _process_verdicts(step, ev, old_pids)
+    problems += more_problems
+    good += more_good
     alerts = sum(
         ev.grouper.groups[m.kb_id].count
         for m in d.matches
         if m.kb_id in ev.grouper.groups and m.severity in ("critical", "high")
     )
     if alerts:
-        problems.append(
-            f"The log you pasted still has {plural(alerts, 'alert line')}; check their times are "
-            "after the reload. If they are, paste them and I will look again."
-        )
+        problems.append(_say(step, "alerts", count=alerts))
     elif "error-log" in ev.present and ev.grouper.lines:
-        good.append("the alert is gone from the log you pasted")
+        good.append(_say(step, "gone"))
     if problems:
         return Verdict(False, "\n".join(f"- {p}" for p in problems))
     if not good:
-        expect = f"a new worker's limits (at least {fd} open files)" if fd else "a new worker's limits"
-        return Verdict(
-            False,
-            f"I could not find {expect} or `ps` output in that. Run "
-            "`cat /proc/$(pgrep -nf '[n]ginx: worker process')/limits` and paste it.",
-        )
-    return Verdict(True, "Verified: " + "; ".join(good) + ".")
+        return Verdict(False, _say(step, "nothing", fd=fd))
+    return Verdict(True, _say(step, "passed", good=good))
+
+
+def check_output(step: Step, text: str, d: Diagnosis, kb: KnowledgeBase, matcher: Matcher) -> Verdict:
+    """Judge output pasted for a step by the step's ``check`` (not ``evidence``: the engine adds that)."""
+    if step.check == "nginx-test":
+        return check_test_output(step, text, kb, matcher)
+    if step.check == "reload-output":
+        return check_reload_output(step, text, kb, matcher)
+    if step.check == "config-values":
+        return check_change_output(step, text, d)
+    if step.check == "new-workers":
+        return check_verify_output(step, text, d, kb, matcher)
+    raise ValueError(f"step {step.kind}: check {step.check!r} is not judged here")
+
+
+def evidence_verdict(step: Step, missing: str, changes: list[str]) -> Verdict:
+    """The check step's verdict once the paste joined the thread's evidence."""
+    if missing:
+        return Verdict(False, _say(step, "still_missing", missing=missing))
+    return Verdict(True, _say(step, "got_it", changes=changes))
 
 
 # --- explaining --------------------------------------------------------------------------
 
 
-def explain_step(step: GuideStep, d: Diagnosis) -> str:
+def explain_step(kb: KnowledgeBase, step: GuideStep, d: Diagnosis) -> str:
     """Why this step, with the sizing arithmetic and the findings behind it."""
-    parts: list[str] = [f"**Why step {step.number} ({step.title.lower()})**"]
-    if step.kind == "check":
-        parts.append(
-            "The fix depends on numbers only the server knows: the configured values (with their "
-            "file and line) and the open-file limit a worker really got."
-        )
-        parts += [f"- **{n.evidence}**: {n.why}" for n in d.needs]
-    elif step.kind == "change":
-        parts += [f"- `{r.directive}`: {r.why}" for r in d.recommendations]
-        parts += [f"- {line}" for line in d.sizing_explain]
-        if not d.recommendations and d.matches:
-            parts.append(first_sentences(d.matches[0].meaning, 800))
-    elif step.kind == "test":
-        parts.append(
-            "`nginx -t` parses every file the way a start would. A reload with a broken file is "
-            "refused (the old configuration keeps running); a restart with one leaves nginx down."
-        )
-    elif step.kind == "reload":
-        restart = [f for f in d.findings if f.id in ("restart-needed", "setrlimit-not-permitted")]
-        if restart:
-            parts += [f.message for f in restart]
-        else:
-            parts.append(
-                "A reload re-reads the configuration and starts new workers with the new values; old "
-                "workers finish their requests with the old ones. worker_rlimit_nofile is applied by "
-                "each new worker itself, so a reload is enough when the master's limit does not change."
-            )
-    else:
-        parts.append(
-            "The master's limits (pid file, `pgrep -o`, MainPID) never show worker_rlimit_nofile: "
-            "read a worker's. Right after a reload, old workers still show the old limits until they exit."
-        )
-        parts += [f.message for f in d.findings if f.id in ("limits-read-from-master", "old-workers-keep-limits")]
+    parts = [say("guide.why_heading", number=step.number, title=step.title)]
+    rendered = render_text(guide_step(kb, d, step.number).explain, step_context(kb, d))
+    parts += [p.strip() for p in rendered.split("\n\n") if p.strip()]
     matched = {m.kb_id for m in d.matches}
     others = [f for f in d.findings if f.id not in matched and f.message not in parts]
     if others:
-        parts.append("**Findings**\n" + "\n".join(f"- `{f.id}`: {f.message}" for f in others))
+        parts.append(say("guide.findings", findings=others))
     return "\n\n".join(parts)

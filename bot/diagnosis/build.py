@@ -7,8 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from jinja2 import ChainableUndefined, TemplateError
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2 import TemplateError
 
 from bot.diagnosis.collect import Collected
 from bot.diagnosis.findings import cross_findings
@@ -18,23 +17,22 @@ from bot.diagnosis.plan import (
     as_settings,
     detect_environment,
     diff_for,
-    directive_changes,
     environment_commands,
     missing_evidence,
     reproduction,
 )
+from bot.diagnosis.recipes import directive_changes, recipes_for
 from bot.diagnosis.sizing_input import build_sizing_input
 from bot.grouping import Grouper, MatchGroup, group_lines
 from bot.knowledge.loader import KnowledgeBase
 from bot.knowledge.schema import ErrorEntry
+from bot.knowledge.templates import fix_template
+from bot.knowledge.texts import say
 from bot.matching.matcher import Matcher
 from bot.sizing import Capacity, SizingInput, capacity, recommend
 from bot.sizing import Recommendation as SizingRecommendation
 
 SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
-
-_JINJA = SandboxedEnvironment(undefined=ChainableUndefined, autoescape=False, trim_blocks=True)
-
 
 _KEEP_BREAK = re.compile(r"^\s*(?:[-*+]\s|\d+[.)]\s|```|\||#|\$\s)|^\s{2,}\S")
 
@@ -68,7 +66,7 @@ def render_fix(
 ) -> str:
     """Render an entry's Jinja2 fix text; a broken template degrades to its raw text."""
     try:
-        template = _JINJA.from_string(entry.fix)
+        template = fix_template(entry.fix)
         return reflow(template.render(facts=dict(facts), count=count, sizing=dict(sizing or {}), env=env))
     except TemplateError as exc:
         return f"{entry.fix.strip()}\n(template error in kb/errors/{entry.id}.yaml: {exc})"
@@ -100,9 +98,11 @@ def diagnose_groups(grouper: Grouper, kb: KnowledgeBase) -> Diagnosis:
     return diagnose_evidence(Collected(grouper=grouper), kb)
 
 
-def _sizing(ev: Collected, target_concurrency: int | None) -> tuple[SizingInput, SizingRecommendation | None]:
+def _sizing(
+    ev: Collected, target_concurrency: int | None, kb: KnowledgeBase
+) -> tuple[SizingInput, SizingRecommendation | None]:
     """Run the sizing math when there is anything to size from."""
-    inp = build_sizing_input(ev, target_concurrency)
+    inp = build_sizing_input(ev, target_concurrency, kb)
     if (
         ev.config is None
         and ev.worker_limits is None
@@ -133,14 +133,14 @@ def diagnose_evidence(
     grouper = ev.grouper
     entries = [kb.errors[k] for k in grouper.groups if k in kb.errors]
     entries.sort(key=lambda e: (SEVERITY_ORDER[e.severity], -grouper.groups[e.id].count, e.id))
-    matched = {e.id for e in entries}
-    inp, rec = _sizing(ev, target_concurrency)
+    recipes = recipes_for(kb, entries)
+    inp, rec = _sizing(ev, target_concurrency, kb)
     if environment and environment in kb.environments:
         env_id, detected = environment, True
     else:
         env_id, detected = detect_environment(kb, ev.env_text)
     env = kb.environments.get(env_id)
-    directive_recs, edits = directive_changes(ev.config, rec, matched)
+    directive_recs, edits = directive_changes(ev.config, rec, recipes)
     recommendations = directive_recs
     if env is not None and env.settings:
         recommendations, edits = as_settings(env, directive_recs), []
@@ -152,34 +152,31 @@ def diagnose_evidence(
     ):
         template_vars.pop("recommended_worker_rlimit_nofile", None)  # workers already inherit enough
     matches = [_summary(e, grouper.groups[e.id], template_vars, env_id) for e in entries]
-    findings = cross_findings(ev, rec, env_id)
+    findings = cross_findings(kb, ev, rec, env)
     findings += [
         Finding(
             id=m.kb_id,
             severity=m.severity,
-            message=f"{m.title} ({m.count} line{'s' if m.count != 1 else ''})",
+            message=say("plan.match_finding", title=m.title, count=m.count),
             evidence=m.samples[:1],
         )
         for m in matches
     ]
     diff, diff_problem = diff_for(ev.config, edits)
     problems = list(ev.problems) + ([diff_problem] if diff_problem else [])
-    commands = environment_commands(env, rec, bool(diff), matched, recommendations)
+    commands = environment_commands(env, rec, bool(diff), recipes, recommendations)
     seen_cmds = {c.command for c in commands}
     for entry in entries:
         for diag in entry.diagnostics:
             if diag.command not in seen_cmds:
                 seen_cmds.add(diag.command)
-                commands.append(Command(diag.why, diag.command))
+                commands.append(Command(diag.why, diag.command, diag.role or ""))
     needs = missing_evidence(kb, entries, ev)
     notes = []
     if grouper.lines and not matches:
-        notes.append(
-            "No line matched a known NGINX error. Paste lines from nginx's error.log "
-            "(not access.log), e.g. `tail -n 200 /var/log/nginx/error.log`."
-        )
+        notes.append(say("plan.nothing_matched"))
     if ev.config is not None and recommendations and not diff and not diff_problem:
-        notes.append("The changes could not be placed in a file; edit them by hand.")
+        notes.append(say("plan.not_placed"))
     capacity: dict[str, Any] = {}
     target: dict[str, Any] = {}
     explain: list[str] = []

@@ -21,6 +21,7 @@ import shlex
 from dataclasses import dataclass
 
 from bot.evidence import Directive, NginxConfig
+from bot.knowledge.texts import say
 
 _NEEDS_QUOTES = re.compile(r"""[\s;{}"'#\\]""")
 _INDENT = re.compile(r"[ \t]*")
@@ -135,10 +136,10 @@ class _FileEdits:
         begin = self.line_start(d.line)
         m = re.compile(r"(?<![\w$.-])" + re.escape(d.name) + r"(?=[\s;{]|$)").search(self.text, begin)
         if m is None:
-            raise ValueError(f'directive "{d.name}" not found at {d.file}:{d.line}; the paste and the file differ')
+            raise ValueError(say("diff.directive_not_found", name=d.name, file=d.file, line=d.line))
         end = _scan_to(self.text, m.end(), ";{}")
         if end < 0 or self.text[end] != ";":
-            raise ValueError(f'directive "{d.name}" at {d.file}:{d.line} has no ";"; fix the file by hand')
+            raise ValueError(say("diff.no_semicolon", name=d.name, file=d.file, line=d.line))
         new = (" " + " ".join(_quote(a) for a in args)) if args else ""
         self.spans.append((m.end(), end, new))
 
@@ -151,7 +152,7 @@ class _FileEdits:
         begin = self.line_start(block.line)
         brace = _scan_to(self.text, begin + len(self.indent_of(block.line)), "{")
         if brace < 0:
-            raise ValueError(f'block "{block.name}" at {block.file}:{block.line} has no "{{"; fix the file by hand')
+            raise ValueError(say("diff.no_brace", name=block.name, file=block.file, line=block.line))
         nl = self.text.find("\n", brace)
         rest = self.text[brace + 1 : nl if nl >= 0 else len(self.text)]
         if rest.strip() and not rest.strip().startswith("#"):  # one-line block: ``events { }``
@@ -177,7 +178,7 @@ def _plan(config: NginxConfig, edit: Edit, files: dict[str, _FileEdits]) -> None
 
     def edits_for(path: str) -> _FileEdits:
         if path not in config.files:
-            raise ValueError(f"{path} is not in the pasted configuration; paste `nginx -T` output that includes it")
+            raise ValueError(say("diff.file_not_pasted", path=path))
         if path not in files:
             files[path] = _FileEdits(path, config.files[path])
         return files[path]
@@ -186,7 +187,7 @@ def _plan(config: NginxConfig, edit: Edit, files: dict[str, _FileEdits]) -> None
     if edit.line is not None:
         at = [d for d in found if d.file == edit.file and d.line == edit.line]
         if not at:
-            raise ValueError(f'no "{edit.directive}" at {edit.file}:{edit.line} in the pasted configuration')
+            raise ValueError(say("diff.line_not_pasted", name=edit.directive, file=edit.file, line=edit.line))
         edits_for(edit.file).replace_args(at[0], edit.new_args)
         return
     same = [d for d in found if _in_context(d, edit.context_block)]

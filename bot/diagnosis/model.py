@@ -53,10 +53,16 @@ class Recommendation:
 
 @dataclass(frozen=True)
 class Command:
-    """A command to run, and what it is for."""
+    """A command to run, and what it is for.
+
+    ``role`` says which step of the plan it is (the environment's command key, e.g.
+    ``reload``, or a diagnostic's ``role``) so guides find it without reading its words;
+    it is not part of the JSON contract.
+    """
 
     purpose: str
     command: str
+    role: str = ""
 
 
 @dataclass(frozen=True)
@@ -95,6 +101,8 @@ class Diagnosis:
     def to_json(self) -> dict[str, Any]:
         """The JSON shape of ``nginx-triage diagnose --format json``."""
         out = asdict(self)
+        for c in out["commands"]:
+            del c["role"]
         for m in out["matches"]:
             m["top"] = {k: [list(pair) for pair in v] for k, v in m["top"].items()}
         return out

@@ -1,6 +1,7 @@
-"""The fix plan: directive edits with file and line, a diff, the commands for the user's
-environment (test, reload or restart, verify), what evidence is still missing, and an
-alert rule sized to the computed ceiling.
+"""The fix plan around the recipes' changes: the diff, the commands for the user's environment
+(test, apply, verify), what evidence is still missing, and an alert rule sized to the
+computed ceiling. Which environment, and its commands, come from ``kb/environments``; the
+words from ``kb/texts/plan.yaml``.
 """
 
 from __future__ import annotations
@@ -11,39 +12,27 @@ from collections.abc import Iterable
 from bot.diagnosis.collect import Collected
 from bot.diagnosis.config_diff import Edit, apply_command, make_diff
 from bot.diagnosis.model import Command, Need, Recommendation
-from bot.evidence import Directive, NginxConfig
+from bot.evidence import NginxConfig
 from bot.knowledge.loader import KnowledgeBase
+from bot.knowledge.recipes_schema import Recipe
 from bot.knowledge.schema import EnvironmentEntry, ErrorEntry
+from bot.knowledge.texts import say
 from bot.sizing import Recommendation as SizingRecommendation
 
-ENV_PREFERENCE = (
-    "kubernetes-ingress-nginx",
-    "official-nginx-image",
-    "docker-compose",
-    "docker",
-    "plain-host",
-    "systemd-host",
-)
-"""On a tie, the more specific environment wins (a compose file also says "docker")."""
-
-DEFAULT_ENVIRONMENT = "systemd-host"
-
 DIFF_PATH = "/tmp/nginx-triage-fix.diff"
+DIFF_FILE = "nginx-triage-fix.diff"
+"""The attachment's name in Slack and the terminal chat."""
 
-SIZING_ENTRIES = frozenset(
-    {
-        "worker-connections-not-enough",
-        "too-many-open-files",
-        "worker-connections-exceed-rlimit",
-        "setrlimit-failed",
-        "rlimit-nofile-notice",
-    }
-)
-"""Entries whose fix is a sizing change; only these produce directive recommendations."""
+EXAMPLE_LIMIT = "65535"
+"""The open-file limit environment commands are written with; the plan puts the computed one in."""
 
 
 def detect_environment(kb: KnowledgeBase, texts: Iterable[str]) -> tuple[str, bool]:
-    """(environment id, detected?) from substrings in the pasted evidence."""
+    """(environment id, detected?) from substrings in the pasted evidence.
+
+    The most ``detect`` hits wins; on a tie the higher ``specificity`` (a compose file also
+    says "docker"), then the id. Nothing found: the environment marked ``default``.
+    """
     blob = "\n".join(texts)
     scores: dict[str, int] = {}
     for env in kb.environments.values():
@@ -51,86 +40,11 @@ def detect_environment(kb: KnowledgeBase, texts: Iterable[str]) -> tuple[str, bo
         if hits:
             scores[env.id] = hits
     if not scores:
-        return DEFAULT_ENVIRONMENT, False
+        default = kb.default_environment
+        return (default.id if default else ""), False
     best = max(scores.values())
-    ranked = [e for e in ENV_PREFERENCE if scores.get(e) == best] or sorted(k for k, v in scores.items() if v == best)
-    return ranked[0], True
-
-
-def _events_file(config: NginxConfig) -> str:
-    for d in config.directives:
-        if d.name == "events":
-            return d.file
-    return config.main_file
-
-
-def _edit_for(
-    config: NginxConfig, directive: Directive | None, name: str, value: int, block: str | None, why: str
-) -> tuple[Edit, Recommendation]:
-    current = " ".join(directive.args) if directive else None
-    file = directive.file if directive else (_events_file(config) if block == "events" else config.main_file)
-    line = directive.line if directive else None
-    edit = Edit(file=file, line=line, directive=name, new_args=(str(value),), context_block=block, why=why)
-    rec = Recommendation(
-        directive=name, context=block or "main", current=current, recommended=str(value), file=file, line=line, why=why
-    )
-    return edit, rec
-
-
-def directive_changes(
-    config: NginxConfig | None, rec: SizingRecommendation | None, matched: set[str]
-) -> tuple[list[Recommendation], list[Edit]]:
-    """The directives to change, with their file and line when the config was pasted."""
-    if rec is None or not (matched & SIZING_ENTRIES):
-        return [], []
-    recs: list[Recommendation] = []
-    edits: list[Edit] = []
-    wc_why = (
-        f"carries {rec.target.value} concurrent requests on the busiest worker with headroom"
-        if rec.target.value
-        else "the current value ran out; sized up with headroom"
-    )
-    changes: list[tuple[str, int | None, int | None, str | None, str]] = [
-        ("worker_connections", rec.worker_connections_current, rec.recommended_worker_connections, "events", wc_why),
-        (
-            "worker_rlimit_nofile",
-            rec.worker_rlimit_nofile_current,
-            rec.recommended_worker_rlimit_nofile,
-            None,
-            "each worker's open-file limit: at least worker_connections (nginx checks 1x), 2x leaves room for "
-            "files, logs and temp files",
-        ),
-    ]
-    if rec.recommended_worker_processes is not None and rec.worker_processes_reason:
-        changes.append(
-            (
-                "worker_processes",
-                rec.workers_current,
-                rec.recommended_worker_processes,
-                None,
-                rec.worker_processes_reason,
-            )
-        )
-    inherited = rec.capacity_before.fd_limit_per_worker if rec.worker_rlimit_nofile_current is None else None
-    for name, current, wanted, block, why in changes:
-        if wanted is None or wanted == current:
-            continue
-        if name == "worker_rlimit_nofile" and inherited is not None and inherited >= wanted:
-            continue  # workers already inherit enough; pinning a lower value would cut their limit
-        if config is not None:
-            directive = {
-                "worker_connections": config.worker_connections,
-                "worker_rlimit_nofile": config.worker_rlimit_nofile,
-                "worker_processes": config.worker_processes,
-            }[name]
-            edit, recommendation = _edit_for(config, directive, name, wanted, block, why)
-            edits.append(edit)
-            recs.append(recommendation)
-        else:
-            recs.append(
-                Recommendation(name, block or "main", str(current) if current else None, str(wanted), None, None, why)
-            )
-    return recs, edits
+    tied = [kb.environments[e] for e, v in scores.items() if v == best]
+    return min(tied, key=lambda e: (-e.specificity, e.id)).id, True
 
 
 def as_settings(env: EnvironmentEntry | None, recs: list[Recommendation]) -> list[Recommendation]:
@@ -146,12 +60,12 @@ def as_settings(env: EnvironmentEntry | None, recs: list[Recommendation]) -> lis
         out.append(
             Recommendation(
                 directive=key,
-                context=f"{env.title} setting (renders `{r.directive}`)",
+                context=say("plan.setting_context", title=env.title, directive=r.directive),
                 current=r.current,
                 recommended=r.recommended,
                 file=None,
                 line=None,
-                why=f"{r.why}; nginx.conf is generated here, so set {key} rather than editing the file",
+                why=say("plan.setting_why", why=r.why, key=key),
             )
         )
     return out
@@ -166,10 +80,8 @@ def settings_command(env: EnvironmentEntry | None, recs: list[Recommendation]) -
     if not data:
         return None
     payload = json.dumps({"data": data}, separators=(",", ":"))
-    return Command(
-        "apply the new settings (the controller reloads nginx by itself)",
-        env.commands["apply_settings"].replace("{settings_json}", payload),
-    )
+    command = env.commands["apply_settings"].replace("{settings_json}", payload)
+    return Command(say("plan.purpose_apply_settings"), command, "apply_settings")
 
 
 def diff_for(config: NginxConfig | None, edits: list[Edit]) -> tuple[str, str | None]:
@@ -179,17 +91,17 @@ def diff_for(config: NginxConfig | None, edits: list[Edit]) -> tuple[str, str | 
     try:
         return make_diff(config, edits), None
     except ValueError as exc:
-        return "", f"could not build a diff: {exc}"
+        return "", say("plan.no_diff", error=exc)
 
 
 def environment_commands(
     env: EnvironmentEntry | None,
     rec: SizingRecommendation | None,
     has_diff: bool,
-    matched: set[str],
+    recipes: list[Recipe],
     recs: list[Recommendation] | None = None,
 ) -> list[Command]:
-    """Test, apply (reload or restart), and verify, in the user's environment."""
+    """The commands of the plan in the user's environment: test, apply, verify."""
     if env is None:
         return []
     c = env.commands
@@ -198,42 +110,35 @@ def environment_commands(
     if apply_settings is not None:
         out.append(apply_settings)
     if has_diff:
-        saved = DIFF_PATH
         out.append(
             Command(
-                f"save the diff on the server as {saved} (in Slack it is the attached "
-                "nginx-triage-fix.diff; from the command line, the same diagnose run with --format diff)",
-                f"nginx-triage diagnose --format diff FILES... > {saved}",
+                say("plan.purpose_save_diff", path=DIFF_PATH, file=DIFF_FILE),
+                say("plan.command_save_diff", path=DIFF_PATH),
+                "save_diff",
             )
         )
-        out.append(
-            Command(
-                "apply it (dry run first; run as root)",
-                apply_command(saved, dry_run=True) + " && " + apply_command(saved).removeprefix("cd / && "),
-            )
-        )
+        both = apply_command(DIFF_PATH, dry_run=True) + " && " + apply_command(DIFF_PATH).removeprefix("cd / && ")
+        out.append(Command(say("plan.purpose_apply_diff"), both, "apply_diff"))
     if "test_config" in c:
-        out.append(Command("test the changed configuration", c["test_config"]))
-    sizing = bool(matched & SIZING_ENTRIES)
+        out.append(Command(say("plan.purpose_test_config"), c["test_config"], "test_config"))
     if rec is not None and rec.needs_restart and "raise_fd_limit" in c and apply_settings is None:
         limit = rec.recommended_limit_nofile
         cmd = c["raise_fd_limit"].strip()
         if limit:
-            cmd = cmd.replace("65535", str(limit))
-        out.append(Command("raise the master's open-file limit (needs a restart, a reload keeps the old master)", cmd))
+            cmd = cmd.replace(EXAMPLE_LIMIT, str(limit))
+        out.append(Command(say("plan.purpose_raise_fd_limit"), cmd, "raise_fd_limit"))
         if "restart" in c:
-            out.append(Command("restart nginx", c["restart"]))
+            out.append(Command(say("plan.purpose_restart"), c["restart"], "restart"))
     elif "reload" in c and apply_settings is None:
-        out.append(Command("reload: new workers start with the new values, old ones drain", c["reload"]))
-    if sizing:
-        for key, purpose in (
-            ("worker_pids", "verify: the new workers are running"),
-            ("worker_limits", "verify: a new worker's open-file limit"),
-        ):
-            if key in c:
-                out.append(Command(purpose, c[key]))
+        out.append(Command(say("plan.purpose_reload"), c["reload"], "reload"))
+    verified: set[str] = set()
+    for recipe in recipes:
+        for verify in recipe.verify:
+            if verify.command in c and verify.command not in verified:
+                verified.add(verify.command)
+                out.append(Command(verify.purpose, c[verify.command], verify.command))
     if "logs" in c:
-        out.append(Command("verify: the alert stops appearing in the error log", c["logs"]))
+        out.append(Command(say("plan.purpose_logs"), c["logs"], "logs"))
     return out
 
 
@@ -259,20 +164,7 @@ def alert_rule(max_connections: int | None, max_proxied: int | None) -> str:
     if not max_connections:
         return ""
     warn_at = int(max_connections * 0.8)
-    proxied = f" (about {max_proxied} proxied requests)" if max_proxied else ""
-    return (
-        "groups:\n"
-        "  - name: nginx-capacity\n"
-        "    rules:\n"
-        "      - alert: NginxConnectionsNearCeiling\n"
-        f"        expr: sum by (instance) (nginx_connections_active) > {warn_at}\n"
-        "        for: 2m\n"
-        "        labels: {severity: warning}\n"
-        "        annotations:\n"
-        f'          summary: "nginx holds more than 80% of its {max_connections} connection slots{proxied}"\n'
-        '          description: "nginx_connections_active comes from nginx-prometheus-exporter (stub_status). '
-        'Slots are per worker and traffic is uneven: the busiest worker fills first."\n'
-    )
+    return say("plan.alert_rule", warn_at=warn_at, max_connections=max_connections, max_proxied=max_proxied)
 
 
 def reproduction(max_proxied: int | None, port_hint: str = "http://127.0.0.1:8080/slow") -> str:
@@ -280,8 +172,4 @@ def reproduction(max_proxied: int | None, port_hint: str = "http://127.0.0.1:808
     if not max_proxied:
         return ""
     over = max(10, int(max_proxied * 1.5))
-    return (
-        f"On a staging copy with a slow upstream (e.g. one that answers after 1 s): "
-        f"`ab -n {over * 4} -c {over} {port_hint}` exceeds the computed ceiling of about {max_proxied} "
-        "concurrent proxied requests, so the alert appears before the fix and not after it."
-    )
+    return say("plan.reproduce", requests=over * 4, concurrency=over, url=port_hint, max_proxied=max_proxied)

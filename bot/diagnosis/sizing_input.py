@@ -2,14 +2,20 @@
 
 Sizing is pure arithmetic over optional numbers; this is the one place that knows where
 each number comes from (config, a worker's limits, the log, ps, ss) and what nginx does
-when a directive is absent.
+when a directive is absent. Which log lines carry which number is data: each KB error entry
+declares the sizing inputs its lines supply (``sizing:`` in ``kb/errors/<id>.yaml``).
 """
 
 from __future__ import annotations
 
 from bot.diagnosis.collect import Collected
 from bot.evidence import NginxConfig
+from bot.grouping import MatchGroup
+from bot.knowledge.loader import KnowledgeBase
+from bot.knowledge.schema import SizingFeed
 from bot.sizing import SizingInput
+
+LogValue = int | bool | None
 
 
 def _int_arg(config: NginxConfig | None, name: str) -> int | None:
@@ -60,41 +66,48 @@ def upstream_keepalive(config: NginxConfig | None) -> int | None:
     return total or None
 
 
-def alert_worker_connections(ev: Collected) -> int | None:
-    """The largest N seen in ``N worker_connections are not enough``."""
-    group = ev.grouper.groups.get("worker-connections-not-enough")
-    if group is None:
-        return None
-    tally = group.tallies.get("worker_connections")
-    values = [int(v) for v in (tally.counts if tally else {}) if v.isdigit()]
-    return max(values) if values else None
+def _fed(group: MatchGroup, feed: SizingFeed) -> LogValue:
+    """The value one matched group gives one sizing input."""
+    if feed.value is not None:
+        return feed.value
+    assert feed.fact is not None  # the schema wants exactly one of fact and value
+    if feed.pick == "max":
+        tally = group.tallies.get(feed.fact)
+        values = [int(v) for v in (tally.counts if tally else {}) if v.isdigit()]
+        return max(values) if values else None
+    value = group.facts.get(feed.fact)
+    return int(value) if value and value.isdigit() else None
 
 
-def master_limits_from_log(ev: Collected) -> tuple[int | None, int | None]:
-    """The master's soft:hard from the ``getrlimit(RLIMIT_NOFILE)`` notice, if logged."""
-    group = ev.grouper.groups.get("rlimit-nofile-notice")
-    if group is None:
-        return None, None
-    soft, hard = group.facts.get("soft"), group.facts.get("hard")
+def from_log(ev: Collected, kb: KnowledgeBase) -> dict[str, LogValue]:
+    """Sizing inputs the matched lines supply, as their entries declare (first entry by id wins)."""
+    out: dict[str, LogValue] = {}
+    for kb_id in sorted(ev.grouper.groups):
+        entry = kb.errors.get(kb_id)
+        if entry is None:
+            continue
+        for name, feed in entry.sizing.items():
+            if out.get(name) is None:
+                out[name] = _fed(ev.grouper.groups[kb_id], feed)
+    return out
 
-    def num(value: str | None) -> int | None:
-        return int(value) if value and value.isdigit() else None
 
-    return num(soft), num(hard)
+def _int(value: LogValue) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def build_sizing_input(ev: Collected, target_concurrency: int | None) -> SizingInput:
+def build_sizing_input(ev: Collected, target_concurrency: int | None, kb: KnowledgeBase) -> SizingInput:
     """Every number sizing can use, from whatever evidence there is."""
     config = ev.config
     worker = ev.worker_limits
     master = ev.master_limits
-    log_soft, log_hard = master_limits_from_log(ev)
+    logged = from_log(ev, kb)
     master_user = ev.master_user
     master_is_root: bool | None = None
     if master_user is not None:
         master_is_root = master_user == "root"
-    if "setrlimit-failed" in ev.grouper.groups:
-        master_is_root = False  # the worker tried and was refused: it cannot raise its limit
+    if isinstance(logged.get("master_is_root"), bool):
+        master_is_root = bool(logged["master_is_root"])  # the log beats ps: a refused setrlimit() is proof
     proxied: bool | None = None
     if config is not None:
         proxied = bool(config.proxies)
@@ -113,14 +126,14 @@ def build_sizing_input(ev: Collected, target_concurrency: int | None) -> SizingI
         http3=bool(config and config.http3_enabled),
         worker_nofile_soft=worker.nofile_soft if worker else None,
         worker_nofile_hard=worker.nofile_hard if worker else None,
-        master_nofile_soft=master.nofile_soft if master else log_soft,
-        master_nofile_hard=master.nofile_hard if master else log_hard,
+        master_nofile_soft=master.nofile_soft if master else _int(logged.get("master_nofile_soft")),
+        master_nofile_hard=master.nofile_hard if master else _int(logged.get("master_nofile_hard")),
         master_is_root=master_is_root,
         user_directive=user.args[0] if user and user.args else None,
         systemd_limit_nofile=ev.systemd.limit_nofile if ev.systemd else None,
         fs_nr_open=ev.kernel.nr_open if ev.kernel else None,
         fs_file_max=ev.kernel.file_max if ev.kernel else None,
-        observed_alert_worker_connections=alert_worker_connections(ev),
+        observed_alert_worker_connections=_int(logged.get("observed_alert_worker_connections")),
         observed_concurrency=ev.observed_concurrency,
         target_concurrency=target_concurrency,
         proxied=proxied,

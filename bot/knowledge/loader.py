@@ -15,7 +15,11 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from bot.knowledge.findings_schema import FindingEntry
+from bot.knowledge.guides_schema import Guide
+from bot.knowledge.recipes_schema import Recipe
 from bot.knowledge.schema import EnvironmentEntry, ErrorEntry, EvidenceKindEntry, FaqEntry
+from bot.knowledge.texts_schema import TextCatalog
 
 REQUIRED_ERROR_IDS: tuple[str, ...] = (
     "bind-address-in-use", "client-body-buffered", "client-body-too-large",
@@ -61,13 +65,27 @@ class KnowledgeBaseError(Exception):
 
 @dataclass(frozen=True)
 class KnowledgeBase:
-    """Every validated entry, by id, plus where each came from."""
+    """Every validated entry, by id, plus where each came from (``sources["<dir>/<id>"]``)."""
 
     errors: dict[str, ErrorEntry]
     faqs: dict[str, FaqEntry]
     environments: dict[str, EnvironmentEntry]
     evidence: dict[str, EvidenceKindEntry] = field(default_factory=dict)
     sources: dict[str, Path] = field(default_factory=dict)
+    findings: dict[str, FindingEntry] = field(default_factory=dict)
+    recipes: dict[str, Recipe] = field(default_factory=dict)
+    guides: dict[str, Guide] = field(default_factory=dict)
+    texts: dict[str, TextCatalog] = field(default_factory=dict)
+
+    @property
+    def default_environment(self) -> EnvironmentEntry | None:
+        """The environment assumed when nothing pasted reveals one (``default: true``)."""
+        return next((e for e in self.environments.values() if e.default), None)
+
+    @property
+    def default_guide(self) -> Guide | None:
+        """The guide for diagnoses whose recipes name none (``default: true``)."""
+        return next((g for g in self.guides.values() if g.default), None)
 
 
 def builtin_kb_dir() -> Path:
@@ -105,6 +123,15 @@ def _node_line(node: yaml.Node | None, loc: Sequence[int | str]) -> int | None:
             break
         line = node.start_mark.line + 1
     return line
+
+
+def node_line(path: Path, loc: Sequence[int | str]) -> int | None:
+    """1-based line of the field at ``loc`` in the YAML file ``path`` (None if unreadable)."""
+    try:
+        node = yaml.compose(path.read_text(encoding="utf-8"), Loader=_LOADER)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+    return _node_line(node, loc)
 
 
 def _load_one(path: Path, model: type[M], problems: list[str]) -> M | None:
@@ -151,7 +178,15 @@ def _yaml_files(directory: Path) -> Iterable[Path]:
     return sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml"))
 
 
-_KIND_KEYS = (("errors", "match"), ("faq", "phrasings"), ("environments", "commands"))
+_KIND_KEYS = (
+    ("errors", "match"),
+    ("faq", "phrasings"),
+    ("environments", "commands"),
+    ("findings", "summary"),
+    ("recipes", "changes"),
+    ("guides", "steps"),
+    ("texts", "texts"),
+)
 
 
 def _flat_files(base: Path, problems: list[str]) -> dict[str, list[Path]]:
@@ -159,7 +194,8 @@ def _flat_files(base: Path, problems: list[str]) -> dict[str, list[Path]]:
 
     A Kubernetes ConfigMap mounts as one flat directory, so a team's extra entries may sit
     side by side; the top-level keys tell an error entry (``match``) from a FAQ
-    (``phrasings``) and an environment (``commands``).
+    (``phrasings``), an environment (``commands``), a finding (``summary``), a recipe
+    (``changes``), a guide (``steps``) and a text catalog (``texts``).
     """
     out: dict[str, list[Path]] = {kind: [] for kind, _ in _KIND_KEYS}
     for path in _yaml_files(base):
@@ -176,7 +212,8 @@ def _flat_files(base: Path, problems: list[str]) -> dict[str, list[Path]]:
             else:
                 problems.append(
                     f"{path}:1: not a KB entry: an error entry has `match`, a FAQ `phrasings`, "
-                    "an environment `commands`"
+                    "an environment `commands`, a finding `summary`, a recipe `changes`, "
+                    "a guide `steps`, a text catalog `texts`"
                 )
             continue
         out[kind].append(path)
@@ -192,6 +229,10 @@ def load_kb(dirs: Sequence[Path] | None = None, *, require_builtin_ids: bool = F
     envs: dict[str, EnvironmentEntry] = {}
     sources: dict[str, Path] = {}
     evidence: dict[str, EvidenceKindEntry] = {}
+    findings: dict[str, FindingEntry] = {}
+    recipes: dict[str, Recipe] = {}
+    guides: dict[str, Guide] = {}
+    texts: dict[str, TextCatalog] = {}
     for base in dirs:
         if not base.is_dir():
             problems.append(f"{base}: knowledge-base directory does not exist")
@@ -209,6 +250,10 @@ def load_kb(dirs: Sequence[Path] | None = None, *, require_builtin_ids: bool = F
             if (v := _load_one(path, EnvironmentEntry, problems)) is not None:
                 envs[v.id] = v
                 sources[f"environments/{v.id}"] = path
+        _load_kind(base, "findings", flat, FindingEntry, findings, sources, problems)
+        _load_kind(base, "recipes", flat, Recipe, recipes, sources, problems)
+        _load_kind(base, "guides", flat, Guide, guides, sources, problems)
+        _merge_texts(base, flat, texts, sources, problems)
         evidence.update(_load_evidence(base / "evidence.yaml", problems))
     _check_needs(errors, evidence, sources, problems)
     if require_builtin_ids:
@@ -218,7 +263,62 @@ def load_kb(dirs: Sequence[Path] | None = None, *, require_builtin_ids: bool = F
             problems.append(f"required entries missing: {', '.join(missing)}")
     if problems:
         raise KnowledgeBaseError(problems)
-    return KnowledgeBase(errors=errors, faqs=faqs, environments=envs, evidence=evidence, sources=sources)
+    return KnowledgeBase(
+        errors=errors,
+        faqs=faqs,
+        environments=envs,
+        evidence=evidence,
+        sources=sources,
+        findings=findings,
+        recipes=recipes,
+        guides=guides,
+        texts=texts,
+    )
+
+
+def _load_kind(
+    base: Path,
+    kind: str,
+    flat: dict[str, list[Path]],
+    model: type[M],
+    into: dict[str, M],
+    sources: dict[str, Path],
+    problems: list[str],
+) -> None:
+    """Every ``base/<kind>/*.yaml`` (and flat file of that kind) into ``into``, by id."""
+    for path in [*_yaml_files(base / kind), *flat[kind]]:
+        if (entry := _load_one(path, model, problems)) is not None:
+            entry_id = path.stem  # _load_one checked that the id equals it
+            into[entry_id] = entry
+            sources[f"{kind}/{entry_id}"] = path
+
+
+def _merge_texts(
+    base: Path,
+    flat: dict[str, list[Path]],
+    into: dict[str, TextCatalog],
+    sources: dict[str, Path],
+    problems: list[str],
+) -> None:
+    """Text catalogs merge key by key: an extra directory may reword a few sentences only."""
+    loaded: dict[str, TextCatalog] = {}
+    _load_kind(base, "texts", flat, TextCatalog, loaded, sources, problems)
+    for cid, catalog in loaded.items():
+        earlier = into.get(cid)
+        into[cid] = catalog if earlier is None else TextCatalog(id=cid, texts={**earlier.texts, **catalog.texts})
+
+
+def load_texts(dirs: Sequence[Path]) -> dict[str, TextCatalog]:
+    """Only the text catalogs (what ``bot.knowledge.texts`` needs), merged over ``dirs`` in order."""
+    problems: list[str] = []
+    texts: dict[str, TextCatalog] = {}
+    sources: dict[str, Path] = {}
+    for base in dirs:
+        if base.is_dir():
+            _merge_texts(base, _flat_files(base, problems), texts, sources, problems)
+    if problems:
+        raise KnowledgeBaseError(problems)
+    return texts
 
 
 def _load_evidence(path: Path, problems: list[str]) -> dict[str, EvidenceKindEntry]:

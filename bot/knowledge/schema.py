@@ -120,6 +120,21 @@ class Diagnostic(Strict):
 
     command: str = Field(min_length=2)
     why: str = Field(min_length=3)
+    role: str | None = Field(default=None, pattern=KEBAB_ID, description="what it shows, for guides (`current-values`)")
+
+
+class SizingFeed(Strict):
+    """One sizing input a matched line supplies: a fact of the line, or a fixed value."""
+
+    fact: str | None = Field(default=None, description="fact name; its digits become the input")
+    pick: Literal["first", "max"] = Field(default="first", description="first value seen, or the largest")
+    value: bool | None = Field(default=None, description="a fixed value the line implies")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> SizingFeed:
+        if (self.fact is None) == (self.value is None):
+            raise ValueError("give exactly one of `fact` and `value`")
+        return self
 
 
 class Reference(Strict):
@@ -147,12 +162,16 @@ class ErrorEntry(Strict):
     related: list[str] = Field(default_factory=list)
     faq: list[str] = Field(default_factory=list)
     references: list[Reference] = Field(min_length=1)
+    recipes: list[str] = Field(default_factory=list, description="kb/recipes ids this entry's lines feed")
+    sizing: dict[str, SizingFeed] = Field(
+        default_factory=dict, description="sizing input name -> what a matched line tells it"
+    )
 
     @model_validator(mode="after")
     def _related_are_ids(self) -> ErrorEntry:
-        for ref in [*self.related, *self.faq]:
+        for ref in [*self.related, *self.faq, *self.recipes]:
             if not re.match(KEBAB_ID, ref):
-                raise ValueError(f"related/faq id {ref!r} is not kebab-case")
+                raise ValueError(f"related/faq/recipes id {ref!r} is not kebab-case")
         return self
 
 
@@ -168,7 +187,7 @@ class FaqEntry(Strict):
 
 
 class EnvironmentEntry(Strict):
-    """How to test, reload, restart and inspect nginx in one kind of environment."""
+    """One kind of environment: how nginx is tested, reloaded, restarted and inspected there."""
 
     id: str = Field(pattern=KEBAB_ID)
     title: str = Field(min_length=3)
@@ -180,6 +199,9 @@ class EnvironmentEntry(Strict):
         description="nginx directive -> the setting that controls it where nginx.conf is generated "
         "(ingress-nginx ConfigMap keys); non-empty means: change these, never diff nginx.conf",
     )
+    default: bool = Field(default=False, description="assumed when nothing pasted reveals the environment")
+    specificity: int = Field(default=0, description="on a detection tie the higher wins (compose beats docker)")
+    traits: list[str] = Field(default_factory=list, description="what holds here, for findings (kebab-case)")
 
 
 class EvidenceKindEntry(Strict):

@@ -14,6 +14,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from bot.knowledge.texts import say
 from bot.sizing.rules import (
     CACHE_MANAGER_CONNECTIONS,
     CHANNEL_SLOTS,
@@ -77,11 +78,6 @@ def positive(value: int | None) -> int | None:
     return value if value is not None and value >= 1 else None
 
 
-def plural(n: int, word: str) -> str:
-    """``1 listening socket`` / ``2 listening sockets``."""
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
 # --- descriptor limits (NGINX-FACTS 3.3) ---------------------------------------------------
 
 
@@ -102,15 +98,15 @@ def inherited_limit(inp: SizingInput) -> Inherited:
     """
     soft, hard = positive(inp.master_nofile_soft), positive(inp.master_nofile_hard)
     if soft is not None or hard is not None:
-        return Inherited(soft, hard, "the master's /proc/PID/limits")
+        return Inherited(soft, hard, say("sizing.source_master_limits"))
     systemd = positive(inp.systemd_limit_nofile)
     if systemd is not None:
-        return Inherited(systemd, systemd, "systemd LimitNOFILE")
+        return Inherited(systemd, systemd, say("sizing.source_systemd"))
     wsoft, whard = positive(inp.worker_nofile_soft), positive(inp.worker_nofile_hard)
     rlimit = positive(inp.worker_rlimit_nofile)
     replaced = rlimit is not None and rlimit in (wsoft, whard)
     if (wsoft is not None or whard is not None) and not replaced:
-        return Inherited(wsoft, whard, "a worker's /proc/PID/limits (inherited from the master)")
+        return Inherited(wsoft, whard, say("sizing.source_worker_inherited"))
     return Inherited(None, None, "unknown")
 
 
@@ -122,26 +118,19 @@ def rlimit_applies(inp: SizingInput, value: int) -> tuple[bool | None, str]:
     """
     nr_open = positive(inp.fs_nr_open)
     if nr_open is not None and value > nr_open:
-        return False, f"{value} is above fs.nr_open {nr_open}: setrlimit() fails even for root"
+        return False, say("sizing.rlimit_above_nr_open", value=value, nr_open=nr_open)
     hard = inherited_limit(inp).hard
     if hard is not None and value <= hard:
-        return True, f"{value} fits under the inherited hard limit {hard}: no privilege needed"
+        return True, say("sizing.rlimit_fits_hard", value=value, hard=hard)
     if inp.master_is_root is True:
-        cap = f"fs.nr_open {nr_open}" if nr_open is not None else "fs.nr_open"
-        return True, (f"the master runs as root, so each worker may raise its hard limit before setuid() (up to {cap})")
+        return True, say("sizing.rlimit_root_master", nr_open=nr_open)
     if inp.master_is_root is False:
         if hard is not None:
-            return False, (
-                f"the master is not root and {value} is above the hard limit {hard} workers inherit: "
-                f"setrlimit() fails with EPERM and workers keep {hard}"
-            )
-        return None, "the master is not root and its hard limit is unknown"
+            return False, say("sizing.rlimit_not_root_above_hard", value=value, hard=hard)
+        return None, say("sizing.rlimit_not_root_hard_unknown")
     if hard is not None:
-        return None, (
-            f"{value} is above the inherited hard limit {hard}; only a root master's workers "
-            f"may exceed it, and whether the master runs as root is unknown"
-        )
-    return None, "whether the master runs as root and its hard limit are both unknown"
+        return None, say("sizing.rlimit_above_hard_root_unknown", value=value, hard=hard)
+    return None, say("sizing.rlimit_all_unknown")
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,51 +147,32 @@ def worker_fd_limit(inp: SizingInput) -> FdLimit:
     rlimit = positive(inp.worker_rlimit_nofile)
     observed = positive(inp.worker_nofile_soft)
     if observed is not None:
-        lines = [f"open files per worker: {observed} (soft limit read from a worker's /proc/PID/limits)"]
+        lines = [say("sizing.fd_observed", observed=observed)]
         if rlimit is not None and rlimit != observed:
-            lines.append(
-                f"that differs from worker_rlimit_nofile {rlimit}: setrlimit() failed in the worker, "
-                f"or this worker started before the last reload (old workers keep old limits)"
-            )
-        return FdLimit(observed, "worker /proc/PID/limits", lines)
+            lines.append(say("sizing.fd_observed_differs", rlimit=rlimit))
+        return FdLimit(observed, say("sizing.source_worker_limits"), lines)
     inherited = inherited_limit(inp)
+    from_master = say("sizing.source_inherited", source=inherited.source)
     if rlimit is not None:
         applies, why = rlimit_applies(inp, rlimit)
         if applies is True:
             return FdLimit(
-                rlimit, "worker_rlimit_nofile", [f"open files per worker: worker_rlimit_nofile {rlimit} ({why})"]
+                rlimit, say("sizing.source_rlimit"), [say("sizing.fd_rlimit_applies", rlimit=rlimit, why=why)]
             )
         if applies is None:
             return FdLimit(
-                rlimit,
-                "worker_rlimit_nofile (assumed to apply)",
-                [
-                    f"open files per worker: worker_rlimit_nofile {rlimit}, assuming setrlimit() succeeds "
-                    f"({why}); paste a worker's /proc/PID/limits to be sure"
-                ],
+                rlimit, say("sizing.source_rlimit_assumed"), [say("sizing.fd_rlimit_assumed", rlimit=rlimit, why=why)]
             )
         if inherited.soft is not None:
-            return FdLimit(
-                inherited.soft,
-                f"inherited from the master ({inherited.source})",
-                [
-                    f"open files per worker: {inherited.soft} inherited from the master ({inherited.source}), "
-                    f"not worker_rlimit_nofile {rlimit}: {why}"
-                ],
+            line = say(
+                "sizing.fd_inherited_not_rlimit", soft=inherited.soft, source=inherited.source, rlimit=rlimit, why=why
             )
-        return FdLimit(
-            None, "unknown", [f"worker_rlimit_nofile {rlimit} cannot apply ({why}) and the inherited limit is unknown"]
-        )
+            return FdLimit(inherited.soft, from_master, [line])
+        return FdLimit(None, "unknown", [say("sizing.fd_rlimit_cannot_apply", rlimit=rlimit, why=why)])
     if inherited.soft is not None:
-        return FdLimit(
-            inherited.soft,
-            f"inherited from the master ({inherited.source})",
-            [
-                f"open files per worker: {inherited.soft} inherited from the master ({inherited.source}); "
-                f"worker_rlimit_nofile is not set"
-            ],
-        )
-    return FdLimit(None, "unknown", ["open files per worker: unknown (paste a worker's /proc/PID/limits)"])
+        line = say("sizing.fd_inherited", soft=inherited.soft, source=inherited.source)
+        return FdLimit(inherited.soft, from_master, [line])
+    return FdLimit(None, "unknown", [say("sizing.fd_unknown")])
 
 
 # --- capacity -------------------------------------------------------------------------------
@@ -255,25 +225,15 @@ class Capacity:
 
 
 def current_worker_connections(inp: SizingInput) -> tuple[int, str, str]:
-    """The worker_connections workers run with: (value, source, sentence)."""
+    """(value, source, sentence) of the worker_connections workers run with."""
     configured = positive(inp.worker_connections)
     if configured is not None:
-        return configured, "config", f"worker_connections {configured} (from the config)"
+        return configured, "config", say("sizing.wc_from_config", wc=configured)
     alert = positive(inp.observed_alert_worker_connections)
     if alert is not None and alert != COMPILED_DEFAULT_WORKER_CONNECTIONS:
-        return (
-            alert,
-            "alert",
-            (
-                f"worker_connections {alert} (no config given; taken from the "
-                f'"{alert} worker_connections are not enough" alert)'
-            ),
-        )
-    return (
-        COMPILED_DEFAULT_WORKER_CONNECTIONS,
-        "compiled default",
-        f"worker_connections not set: compiled default {COMPILED_DEFAULT_WORKER_CONNECTIONS}",
-    )
+        return alert, "alert", say("sizing.wc_from_alert", alert=alert)
+    default = COMPILED_DEFAULT_WORKER_CONNECTIONS
+    return default, "compiled default", say("sizing.wc_compiled_default", default=default)
 
 
 def is_cache_manager_alert(inp: SizingInput) -> bool:
@@ -293,48 +253,30 @@ def capacity(inp: SizingInput, rules: SizingRules = DEFAULT_RULES) -> Capacity:
     listeners = inp.listeners if inp.listeners is not None and inp.listeners >= 0 else None
     if listeners is None:
         listeners = DEFAULT_LISTENERS
-        explain.append(
-            f"listening sockets unknown: assuming {DEFAULT_LISTENERS} (each distinct listen "
-            f"address:port takes a slot in every worker)"
-        )
+        explain.append(say("sizing.listeners_assumed", listeners=DEFAULT_LISTENERS))
     keepalive = inp.upstream_keepalive if inp.upstream_keepalive is not None and inp.upstream_keepalive > 0 else 0
 
     slots = max(0, wc - listeners - CHANNEL_SLOTS)
-    explain.append(
-        f"usable slots per worker = {wc} - {plural(listeners, 'listening socket')} "
-        f"- {CHANNEL_SLOTS} channel to the master = {slots}"
-    )
+    explain.append(say("sizing.usable_slots", wc=wc, listeners=listeners, channel=CHANNEL_SLOTS, slots=slots))
     if wc < listeners + CHANNEL_SLOTS:
-        explain.append(
-            f'nginx refuses to start: "{wc} worker_connections are not enough for {listeners} listening sockets"'
-        )
+        explain.append(say("sizing.refuses_to_start", wc=wc, listeners=listeners))
 
     per_static = slots_per_request(proxied=False, http3=inp.http3)
     per_proxied = slots_per_request(proxied=True, http3=inp.http3)
     slot_clients = slots // per_static
     slot_proxied = max(0, slots - keepalive) // per_proxied
     if per_static == 1:
-        explain.append(f"static or local requests: one slot per client connection = {slot_clients} per worker")
+        explain.append(say("sizing.static_requests", clients=slot_clients))
     else:
-        explain.append(
-            f"HTTP/3 requests: each QUIC stream takes a slot and its connection another, worst case "
-            f"{per_static} per request: floor({slots} / {per_static}) = {slot_clients} per worker"
-        )
-    reserve = f"({slots} - {keepalive} idle upstream keepalive)" if keepalive else f"{slots}"
+        explain.append(say("sizing.http3_requests", per=per_static, slots=slots, clients=slot_clients))
+    reserve = say("sizing.keepalive_reserve", slots=slots, keepalive=keepalive) if keepalive else f"{slots}"
     if keepalive:
-        explain.append(
-            f"idle upstream keepalive connections keep their slots: up to {keepalive} per worker "
-            f"(sum of keepalive N over the upstreams)"
-        )
+        explain.append(say("sizing.keepalive_slots", keepalive=keepalive))
     explain.append(
-        f"proxied requests: {per_proxied} slots each (client{' stream + QUIC connection' if inp.http3 else ''}"
-        f" + upstream): floor({reserve} / {per_proxied}) = {slot_proxied} per worker"
+        say("sizing.proxied_requests", per=per_proxied, http3=inp.http3, reserve=reserve, proxied=slot_proxied)
     )
     if inp.http2:
-        explain.append(
-            "HTTP/2 streams share their connection's slot, so HTTP/2 clients can carry more requests "
-            "than this; the figures above are the HTTP/1.x worst case"
-        )
+        explain.append(say("sizing.http2_streams"))
 
     fd = worker_fd_limit(inp)
     explain.extend(fd.explain)
@@ -344,47 +286,49 @@ def capacity(inp: SizingInput, rules: SizingRules = DEFAULT_RULES) -> Capacity:
     if fd.value is not None:
         fd_sockets = max(0, fd.value - rules.fd_overhead_per_worker - listeners - CHANNEL_SLOTS)
         explain.append(
-            f"descriptors for connections = {fd.value} - {rules.fd_overhead_per_worker} for logs, "
-            f"epoll and files - {plural(listeners, 'listener')} - {CHANNEL_SLOTS} channel = {fd_sockets}"
+            say(
+                "sizing.fd_for_connections",
+                fd=fd.value,
+                overhead=rules.fd_overhead_per_worker,
+                listeners=listeners,
+                channel=CHANNEL_SLOTS,
+                sockets=fd_sockets,
+            )
         )
         fd_clients = fd_sockets // per_static
         fd_proxied = max(0, fd_sockets - keepalive) // per_proxied
         if fd_sockets < slots:
             binds = "open_files"
             clients, proxied = min(clients, fd_clients), min(proxied, fd_proxied)
-            explain.append(
-                f'open files run out before worker_connections: a worker fails with "Too many open '
-                f'files" at {clients} clients or {proxied} proxied requests, before its {slots} slots fill'
-            )
+            explain.append(say("sizing.open_files_bind_first", clients=clients, proxied=proxied, slots=slots))
         else:
             binds = "worker_connections"
-            explain.append(f"worker_connections binds first: {slots} slots, {fd_sockets} descriptors for them")
+            explain.append(say("sizing.slots_bind_first", slots=slots, sockets=fd_sockets))
 
     workers = positive(inp.worker_processes)
     max_conn = max_proxied = until_busiest = None
     if workers is not None:
         max_conn, max_proxied = workers * clients, workers * proxied
         explain.append(
-            f"total with {plural(workers, 'worker')}: {workers} x {clients} = {max_conn} connections, "
-            f"{workers} x {proxied} = {max_proxied} proxied requests, if spread evenly"
+            say(
+                "sizing.totals",
+                workers=workers,
+                clients=clients,
+                max_conn=max_conn,
+                proxied=proxied,
+                max_proxied=max_proxied,
+            )
         )
         share = rules.busiest_share(workers)
         until_busiest = math.floor(proxied / share)
         if workers > 1:
-            explain.append(
-                f"connections do not spread evenly: if the busiest worker takes {share:.0%} of them it "
-                f"is full at about {proxied} / {share:.2f} = {until_busiest} proxied requests in total"
-            )
+            explain.append(say("sizing.uneven_spread", share=share, proxied=proxied, until=until_busiest))
     else:
-        explain.append("worker_processes unknown: no totals (capacity is per worker)")
+        explain.append(say("sizing.no_totals"))
 
     cache_mgr = is_cache_manager_alert(inp)
     if cache_mgr:
-        explain.append(
-            f"the alert says {CACHE_MANAGER_CONNECTIONS} but workers have {wc}: it comes from the cache "
-            f"manager or loader, which always has {CACHE_MANAGER_CONNECTIONS} slots (usually a module "
-            f"running inside it); raising worker_connections does not change that"
-        )
+        explain.append(say("sizing.cache_manager_capacity", cache=CACHE_MANAGER_CONNECTIONS, wc=wc))
 
     return Capacity(
         workers=workers,

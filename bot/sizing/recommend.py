@@ -14,6 +14,7 @@ import math
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from bot.knowledge.texts import say
 from bot.sizing.capacity import (
     Capacity,
     InputValue,
@@ -21,16 +22,10 @@ from bot.sizing.capacity import (
     capacity,
     inherited_limit,
     is_cache_manager_alert,
-    plural,
     positive,
     rlimit_applies,
 )
 from bot.sizing.rules import CACHE_MANAGER_CONNECTIONS, CHANNEL_SLOTS, DEFAULT_RULES, SizingRules
-
-SS_HINT = (
-    "paste `ss -Htn state established '( sport = :80 or sport = :443 )' | wc -l` taken at peak, "
-    "or pass --target-concurrency N (peak concurrent requests)"
-)
 
 
 @dataclass(frozen=True)
@@ -52,18 +47,11 @@ def _alert_target(inp: SizingInput, rules: SizingRules, explain: list[str]) -> i
     if alert is None:
         return None
     if is_cache_manager_alert(inp):
-        explain.append(
-            f'the "{alert} worker_connections are not enough" alert comes from the cache manager or '
-            f"loader ({CACHE_MANAGER_CONNECTIONS} slots, hard-coded), not from a worker: it says nothing "
-            f"about client demand"
-        )
+        explain.append(say("sizing.alert_is_cache_manager", alert=alert, cache=CACHE_MANAGER_CONNECTIONS))
         return None
     configured = positive(inp.worker_connections)
     if configured is not None and configured != alert:
-        explain.append(
-            f"the alert names {alert} but the config says {configured}: the config changed since, or "
-            f"the alert is from another instance; sizing from the alert's {alert}"
-        )
+        explain.append(say("sizing.alert_config_differs", alert=alert, configured=configured))
     at_alert = capacity(
         replace(
             inp,
@@ -80,8 +68,7 @@ def _alert_target(inp: SizingInput, rules: SizingRules, explain: list[str]) -> i
     ceiling = at_alert.slot_proxied_per_worker if proxied else at_alert.slot_clients_per_worker
     kind = "proxied" if proxied else "client"
     explain.append(
-        f"a worker ran out of its {alert} slots: it was carrying about {ceiling} {kind} requests "
-        f"({at_alert.slots_per_worker} usable slots)"
+        say("sizing.alert_worker_full", alert=alert, ceiling=ceiling, kind=kind, slots=at_alert.slots_per_worker)
     )
     demand: float = max(1, ceiling)
     workers = positive(inp.worker_processes)
@@ -89,21 +76,19 @@ def _alert_target(inp: SizingInput, rules: SizingRules, explain: list[str]) -> i
     if workers is not None and workers > 1:
         demand = max(1, ceiling) / share
         explain.append(
-            f"with {workers} workers the busiest carries about {share:.0%} of the load: total demand was "
-            f"at least {max(1, ceiling)} / {share:.2f} = {math.ceil(demand)}"
+            say(
+                "sizing.alert_total_demand",
+                workers=workers,
+                share=share,
+                ceiling=max(1, ceiling),
+                demand=math.ceil(demand),
+            )
         )
     value = math.ceil(demand * rules.alert_target_factor)
-    explain.append(
-        f"how far demand went past that ceiling is unknown (nginx first closes idle keepalive "
-        f"connections, and logs few alerts for many failures): aiming for "
-        f"{rules.alert_target_factor:g}x = {value} concurrent requests"
-    )
+    explain.append(say("sizing.alert_aim", factor=rules.alert_target_factor, value=value))
     hint = positive(inp.failed_requests_hint)
     if hint is not None:
-        explain.append(
-            f"{plural(hint, 'failed request')} counted: a lower bound over time, not a concurrency; "
-            f"the log understates failures"
-        )
+        explain.append(say("sizing.alert_failed_requests", hint=hint))
     return value
 
 
@@ -123,30 +108,31 @@ def target_concurrency(inp: SizingInput, rules: SizingRules = DEFAULT_RULES) -> 
     )
     given = positive(inp.target_concurrency)
     if given is not None:
-        return Target(given, "given", inputs, [f"target: {given} concurrent requests (given)"])
+        return Target(given, "given", inputs, [say("sizing.target_given", value=given)])
     explain: list[str] = []
     observed_value: int | None = None
     observed = positive(inp.observed_concurrency)
     if observed is not None:
         observed_value = math.ceil(observed * rules.observed_target_factor)
         explain.append(
-            f"{observed} concurrent connections were observed; a snapshot is not the peak: "
-            f"{observed} x {rules.observed_target_factor:g} = {observed_value}"
+            say(
+                "sizing.observed_snapshot",
+                observed=observed,
+                factor=rules.observed_target_factor,
+                value=observed_value,
+            )
         )
     alert_value = _alert_target(inp, rules, explain)
     if observed_value is None and alert_value is None:
-        explain.append(f"no target concurrency: {SS_HINT}")
+        explain.append(say("sizing.no_target", hint=say("sizing.ss_hint")))
         return Target(None, "none", inputs, explain)
     if alert_value is not None and (observed_value is None or alert_value > observed_value):
         if observed_value is not None:
-            explain.append(f"the alert proves more demand than the snapshot shows: using {alert_value}")
-        explain.append(
-            f"target: {alert_value} concurrent requests (derived from the alert; pass "
-            f"--target-concurrency to size for a known peak)"
-        )
+            explain.append(say("sizing.alert_beats_snapshot", value=alert_value))
+        explain.append(say("sizing.target_from_alert", value=alert_value))
         return Target(alert_value, "alert", inputs, explain)
     assert observed_value is not None
-    explain.append(f"target: {observed_value} concurrent requests (derived from the observed count)")
+    explain.append(say("sizing.target_from_observed", value=observed_value))
     return Target(observed_value, "observed", inputs, explain)
 
 
@@ -237,16 +223,12 @@ def recommend_worker_processes(inp: SizingInput) -> tuple[int | None, str | None
     quota_cpus = max(1, math.ceil(quota)) if quota is not None else None
     if quota_cpus is not None and (nproc is None or quota_cpus < nproc):
         if workers > quota_cpus:
-            seen = f"; `auto` counts all {nproc} online CPUs and ignores the quota" if nproc is not None else ""
-            return quota_cpus, (
-                f"worker_processes {workers} is more than the {quota:g} CPUs the container's CPU quota "
-                f"(cgroup cpu.max) allows{seen}: set worker_processes {quota_cpus}"
+            return quota_cpus, say(
+                "sizing.workers_above_quota", workers=workers, quota=quota, nproc=nproc, quota_cpus=quota_cpus
             )
         return None, None
     if nproc is not None and workers > nproc:
-        return nproc, (
-            f"worker_processes {workers} is more than the {nproc} online CPUs: set worker_processes auto (or {nproc})"
-        )
+        return nproc, say("sizing.workers_above_cpus", workers=workers, nproc=nproc)
     return None, None
 
 
@@ -259,48 +241,48 @@ def _size_worker_connections(
     proxied: bool,
     explain: list[str],
 ) -> tuple[int, int | None]:
-    """(recommended worker_connections, slots the busiest worker needs or None without a target)."""
+    """The value to recommend, and the slots the busiest worker needs (None without a target)."""
     current = before.worker_connections
     if target.value is None:
-        why = "the alert is the cache manager's" if before.cache_manager_alert else "no target concurrency to size for"
-        explain.append(f"worker_connections stays {current}: {why}")
+        key = "sizing.wc_stays_cache_manager" if before.cache_manager_alert else "sizing.wc_stays_no_target"
+        explain.append(say(key, current=current))
         return current, None
     share = rules.busiest_share(workers)
     busiest = math.ceil(target.value * share)
     if workers is not None and workers > 1:
-        explain.append(
-            f"busiest worker: {target.value} x {share:.2f} = {busiest} concurrent requests "
-            f"(connections do not spread evenly over {workers} workers)"
-        )
+        explain.append(say("sizing.busiest_worker", target=target.value, share=share, busiest=busiest, workers=workers))
     elif workers is None:
-        explain.append(f"worker_processes unknown: sizing each worker for all {busiest} requests")
+        explain.append(say("sizing.workers_unknown", busiest=busiest))
     else:
-        explain.append(f"one worker carries all {busiest} requests")
+        explain.append(say("sizing.one_worker", busiest=busiest))
     per = before.slots_per_proxied_request if proxied else before.slots_per_static_request
     keepalive = before.reserved_keepalive if proxied else 0
     reserved = before.listeners + CHANNEL_SLOTS + keepalive
     needed = math.ceil(busiest * per * rules.headroom_factor) + reserved
-    kind = "proxied" if proxied else "static"
-    assumed = " (assumed proxied: the worst case)" if inp.proxied is None else ""
-    extra = f" + {keepalive} keepalive" if keepalive else ""
     explain.append(
-        f"slots needed per worker = {busiest} {kind} requests{assumed} x {per} slots x "
-        f"{rules.headroom_factor:g} headroom + {plural(before.listeners, 'listener')} + {CHANNEL_SLOTS} "
-        f"channel{extra} = {needed}"
+        say(
+            "sizing.slots_needed",
+            busiest=busiest,
+            kind="proxied" if proxied else "static",
+            assumed=inp.proxied is None,
+            per=per,
+            headroom=rules.headroom_factor,
+            listeners=before.listeners,
+            channel=CHANNEL_SLOTS,
+            keepalive=keepalive,
+            needed=needed,
+        )
     )
     if needed <= current:
-        explain.append(f"worker_connections {current} already covers {needed}: keep it")
+        explain.append(say("sizing.wc_covers", current=current, needed=needed))
         return current, needed
     rounded = max(rules.round_up(needed), rules.min_raised_worker_connections)
-    explain.append(
-        f"worker_connections {current} -> {rounded} ({needed} rounded up; a slot costs a few hundred "
-        f"bytes, a failed request costs a user); applies on reload"
-    )
+    explain.append(say("sizing.wc_raise", current=current, rounded=rounded, needed=needed))
     return rounded, needed
 
 
 def recommend(inp: SizingInput, rules: SizingRules = DEFAULT_RULES) -> Recommendation:
-    """Recommended worker_connections, worker_rlimit_nofile, master limit and worker_processes."""
+    """The values that carry the target: worker_connections, worker_rlimit_nofile, master limit, workers."""
     explain: list[str] = []
     before = capacity(inp, rules)
     target = target_concurrency(inp, rules)
@@ -314,41 +296,28 @@ def recommend(inp: SizingInput, rules: SizingRules = DEFAULT_RULES) -> Recommend
     else:
         cpus = usable_cpus(inp)
         if workers_now is not None and cpus is not None and workers_now < cpus:
-            explain.append(
-                f"worker_processes {workers_now} is fewer than the {cpus} usable CPUs: fine if intended; "
-                f"each worker then carries a larger share"
-            )
+            explain.append(say("sizing.workers_below_cpus", workers=workers_now, cpus=cpus))
 
     proxied = inp.proxied is not False
     wc, needed = _size_worker_connections(inp, rules, before, target, workers, proxied, explain)
     if before.cache_manager_alert:
-        explain.append(
-            f"the {CACHE_MANAGER_CONNECTIONS}-slot alert is the cache manager's: find the module that "
-            f"opens connections there (e.g. an upstream health check); worker_connections cannot "
-            f"change it"
-        )
+        explain.append(say("sizing.cache_manager_module", cache=CACHE_MANAGER_CONNECTIONS))
 
     # --- descriptors (NGINX-FACTS 3.3, 3.4) ---
     current_rl = positive(inp.worker_rlimit_nofile)
     advised = max(math.ceil(wc * rules.rlimit_advice_factor), wc + rules.fd_overhead_per_worker)
     want = rules.round_up(advised)
-    explain.append(
-        f"worker_rlimit_nofile: nginx checks only >= worker_connections ({wc}); advice is "
-        f"{rules.rlimit_advice_factor:g}x for files, temp files and logs: {advised} -> {want}"
-    )
+    explain.append(say("sizing.rlimit_advice", wc=wc, factor=rules.rlimit_advice_factor, advised=advised, want=want))
     rl = want
     if current_rl is not None and current_rl > want:
         rl = current_rl
-        explain.append(f"worker_rlimit_nofile {current_rl} is already above that: keep it")
+        explain.append(say("sizing.rlimit_keep", current=current_rl))
     nr_open = positive(inp.fs_nr_open)
     if nr_open is not None and rl > nr_open:
-        explain.append(f"capped at fs.nr_open {nr_open}: no process may open more, root included")
+        explain.append(say("sizing.rlimit_capped", nr_open=nr_open))
         rl = nr_open
         if wc > nr_open:
-            explain.append(
-                f"worker_connections {wc} cannot be backed by descriptors (fs.nr_open {nr_open}): raise "
-                f"fs.nr_open with sysctl, or spread the load over more workers or hosts"
-            )
+            explain.append(say("sizing.wc_above_nr_open", wc=wc, nr_open=nr_open))
 
     applies, why = rlimit_applies(inp, rl)
     inherited = inherited_limit(inp)
@@ -357,54 +326,31 @@ def recommend(inp: SizingInput, rules: SizingRules = DEFAULT_RULES) -> Recommend
     needs_restart: bool | None
     if applies is True:
         needs_restart = False
-        explain.append(f"worker_rlimit_nofile {rl} takes effect on reload: {why}")
+        explain.append(say("sizing.rlimit_on_reload", rl=rl, why=why))
     elif applies is False:
         needs_restart = True
         limit_nofile = rl
         without_restart = inherited.hard
-        explain.append(f"worker_rlimit_nofile {rl} cannot take effect yet: {why}")
-        explain.append(
-            f"raise the master's own limit to {rl} (systemd: LimitNOFILE={rl} via `systemctl edit nginx`, "
-            f"then `systemctl daemon-reload`; docker: --ulimit nofile={rl}:{rl}) and restart nginx: a "
-            f"reload keeps the old master and its limit"
-        )
+        explain.append(say("sizing.rlimit_not_yet", rl=rl, why=why))
+        explain.append(say("sizing.raise_master_limit", rl=rl))
         if without_restart is not None:
-            low = (
-                f", below worker_connections {wc}: workers would run out of descriptors before slots"
-                if without_restart < wc
-                else ""
-            )
             explain.append(
-                f"until that restart, the most a reload can give is worker_rlimit_nofile {without_restart}{low}"
+                say("sizing.until_restart", without_restart=without_restart, below=without_restart < wc, wc=wc)
             )
     else:
         needs_restart = None
         if inp.master_is_root is False or inherited.hard is not None:
             limit_nofile = rl
-            explain.append(
-                f"worker_rlimit_nofile {rl} may not take effect: {why}; if "
-                f"`setrlimit(RLIMIT_NOFILE, {rl}) failed (1: Operation not permitted)` appears after the "
-                f"reload, raise the master's limit (systemd LimitNOFILE={rl}, docker --ulimit "
-                f"nofile={rl}:{rl}) and restart"
-            )
+            explain.append(say("sizing.rlimit_may_fail", rl=rl, why=why))
             without_restart = inherited.hard
         else:
-            explain.append(
-                f"worker_rlimit_nofile {rl} takes effect on reload if the master runs as root or its hard "
-                f"limit is at least {rl} ({why}); check with `ps -o user= -p $(cat /run/nginx.pid)`"
-            )
+            explain.append(say("sizing.rlimit_if_root", rl=rl, why=why))
     if inp.user_directive and inp.master_is_root is not None:
-        explain.append(
-            f"`user {inp.user_directive}` only changes the workers after setrlimit(); what counts is "
-            f"that the master {'runs' if inp.master_is_root else 'does not run'} as root"
-        )
+        explain.append(say("sizing.user_directive", user=inp.user_directive, root=inp.master_is_root))
 
     file_max = positive(inp.fs_file_max)
     if file_max is not None and workers is not None and workers * rl > file_max:
-        explain.append(
-            f"{workers} workers x {rl} = {workers * rl} descriptors is above fs.file-max {file_max}: the "
-            f"host could run out first (errno 23); raise fs.file-max in /etc/sysctl.d/"
-        )
+        explain.append(say("sizing.above_file_max", workers=workers, rl=rl, total=workers * rl, file_max=file_max))
 
     plan = replace(
         inp,
@@ -417,13 +363,15 @@ def recommend(inp: SizingInput, rules: SizingRules = DEFAULT_RULES) -> Recommend
     if limit_nofile is not None:
         plan = replace(plan, master_nofile_soft=limit_nofile, master_nofile_hard=limit_nofile)
     after = capacity(plan, rules)
-    when = " (once the master's limit is raised)" if limit_nofile is not None else ""
-    total = (
-        f", {after.max_proxied_requests} in total across {plural(after.workers or 0, 'worker')}"
-        if after.max_proxied_requests is not None
-        else ""
+    explain.append(
+        say(
+            "sizing.after_change",
+            raised=limit_nofile is not None,
+            per_worker=after.proxied_requests_per_worker,
+            total=after.max_proxied_requests,
+            workers=after.workers or 0,
+        )
     )
-    explain.append(f"after the change{when}: {after.proxied_requests_per_worker} proxied requests per worker{total}")
 
     return Recommendation(
         target=target,

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.cli.kb_lint import check_catalog_speed
 from bot.evidence.errorlog import parse_line
 from bot.knowledge.catalog import MESSAGES_FILE, SOURCE_FILE
 from bot.knowledge.catalog.build import build_messages, docs_url, dumps, source_data
@@ -24,7 +25,6 @@ from bot.knowledge.catalog.csource import decode_c_string, resolve_formats, stri
 from bot.knowledge.catalog.extract import extract, read_tree
 from bot.knowledge.catalog.lookup import Catalog, catalog_dir, load_catalog
 from bot.knowledge.catalog.pattern import build, instance, pieces
-from bot.knowledge.lint import check_catalog_speed
 from bot.knowledge.loader import KnowledgeBaseError
 from tests.conftest import DATA
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from bot.evidence.errorlog import parse_line
-from bot.knowledge.lint import (
+from bot.cli.kb_lint import (
     adversarial_inputs,
     check_references,
     check_regex_speed,
     check_required,
     check_templates,
 )
+from bot.evidence.errorlog import parse_line
 from bot.knowledge.loader import REQUIRED_ERROR_IDS, load_kb
 from bot.knowledge.schema import ErrorEntry
 from bot.matching.matcher import Matcher

@@ -20,6 +20,7 @@ from typing import Any
 import ahocorasick
 
 from bot.knowledge.catalog import MESSAGES_FILE
+from bot.knowledge.texts import say
 
 _SCHEME_MODULE = {
     "http": "ngx_http_proxy_module",
@@ -58,12 +59,12 @@ class CatalogMessage:
     def when(self) -> str:
         """When nginx logs it, in words."""
         if self.config:
-            return "while reading the configuration (nginx -t, start or reload)"
+            return say("catalog.when_config")
         if self.level == "stderr":
-            return "on the console, when nginx is run from the command line"
+            return say("catalog.when_console")
         if self.level == "emerg":
-            return "at start or reload; nginx stops, or keeps the old configuration"
-        return "while running"
+            return say("catalog.when_emerg")
+        return say("catalog.when_running")
 
     def module_for(self, upstream: str | None = None) -> str:
         """The module that logged it; several modules log some texts, the upstream's scheme picks one."""

@@ -1,5 +1,7 @@
 """Checks beyond the schema: every example matches its entry and only it, every near miss
-matches nothing, every fix template renders, every regex stays linear on hostile input.
+matches nothing, every fix template renders, every regex stays linear on hostile input,
+every finding has a check and passes its cases, every KB template compiles, and the ids
+recipes, guides and environments name exist.
 
 ``nginx-triage kb lint`` and the test suite run the same functions, so a KB author sees
 exactly what CI will say.
@@ -12,9 +14,11 @@ import time
 from collections.abc import Iterator
 
 from bot.diagnosis.build import render_fix
+from bot.diagnosis.finding_cases import check_findings
 from bot.evidence.errorlog import parse_line
 from bot.knowledge.catalog.lookup import Catalog, CatalogMessage
 from bot.knowledge.catalog.pattern import instance, pieces
+from bot.knowledge.kb_links import check_links
 from bot.knowledge.loader import REQUIRED_ERROR_IDS, REQUIRED_FAQ_IDS, KnowledgeBase
 from bot.knowledge.schema import ErrorEntry
 from bot.matching.matcher import Matcher
@@ -181,4 +185,6 @@ def lint(kb: KnowledgeBase, matcher: Matcher | None = None) -> list[str]:
         + check_templates(kb)
         + check_regex_speed(kb)
         + (check_catalog_speed(catalog) if catalog is not None else [])
+        + check_links(kb)
+        + check_findings(kb, matcher)
     )
