@@ -163,7 +163,8 @@ def diagnose_evidence(
         for m in matches
     ]
     diff, diff_problem = diff_for(ev.config, edits)
-    problems = list(ev.problems) + ([diff_problem] if diff_problem else [])
+    # Why there is no diff comes first: the reply shows only the first few problems.
+    problems = ([diff_problem] if diff_problem else []) + list(ev.problems)
     commands = environment_commands(env, rec, bool(diff), recipes, recommendations)
     seen_cmds = {c.command for c in commands}
     for entry in entries:
