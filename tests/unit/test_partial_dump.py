@@ -65,6 +65,7 @@ def test_a_partial_dump_gets_no_diff_and_says_what_is_missing(kb, matcher, name)
     first = d.problems[0]
     assert first.startswith("No diff yet") and "sudo nginx -T 2>&1" in first, d.problems
     assert missing in first, first
+    assert sum(missing in p for p in d.problems) == 1, "what is missing is said once"
     assert not any(c.command.startswith("cd / && patch") for c in d.commands)
 
 
