@@ -133,13 +133,26 @@ def fit(text: str, attachments: Iterable[Attachment] = ()) -> tuple[str, tuple[A
         return text, kept
     note = say("conversation.full_reply_note", file=REPLY_FILE)
     budget = TEXT_LIMIT - len(note)
-    head = text[:budget]
-    cut = head.rfind("\n\n")
-    if cut < budget // 3:
-        cut = head.rfind("\n")
-    head = head[:cut] if cut > 0 else head
+    head = text[: _cut_point(text, budget)]
     full = Attachment(REPLY_FILE, say("conversation.full_reply_title"), text, "markdown")
     return head.rstrip() + note, (full, *kept)
+
+
+_LINE_END = re.compile(r"[.!?:)`*]\s*\n|\n(?=\s*(?:\d{1,3}[.)]|[-*•])\s)")
+
+
+def _cut_point(text: str, budget: int) -> int:
+    """Where to cut ``text`` at most ``budget`` long: a paragraph break, else the end of a sentence or
+    list item at a line end (a soft-wrapped line may stop mid-sentence), else a sentence end."""
+    head = text[:budget]
+    cut = head.rfind("\n\n")
+    if cut >= budget // 3:
+        return cut
+    ends = [m.start() + 1 for m in _LINE_END.finditer(head)]
+    if ends and ends[-1] >= budget // 3:
+        return ends[-1]
+    sentence = max(head.rfind(". "), head.rfind("! "), head.rfind("? "))
+    return sentence + 1 if sentence > 0 else budget
 
 
 def help_text() -> str:

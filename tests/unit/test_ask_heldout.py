@@ -2,8 +2,9 @@
 questions written for the purpose (tests/data/ask-heldout.yaml, never tuned on) and on the
 tuning set (tests/data/ask-dev.yaml); off-topic questions are declined.
 
-Measured when the scorer was written: held-out 40 of 52 right (77%), 2 wrong answers, all 20
-off-topic declined; tuning set 24 of 34 (71%), all 15 off-topic declined; the older
+Measured when the scorer was written: held-out 40 of 52 answered right (77%), 2 wrong answers,
+the right entry listed first (answer or first closest question) 46 of 52 (88%) and among the
+first three 52 of 52, all 20 off-topic declined; tuning set 24 of 34 (71%), all 15 off-topic declined; the older
 tests/data/faq-questions.txt 31 of 35. The issue's target is 90% on held-out phrasings and is
 NOT reached: the bars below are what the scorer does today, so they can only rise.
 """
@@ -51,6 +52,18 @@ def test_phrasings_find_their_entry(index, data, bar):
     share, wrong, misses = _score(index, data["answers"])
     assert share >= bar, f"{share:.0%} right:\n" + "\n".join(misses)
     assert wrong <= MAX_WRONG_ANSWERS, "\n".join(misses)
+
+
+@pytest.mark.parametrize("data", [HELD_OUT, TUNING], ids=["held-out", "tuning"])
+def test_the_right_entry_is_always_offered(index, data):
+    """When not sure, the closest questions are offered: the right one must be among the first three."""
+    missing = []
+    for case in data["answers"]:
+        answer = index.ask(case["q"])
+        offered = ([answer.id] if answer.id else []) + [a.id for a in answer.alternatives]
+        if case["want"] not in offered[:3]:
+            missing.append(f"{case['q']!r}: {case['want']} not in {offered[:3]}")
+    assert len(missing) <= len(data["answers"]) // 20, "\n".join(missing)
 
 
 @pytest.mark.parametrize("data", [HELD_OUT, TUNING], ids=["held-out", "tuning"])

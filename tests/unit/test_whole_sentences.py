@@ -61,3 +61,15 @@ def test_soft_wrapped_lines_join_and_items_stay_apart():
         "2. Raise the timeout only where needed.",
     ]
     assert first_sentences(text, 70) == "nginx gave up waiting for the upstream.\n1. Check the backend."
+
+
+def test_a_reply_too_long_for_slack_is_cut_at_a_sentence_end(kb):
+    from bot.conversation.texts import TEXT_LIMIT, fit
+
+    answer = kb.faqs["reload-or-restart"].answer  # soft-wrapped lines, lists and code
+    text = "\n".join([answer] * 4)
+    assert len(text) > TEXT_LIMIT
+    body, files = fit(text)
+    head = body[: body.index("\n\n(") if "\n\n(" in body else len(body)].rstrip()
+    assert len(body) <= TEXT_LIMIT and files and files[0].content == text
+    assert head[-1] in ".!?:)`*" or head.endswith("```"), head[-80:]
