@@ -239,12 +239,17 @@ def ask(
 
     if not question.strip():
         _fail('empty question; ask e.g. `nginx-triage ask "why does a proxied request use two connections"`', 2)
-    kb, _ = _load()
-    answer = FaqIndex(kb).ask(question)
+    kb, matcher = _load()
+    answer = FaqIndex(kb, matcher).ask(question)
     if fmt is AskFormat.json:
         sys.stdout.write(json.dumps(asdict(answer), indent=2) + "\n")
         return
     console = Console(highlight=False)
+    if answer.declined:
+        from bot.knowledge.texts import say
+
+        console.print(say("faq.declined"), markup=False)
+        return
     if answer.confident and answer.answer:
         from rich.markdown import Markdown
 

@@ -1,16 +1,17 @@
 """``nginx-triage chat``: the Slack conversation in a terminal, driven by the same engine.
 
 Useful where Slack is not (an air-gapped host, a demo, a test): paste evidence, get the
-same replies, press the same buttons by typing their number or name. Reads any text
-stream, so piped input works: a paste ends at a blank line or at the end of input; a paste
-that starts with a code fence (```) runs to the closing fence, blank lines and all, so a
-whole ``nginx -T`` dump can go in one message.
+same replies, press the same buttons by typing their number or name. In a terminal every
+paste is one message (bracketed paste); piped input works too, a message ending at a blank
+line unless a fence, an ``nginx -T`` dump or braces are still open (``bot.cli.paste``).
 """
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TextIO
 
@@ -18,6 +19,7 @@ from rich.console import Console
 from rich.markdown import Markdown
 from rich.syntax import Syntax
 
+from bot.cli.paste import BRACKETED_PASTE_OFF, BRACKETED_PASTE_ON, MessageReader
 from bot.conversation.engine import ConversationEngine
 from bot.conversation.model import Attachment, Button, ConversationState, Incoming, IncomingFile, Reply
 from bot.knowledge.loader import KnowledgeBase
@@ -48,31 +50,37 @@ MAX_FILE_BYTES = 4_000_000
 """Reading a file named with ``/file`` stops here; the engine's own cap then explains the rest."""
 
 
-def _read_message(stdin: TextIO) -> str | None:
-    """One message: lines up to a blank line (or a fenced block); None at end of input."""
-    lines: list[str] = []
-    fenced = False
-    for raw in stdin:
-        line = raw.rstrip("\n").rstrip("\r")
-        if not lines and not line.strip():
-            continue  # blank lines between messages
-        if not lines and line.strip().startswith("```"):
-            fenced = True
-            lines.append(line)
-            if line.strip() != "```" and line.strip().endswith("```") and len(line.strip()) > 3:
-                break
-            continue
-        if fenced:
-            lines.append(line)
-            if line.strip().startswith("```"):
-                break
-            continue
-        if not line.strip():
-            break
-        lines.append(line)
-    if not lines:
-        return None
-    return "\n".join(lines)
+@contextmanager
+def _terminal(stdin: TextIO, console: Console) -> Iterator[bool]:
+    """Bracketed paste on (and control characters echoed as themselves) while the chat runs in a terminal.
+
+    Yields whether stdin is a terminal. Everything is restored on the way out, however the chat
+    ends; with piped input nothing is touched.
+    """
+    if not stdin.isatty():
+        yield False
+        return
+    saved = None
+    with suppress(ImportError, OSError, ValueError):
+        import termios
+
+        fd = stdin.fileno()
+        saved = termios.tcgetattr(fd)
+        quiet = list(saved)
+        quiet[3] &= ~termios.ECHOCTL  # the paste markers must not show as "^[[200~"
+        termios.tcsetattr(fd, termios.TCSANOW, quiet)
+    console.file.write(BRACKETED_PASTE_ON)
+    console.file.flush()
+    try:
+        yield True
+    finally:
+        console.file.write(BRACKETED_PASTE_OFF)
+        console.file.flush()
+        if saved is not None:
+            with suppress(OSError, ValueError):
+                import termios
+
+                termios.tcsetattr(stdin.fileno(), termios.TCSANOW, saved)
 
 
 def _as_action(message: str, buttons: tuple[Button, ...]) -> Button | None:
@@ -107,7 +115,7 @@ def _show(reply: Reply, console: Console, out_dir: Path) -> None:
             console.print(f"[bold]{attachment.title}[/]: saved as {path}", soft_wrap=True)
     if reply.buttons:
         choices = "   ".join(f"[bold]{i}[/]) {b.text}" for i, b in enumerate(reply.buttons, 1))
-        console.print(f"\n{choices}   [dim](type the number or the word; a blank line ends a paste)[/]")
+        console.print(f"\n{choices}   [dim](type the number or the word)[/]")
 
 
 def run_chat(
@@ -123,14 +131,33 @@ def run_chat(
     engine = engine or ConversationEngine(kb, matcher)
     where = out_dir or Path.cwd()
     thread = f"cli:{os.getpid()}"
-    state: ConversationState | None = None
-    buttons: tuple[Button, ...] = ()
-    state, replies = engine.handle(state, Incoming(thread, "you", "help", surface="cli"))
+    state, replies = engine.handle(None, Incoming(thread, "you", "help", surface="cli"))
     for reply in replies:
         _show(reply, console, where)
     console.print("[dim]Paste below. `quit` or end of input (Ctrl-D) leaves; `/file PATH` sends a file.[/]")
+    with _terminal(stdin, console) as tty:
+        reader = MessageReader(stdin, tty=tty, on_open=lambda: console.print(UNFINISHED_PASTE))
+        return _loop(reader, engine, console, where, thread, state)
+
+
+UNFINISHED_PASTE = (
+    "[dim]That paste looks unfinished (a `{` or a code fence is still open): paste the rest, "
+    "or press Enter on an empty line to send it as it is.[/]"
+)
+
+
+def _loop(
+    reader: MessageReader,
+    engine: ConversationEngine,
+    console: Console,
+    where: Path,
+    thread: str,
+    state: ConversationState,
+) -> int:
+    """Read, hand to the engine, show the replies; until end of input or ``quit``."""
+    buttons: tuple[Button, ...] = ()
     while True:
-        message = _read_message(stdin)
+        message = reader.read()
         if message is None or message.strip().lower() in QUIT_WORDS:
             return 0
         button = _as_action(message, buttons)

@@ -123,7 +123,7 @@ class ConversationEngine:
     ) -> None:
         self.kb = kb
         self.matcher = matcher
-        self.faq = FaqIndex(kb)
+        self.faq = FaqIndex(kb, matcher)
         self.max_paste_bytes = max_paste_bytes
         self.max_thread_bytes = max_thread_bytes
 
@@ -203,7 +203,9 @@ class ConversationEngine:
         answer = self.faq.ask(text)
         if answer.confident and answer.answer:
             return state, [self._faq_reply(answer)]
-        if answer.alternatives and (asked or answer.score >= FAQ_MIN_SCORE):
+        if answer.declined and "\n" not in text:
+            return state, [Reply("error", say("faq.declined"), answer=answer)]
+        if answer.alternatives and not answer.declined and (asked or answer.score >= FAQ_MIN_SCORE):
             body = say("conversation.faq_unsure", questions=[a.question for a in answer.alternatives])
             return state, [Reply("faq_unsure", body, answer=answer)]
         return state, [Reply("error", texts.nothing_recognised(text))]

@@ -26,7 +26,10 @@ ALERT_FILE = "nginx-triage-alert.yaml"
 
 TAIL_LINES = 500
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+# A sentence ends at . ! or ? before white space, but not after an abbreviation ("e.g.").
+_SENTENCE_END = re.compile(r"(?<!\be\.g\.)(?<!\bi\.e\.)(?<!\bvs\.)(?<=[.!?])\s+")
+# A line that starts a list item or a new paragraph of its own (the rest are soft-wrapped).
+_ITEM = re.compile(r"^(?:\d{1,3}[.)]|[-*•])\s+")
 
 
 def human_size(n: int) -> str:
@@ -38,15 +41,48 @@ def human_size(n: int) -> str:
     return f"{n} bytes"
 
 
+def _blocks(text: str) -> list[str]:
+    """Paragraphs and list items, each on one line: soft-wrapped lines are joined, items kept apart."""
+    blocks: list[str] = []
+    fresh = True
+    for raw in text.strip().splitlines():
+        line = " ".join(raw.split())
+        if not line:
+            fresh = True
+            continue
+        if fresh or _ITEM.match(line) or not blocks:
+            blocks.append(line)
+        else:
+            blocks[-1] += " " + line
+        fresh = False
+    return blocks
+
+
 def first_sentences(text: str, limit: int = 400) -> str:
-    """Whole sentences from the start, up to about ``limit`` characters."""
-    text = " ".join(text.split())
-    out = ""
-    for sentence in _SENTENCE_END.split(text):
-        if out and len(out) + len(sentence) + 1 > limit:
+    """Whole sentences from the start, up to about ``limit`` characters, never cut mid-sentence.
+
+    List items stay on their own lines with their number ("1. Find the slow requests. 2. ..."
+    is two items, not the sentences "1." and "2."), so a cut falls after a whole sentence or
+    item, never on a bare "2.". The first sentence is kept whole even when it alone is longer
+    than ``limit``: the reply's own size is ``fit``'s job, which moves long text to a file.
+    """
+    out: list[str] = []
+    used = 0
+    for block in _blocks(text):
+        m = _ITEM.match(block)
+        marker, body = (block[: m.end()], block[m.end() :]) if m else ("", block)
+        kept = ""
+        for sentence in _SENTENCE_END.split(body):
+            if (out or kept) and used + len(marker) + len(kept) + len(sentence) + 1 > limit:
+                break
+            kept = f"{kept} {sentence}".strip()
+        if not kept:
             break
-        out = f"{out} {sentence}".strip()
-    return out if len(out) <= limit * 2 else out[:limit].rsplit(" ", 1)[0] + " ..."
+        out.append(marker + kept)
+        used += len(marker) + len(kept) + 1
+        if kept != body.strip():
+            break
+    return "\n".join(out)
 
 
 def where(rec: Recommendation) -> str:
@@ -97,13 +133,26 @@ def fit(text: str, attachments: Iterable[Attachment] = ()) -> tuple[str, tuple[A
         return text, kept
     note = say("conversation.full_reply_note", file=REPLY_FILE)
     budget = TEXT_LIMIT - len(note)
-    head = text[:budget]
-    cut = head.rfind("\n\n")
-    if cut < budget // 3:
-        cut = head.rfind("\n")
-    head = head[:cut] if cut > 0 else head
+    head = text[: _cut_point(text, budget)]
     full = Attachment(REPLY_FILE, say("conversation.full_reply_title"), text, "markdown")
     return head.rstrip() + note, (full, *kept)
+
+
+_LINE_END = re.compile(r"[.!?:)`*]\s*\n|\n(?=\s*(?:\d{1,3}[.)]|[-*•])\s)")
+
+
+def _cut_point(text: str, budget: int) -> int:
+    """Where to cut ``text`` at most ``budget`` long: a paragraph break, else the end of a sentence or
+    list item at a line end (a soft-wrapped line may stop mid-sentence), else a sentence end."""
+    head = text[:budget]
+    cut = head.rfind("\n\n")
+    if cut >= budget // 3:
+        return cut
+    ends = [m.start() + 1 for m in _LINE_END.finditer(head)]
+    if ends and ends[-1] >= budget // 3:
+        return ends[-1]
+    sentence = max(head.rfind(". "), head.rfind("! "), head.rfind("? "))
+    return sentence + 1 if sentence > 0 else budget
 
 
 def help_text() -> str:

@@ -163,7 +163,11 @@ def diagnose_evidence(
         for m in matches
     ]
     diff, diff_problem = diff_for(ev.config, edits)
-    problems = list(ev.problems) + ([diff_problem] if diff_problem else [])
+    # Why there is no diff comes first (a reply shows only the first few problems); damage it
+    # already names ("nginx -T: <issue>") is not listed twice.
+    problems = list(ev.problems)
+    if diff_problem:
+        problems = [diff_problem] + [p for p in problems if p.partition(": ")[2] not in diff_problem]
     commands = environment_commands(env, rec, bool(diff), recipes, recommendations)
     seen_cmds = {c.command for c in commands}
     for entry in entries:

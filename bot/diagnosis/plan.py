@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from bot.diagnosis.collect import Collected
 from bot.diagnosis.config_diff import Edit, apply_command, make_diff
 from bot.diagnosis.model import Command, Need, Recommendation
-from bot.evidence import NginxConfig
+from bot.evidence import PASTED, NginxConfig
 from bot.knowledge.loader import KnowledgeBase
 from bot.knowledge.recipes_schema import Recipe
 from bot.knowledge.schema import EnvironmentEntry, ErrorEntry
@@ -84,10 +84,26 @@ def settings_command(env: EnvironmentEntry | None, recs: list[Recommendation]) -
     return Command(say("plan.purpose_apply_settings"), command, "apply_settings")
 
 
+def missing_from_dump(config: NginxConfig) -> list[str]:
+    """What keeps a pasted ``nginx -T`` from being the whole text nginx printed (empty when whole).
+
+    nginx prints the dump only after a successful test, starting with the main file: so a real
+    dump has balanced braces, every included file and an ``events {}`` block. A paste without
+    them was cut (a terminal, a chat message limit, a copy of one screen).
+    """
+    missing = [str(issue) for issue in config.errors if issue.partial]
+    if PASTED not in config.files and not config.find("events"):
+        missing.append(say("diff.no_main_file", first=config.main_file))
+    return missing
+
+
 def diff_for(config: NginxConfig | None, edits: list[Edit]) -> tuple[str, str | None]:
-    """(unified diff, problem) for the edits; empty diff when there is nothing to change."""
+    """(unified diff, problem) for the edits; empty diff when there is nothing to change or the dump is partial."""
     if config is None or not edits:
         return "", None
+    missing = missing_from_dump(config)
+    if missing:
+        return "", say("diff.partial_dump", missing=missing)
     try:
         return make_diff(config, edits), None
     except ValueError as exc:

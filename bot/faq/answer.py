@@ -1,26 +1,63 @@
-"""Answer a free-text question from the FAQ entries, or say which questions come closest.
+"""Answer a free-text question from the knowledge base: a FAQ, an error entry, or a polite no.
 
-Questions arrive as typed in Slack: lower case, typos, half sentences. Each FAQ carries
-several phrasings; the question is compared with all of them after folding case,
-punctuation and filler words. An answer is only "confident" when it scores high and
-clearly beats the runner-up; otherwise the closest questions are offered instead.
+Questions arrive as typed in Slack: lower case, typos, half sentences, pasted log fragments.
+``bot.faq.retrieval`` ranks every FAQ and error entry with BM25 over synonyms and stems;
+this module decides what the ranking is worth:
+
+- **recognised**: the question quotes an NGINX message the KB's own line matcher knows
+  ("what does upstream prematurely closed mean"): that error entry answers, unless a FAQ
+  covers more of the question (then the FAQ does: "upstream timed out 504");
+- **confident**: the first place covers most of the question and clearly leads the second
+  (``CONFIDENT_*``): its answer is given outright;
+- **declined**: even the first place explains little of the question (``OFF_TOPIC_COVERAGE``):
+  the question is about something else and gets one line saying so;
+- otherwise **unsure**: the closest questions are offered.
+
+The JSON shape of ``nginx-triage ask`` is ``{id, score, confident, answer, alternatives}``
+(DESIGN.md) plus ``kind`` (``faq`` or ``error``: which sort of entry answered) and
+``declined``.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
+from typing import Literal
 
 from rapidfuzz import fuzz
 
+from bot.faq.retrieval import Bm25Index, Ranked
 from bot.knowledge.loader import KnowledgeBase
+from bot.knowledge.texts import say
+from bot.matching.matcher import Matcher
 
-CONFIDENT_SCORE = 70.0
-"""Best score (0-100) needed before an answer is given outright."""
+CONFIDENT_COVERAGE = 0.5
+"""Share of the question's weight (IDF) the first place must contain: half of what was asked,
+so one shared word ("connections") never answers a question about something else."""
 
-CONFIDENT_MARGIN = 4.0
-"""How far the best FAQ must lead the next different one."""
+CONFIDENT_MARGIN = 0.1
+"""How far (relative score) that first place must lead the second: a clear first place. Ties
+between two entries that both fit go to the user as a choice instead."""
+
+CLEAR_LEAD_COVERAGE = 0.4
+CLEAR_LEAD_MARGIN = 0.2
+"""The other way to be sure: a first place a fifth ahead of the second may cover less of the
+question (a junior's question carries words no entry uses: "our site", "since the deploy"),
+but never less than ``OFF_TOPIC_COVERAGE``: what would be declined is never answered."""
+
+SPLIT_QUESTION = 0.33
+"""Not sure either when the runner-up holds a third of the question that the first place
+lacks: the question straddles two entries ("redirect http to https": the plain-HTTP-port
+error has the protocols, the rewrite-cycle entry the redirect)."""
+
+CONFIDENT_SCORE = 2.5
+"""Lowest BM25 score answered outright: one common word ("time") is not a question."""
+
+OFF_TOPIC_COVERAGE = 0.4
+"""Below this share of the question in its best entry, the question is about something else
+(apache, kubernetes pods, the weather) and is declined in one line."""
+
+ALTERNATIVES = 3
 
 _STOP = frozenset(
     [
@@ -80,7 +117,7 @@ _WORD = re.compile(r"[a-z0-9_]+")
 
 
 def normalise(text: str) -> str:
-    """Lower-case words without punctuation and filler words."""
+    """Lower-case words without punctuation and filler words (the fuzzy fallback compares these)."""
     words = _WORD.findall(text.lower().replace("-", "_"))
     kept = [w for w in words if w not in _STOP]
     return " ".join(kept or words)
@@ -97,7 +134,7 @@ class Alternative:
 
 @dataclass(frozen=True)
 class Answer:
-    """The JSON shape of ``nginx-triage ask``."""
+    """The JSON shape of ``nginx-triage ask`` (DESIGN.md), plus which kind of entry answered."""
 
     id: str | None
     score: float
@@ -105,72 +142,101 @@ class Answer:
     question: str | None
     answer: str | None
     alternatives: list[Alternative]
+    kind: Literal["faq", "error"] | None = None
+    """``faq`` (kb/faq) or ``error`` (an entry of kb/errors answering "what does X mean"); None when unsure."""
+    declined: bool = False
+    """True when the question is about something else; ``answer`` is then None and the caller declines."""
+
+
+def _clear_first_place(terms: list[str], ranked: list[Ranked], index: Bm25Index) -> bool:
+    """The confidence rule: enough of the question, clearly ahead, and not half another entry's."""
+    best = ranked[0]
+    runner = ranked[1] if len(ranked) > 1 else None
+    margin = (best.score - runner.score) / best.score if runner is not None else 1.0
+    if best.score < CONFIDENT_SCORE:
+        return False
+    if runner is not None and index.share(runner.matched - best.matched, terms) >= SPLIT_QUESTION:
+        return False
+    return (best.coverage >= CONFIDENT_COVERAGE and margin >= CONFIDENT_MARGIN) or (
+        best.coverage >= CLEAR_LEAD_COVERAGE and margin >= CLEAR_LEAD_MARGIN
+    )
 
 
 class FaqIndex:
-    """All phrasings of all FAQs, normalised once."""
+    """Question answering over the FAQ and the error entries; the index is built on the first question."""
 
-    def __init__(self, kb: KnowledgeBase) -> None:
+    def __init__(self, kb: KnowledgeBase, matcher: Matcher | None = None) -> None:
         self.kb = kb
-        self._phrasings: list[tuple[str, str]] = []
-        self._words: dict[str, set[str]] = {}
-        for faq in kb.faqs.values():
-            words = self._words.setdefault(faq.id, set())
-            for text in (faq.question, *faq.phrasings):
-                norm = normalise(text)
-                self._phrasings.append((faq.id, norm))
-                words.update(norm.split())
-        # Words that many FAQs share ("connections") tell them apart less than rare ones
-        # ("double", "systemd"): weight each word by inverse document frequency.
-        n = max(1, len(self._words))
-        df: dict[str, int] = {}
-        for words in self._words.values():
-            for w in words:
-                df[w] = df.get(w, 0) + 1
-        self._idf = {w: math.log((n + 1) / (c + 0.5)) for w, c in df.items()}
-        self._idf_unknown = math.log((n + 1) / 0.5)
+        self._index: Bm25Index | None = None
+        self._matcher = matcher
 
-    def _coverage(self, query_words: list[str], faq_id: str) -> float:
-        """Share of the question's (IDF-weighted) words that this FAQ's phrasings use."""
-        words = self._words[faq_id]
-        total = hit = 0.0
-        for w in set(query_words):
-            weight = self._idf.get(w, self._idf_unknown)
-            total += weight
-            if w in words:
-                hit += weight
-        return hit / total if total else 0.0
+    @property
+    def matcher(self) -> Matcher:
+        """The error-line matcher that recognises a quoted NGINX message (the caller's, or built once)."""
+        if self._matcher is None:
+            self._matcher = Matcher(self.kb, catalog=None)
+        return self._matcher
 
-    def scores(self, question: str) -> list[tuple[str, float]]:
-        """Best score per FAQ id, highest first."""
-        query = normalise(question)
-        best: dict[str, float] = {}
-        if not query:
-            return []
-        for faq_id, phr in self._phrasings:
-            # token_set_ratio rewards shared words regardless of order; the small plain
-            # ratio share breaks ties towards the phrasing worded most like the question.
-            # (WRatio was dropped: one shared word scored 85 and drowned everything.)
-            s = fuzz.token_set_ratio(query, phr) * 0.9 + fuzz.ratio(query, phr) * 0.1
-            if s > best.get(faq_id, 0.0):
-                best[faq_id] = s
-        words = query.split()
-        blended = {fid: 0.7 * s + 30.0 * self._coverage(words, fid) for fid, s in best.items()}
-        return sorted(blended.items(), key=lambda kv: (-kv[1], kv[0]))
+    @property
+    def index(self) -> Bm25Index:
+        """The BM25 index, built (and bm25s imported) on first use."""
+        if self._index is None:
+            self._index = Bm25Index(self.kb)
+        return self._index
+
+    def question_of(self, doc_id: str, kind: str) -> str:
+        """The question an entry answers: the FAQ's own, or "what does <error title> mean"."""
+        if kind == "faq":
+            return self.kb.faqs[doc_id].question
+        return say("faq.error_question", title=self.kb.errors[doc_id].title)
+
+    def answer_of(self, doc_id: str, kind: str) -> str:
+        """The entry's answer: the FAQ answer, or the error entry's meaning and causes."""
+        if kind == "faq":
+            return self.kb.faqs[doc_id].answer.strip()
+        entry = self.kb.errors[doc_id]
+        return say("faq.error_answer", meaning=entry.meaning, causes=entry.causes).strip()
 
     def ask(self, question: str) -> Answer:
-        """The confident answer, or None with the closest questions."""
-        ranked = self.scores(question)
+        """The confident answer; else the closest questions, marked ``declined`` when off topic."""
+        terms, ranked = self.index.rank(question)
         if not ranked:
-            return Answer(None, 0.0, False, None, None, [])
-        best_id, best = ranked[0]
-        runner = ranked[1][1] if len(ranked) > 1 else 0.0
-        confident = best >= CONFIDENT_SCORE and best - runner >= CONFIDENT_MARGIN
-        alts = [
-            Alternative(fid, self.kb.faqs[fid].question, round(score / 100, 3))
-            for fid, score in ranked[(1 if confident else 0) : 4]
-        ]
+            return Answer(None, 0.0, False, None, None, self._closest_by_wording(question), declined=True)
+        recognised = self._recognised(terms, question, ranked)
+        best = recognised or ranked[0]
+        confident = recognised is not None or _clear_first_place(terms, ranked, self.index)
+        score = round(best.coverage, 3)
         if confident:
-            faq = self.kb.faqs[best_id]
-            return Answer(best_id, round(best / 100, 3), True, faq.question, faq.answer.strip(), alts)
-        return Answer(None, round(best / 100, 3), False, None, None, alts)
+            alts = self._alternatives([r for r in ranked if r is not best][:ALTERNATIVES])
+            kind = best.doc.kind
+            text = self.answer_of(best.doc.id, kind)
+            return Answer(best.doc.id, score, True, self.question_of(best.doc.id, kind), text, alts, kind)
+        declined = best.coverage < OFF_TOPIC_COVERAGE
+        alts = self._alternatives(ranked[:ALTERNATIVES]) or self._closest_by_wording(question)
+        return Answer(None, score, False, None, None, alts, declined=declined)
+
+    def _recognised(self, terms: list[str], question: str, ranked: list[Ranked]) -> Ranked | None:
+        """The error entry whose message the question quotes; the first-placed FAQ instead when it
+        holds a part of the question the message does not (``SPLIT_QUESTION``: "... 504")."""
+        _line, match = self.matcher.match_text(question)
+        if match is None or match.method != "regex":
+            return None
+        entry = next((r for r in ranked if r.doc.kind == "error" and r.doc.id == match.kb_id), None)
+        if entry is None:
+            return None
+        top = ranked[0]
+        if top.doc.kind == "faq" and self.index.share(top.matched - entry.matched, terms) >= SPLIT_QUESTION:
+            return top
+        return entry
+
+    def _alternatives(self, ranked: list[Ranked]) -> list[Alternative]:
+        return [Alternative(r.doc.id, self.question_of(r.doc.id, r.doc.kind), round(r.coverage, 3)) for r in ranked]
+
+    def _closest_by_wording(self, question: str) -> list[Alternative]:
+        """FAQ questions most like the words typed, when no term of the question is in any entry."""
+        query = normalise(question)
+        scored = sorted(
+            ((fuzz.token_set_ratio(query, normalise(f.question)), f.id) for f in self.kb.faqs.values()),
+            key=lambda s: (-s[0], s[1]),
+        )
+        return [Alternative(fid, self.kb.faqs[fid].question, 0.0) for _s, fid in scored[:ALTERNATIVES]]

@@ -20,6 +20,10 @@ from bot.knowledge.guides_schema import Guide
 from bot.knowledge.recipes_schema import Recipe
 from bot.knowledge.schema import EnvironmentEntry, ErrorEntry, EvidenceKindEntry, FaqEntry
 from bot.knowledge.texts_schema import TextCatalog
+from bot.knowledge.vocabulary_schema import Vocabulary
+
+VOCABULARY_FILE = "synonyms.yaml"
+"""The one file in ``kb/faq/`` that is not a FAQ: the question vocabulary (``Vocabulary``)."""
 
 REQUIRED_ERROR_IDS: tuple[str, ...] = (
     "bind-address-in-use", "client-body-buffered", "client-body-too-large",
@@ -76,6 +80,8 @@ class KnowledgeBase:
     recipes: dict[str, Recipe] = field(default_factory=dict)
     guides: dict[str, Guide] = field(default_factory=dict)
     texts: dict[str, TextCatalog] = field(default_factory=dict)
+    vocabulary: Vocabulary | None = None
+    """Synonyms and filler words for answering questions (every directory's, merged)."""
 
     @property
     def default_environment(self) -> EnvironmentEntry | None:
@@ -186,6 +192,7 @@ _KIND_KEYS = (
     ("recipes", "changes"),
     ("guides", "steps"),
     ("texts", "texts"),
+    ("vocabulary", "synonyms"),
 )
 
 
@@ -233,6 +240,7 @@ def load_kb(dirs: Sequence[Path] | None = None, *, require_builtin_ids: bool = F
     recipes: dict[str, Recipe] = {}
     guides: dict[str, Guide] = {}
     texts: dict[str, TextCatalog] = {}
+    vocabulary: Vocabulary | None = None
     for base in dirs:
         if not base.is_dir():
             problems.append(f"{base}: knowledge-base directory does not exist")
@@ -242,7 +250,7 @@ def load_kb(dirs: Sequence[Path] | None = None, *, require_builtin_ids: bool = F
             if (e := _load_one(path, ErrorEntry, problems)) is not None:
                 errors[e.id] = e
                 sources[f"errors/{e.id}"] = path
-        for path in [*_yaml_files(base / "faq"), *flat["faq"]]:
+        for path in [p for p in _yaml_files(base / "faq") if p.name != VOCABULARY_FILE] + flat["faq"]:
             if (f := _load_one(path, FaqEntry, problems)) is not None:
                 faqs[f.id] = f
                 sources[f"faq/{f.id}"] = path
@@ -254,6 +262,7 @@ def load_kb(dirs: Sequence[Path] | None = None, *, require_builtin_ids: bool = F
         _load_kind(base, "recipes", flat, Recipe, recipes, sources, problems)
         _load_kind(base, "guides", flat, Guide, guides, sources, problems)
         _merge_texts(base, flat, texts, sources, problems)
+        vocabulary = _merge_vocabulary(base, flat, vocabulary, sources, problems)
         evidence.update(_load_evidence(base / "evidence.yaml", problems))
     _check_needs(errors, evidence, sources, problems)
     if require_builtin_ids:
@@ -273,7 +282,31 @@ def load_kb(dirs: Sequence[Path] | None = None, *, require_builtin_ids: bool = F
         recipes=recipes,
         guides=guides,
         texts=texts,
+        vocabulary=vocabulary,
     )
+
+
+def _merge_vocabulary(
+    base: Path, flat: dict[str, list[Path]], into: Vocabulary | None, sources: dict[str, Path], problems: list[str]
+) -> Vocabulary | None:
+    """``faq/synonyms.yaml`` (or a flat file with ``synonyms``): a later directory adds groups and words."""
+    paths = [p for p in [base / "faq" / VOCABULARY_FILE] if p.is_file()] + flat["vocabulary"]
+    for path in paths:
+        loaded = _load_one(path, Vocabulary, problems)
+        if loaded is None:
+            continue
+        sources["faq/synonyms"] = path
+        if into is not None:
+            merged = {g.term: g for g in into.synonyms} | {g.term: g for g in loaded.synonyms}
+            try:
+                loaded = Vocabulary(
+                    id="synonyms", synonyms=list(merged.values()), ignore=[*into.ignore, *loaded.ignore]
+                )
+            except ValidationError as exc:
+                problems.append(f"{path}:1: synonyms: {exc.errors()[0]['msg']}")
+                continue
+        into = loaded
+    return into
 
 
 def _load_kind(

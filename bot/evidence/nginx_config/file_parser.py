@@ -59,6 +59,7 @@ def _blank_binary_lines(text: str, path: str, issues: list[ConfigIssue]) -> str:
             "those lines were ignored - paste the text output of `nginx -T`",
             path,
             first,
+            partial=True,
         )
     )
     return "\n".join(lines)
@@ -125,7 +126,9 @@ def _repair(disk: str, text: str, path: str, issues: list[ConfigIssue]) -> str:
             lines = text.split("\n")
             seen = sum(1 for tok, ln, quoted in tokens if tok == "}" and not quoted and ln == lineno)
             cols = list(_unquoted_braces(lines[lineno - 1])) if lineno <= len(lines) else []
-            issues.append(ConfigIssue('unexpected "}" (more closing than opening braces); ignored it', path, lineno))
+            issues.append(
+                ConfigIssue('unexpected "}" (more closing than opening braces); ignored it', path, lineno, partial=True)
+            )
             if seen >= len(cols):
                 break
             line = lines[lineno - 1]
@@ -143,6 +146,7 @@ def _repair(disk: str, text: str, path: str, issues: list[ConfigIssue]) -> str:
                     f"inside it at line {end_line} (truncated paste?)",
                     path,
                     pending[1],
+                    partial=True,
                 )
             )
             tail += ";"
@@ -155,6 +159,7 @@ def _repair(disk: str, text: str, path: str, issues: list[ConfigIssue]) -> str:
                     "truncated paste? paste the whole `nginx -T` output)",
                     path,
                     opened,
+                    partial=True,
                 )
             )
             tail += "}" * len(stack)
@@ -182,6 +187,7 @@ def _cut_partial_tail(text: str, path: str, issues: list[ConfigIssue]) -> str:
             f'the text ends inside directive "{residue[0].split()[0]}" before its ";" (truncated paste?); ignored it',
             path,
             line,
+            partial=True,
         )
     )
     return text[:cut] + "\n" * tail.count("\n")
@@ -216,7 +222,8 @@ def _parse_text(disk: str, text: str, path: str, issues: list[ConfigIssue]) -> l
     )
     entry = payload["config"][0]
     for err in entry["errors"]:
-        issues.append(ConfigIssue(f"could not parse: {err['error'] or 'unexpected end of file'}", path, err["line"]))
+        message = f"could not parse: {err['error'] or 'unexpected end of file'}"
+        issues.append(ConfigIssue(message, path, err["line"], partial=True))
     return list(entry["parsed"])
 
 

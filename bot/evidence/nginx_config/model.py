@@ -63,6 +63,9 @@ class ConfigIssue:
     message: str
     file: str
     line: int | None = None
+    partial: bool = False
+    """The paste is not the whole text nginx printed (cut short, unbalanced, an included file
+    missing): a diff built on it could land in the wrong place, so none is built."""
 
     def __str__(self) -> str:
         where = self.file if self.line is None else f"{self.file}:{self.line}"

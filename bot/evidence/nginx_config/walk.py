@@ -14,6 +14,7 @@ from bot.evidence.nginx_config.model import (
     HTTP_LEVEL,
     MAIN_BLOCKS,
     PASS_DIRECTIVES,
+    PASTED,
     ConfigIssue,
     Directive,
     Listen,
@@ -92,6 +93,7 @@ class Walk:
                 "paste the whole `nginx -T` output (it prints every included file)",
                 d.file,
                 d.line,
+                partial=d.file != PASTED,  # a lone file's includes were never pasted; a dump prints them all
             )
         )
         return []

@@ -1,0 +1,115 @@
+"""Ranked retrieval over the knowledge base's answers: BM25 (bm25s) over FAQ and error entries.
+
+Each answer is one document. A FAQ is its question and every alternate phrasing; an error
+entry is its title and the messages nginx writes for it (formats and anchors), so "what
+does upstream prematurely closed mean" finds the entry whose messages say so. Entry-level
+documents keep IDF honest: a word is rare when few *answers* use it, however many phrasings
+one FAQ repeats it in.
+
+The index is small (dozens of documents) and built in milliseconds on first use; bm25s and
+numpy are imported then, so commands that never ask a question do not load them.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from bot.faq.terms import Analyzer
+from bot.knowledge.loader import KnowledgeBase
+
+Kind = Literal["faq", "error"]
+
+BM25_K1 = 1.2
+"""Term-frequency saturation: a word repeated in many phrasings of one FAQ counts a little more, not linearly."""
+
+BM25_B = 0.5
+"""Length normalisation, lower than the usual 0.75: a FAQ with fifteen phrasings is long on
+purpose and must not lose to a two-line error entry on that account alone."""
+
+UNKNOWN_WORD_WEIGHT = 2.0
+"""A question's word that no entry uses weighs this many times the rarest known word: such a
+word often names what the question is really about ("apache", "ssh", "haiku")."""
+
+_PRINTF = re.compile(r"%[-+ #0-9.*]*[a-zA-Z]+")
+
+
+@dataclass(frozen=True)
+class Document:
+    """One answer the index can return."""
+
+    id: str
+    kind: Kind
+    text: str
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """One document's score for a question, and how much of the question it covers."""
+
+    doc: Document
+    score: float
+    coverage: float
+    """Share (0-1) of the question's IDF weight found in this document."""
+    matched: frozenset[str]
+    """The question's terms this document contains."""
+
+
+def documents(kb: KnowledgeBase) -> list[Document]:
+    """Every answer of the knowledge base as text: FAQs first, then error entries, each by id."""
+    docs = [Document(f.id, "faq", "\n".join([f.question, *f.phrasings])) for f in kb.faqs.values()]
+    for e in kb.errors.values():
+        messages = [_PRINTF.sub(" ", m.format) for m in e.messages] + list(e.match.anchors)
+        docs.append(Document(e.id, "error", "\n".join([e.title, *messages])))
+    return docs
+
+
+class Bm25Index:
+    """The BM25 index of ``documents(kb)`` with its analyzer."""
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        import bm25s  # numpy-based; imported only when a question is asked
+
+        self.docs = documents(kb)
+        self.analyzer = Analyzer(kb.vocabulary)
+        corpus = [self.analyzer.terms(d.text) for d in self.docs]
+        self.analyzer.learn(w for d in self.docs for w in self.analyzer.words(d.text))
+        self._doc_terms = [frozenset(t) for t in corpus]
+        n = len(corpus)
+        df: dict[str, int] = {}
+        for terms in self._doc_terms:
+            for t in terms:
+                df[t] = df.get(t, 0) + 1
+        # Lucene's IDF, the one bm25s scores with; a word no entry uses weighs like the rarest.
+        self._idf = {t: math.log(1 + (n - c + 0.5) / (c + 0.5)) for t, c in df.items()}
+        self._idf_unknown = UNKNOWN_WORD_WEIGHT * math.log(1 + (n + 0.5) / 0.5)
+        self._bm25: Any = bm25s.BM25(k1=BM25_K1, b=BM25_B, method="lucene")
+        self._bm25.index(corpus, show_progress=False)
+
+    def weight(self, term: str) -> float:
+        """How much a query term says: its IDF, the highest for a word no entry uses."""
+        return self._idf.get(term, self._idf_unknown)
+
+    def share(self, part: Iterable[str], whole: Iterable[str]) -> float:
+        """The IDF weight of ``part`` as a share (0-1) of the weight of ``whole`` (unique terms)."""
+        total = sum(self.weight(t) for t in set(whole))
+        return sum(self.weight(t) for t in set(part)) / total if total else 0.0
+
+    def rank(self, question: str) -> tuple[list[str], list[Ranked]]:
+        """(the question's terms, every document with a score above zero, best first)."""
+        terms = self.analyzer.query_terms(question)
+        known = list(dict.fromkeys(t for t in terms if t in self._idf))  # each term once
+        if not known:
+            return terms, []
+        scores: Sequence[float] = self._bm25.get_scores(known).tolist()
+        unique = frozenset(terms)
+        out = []
+        for doc, score, doc_terms in zip(self.docs, scores, self._doc_terms, strict=True):
+            if score > 0:
+                matched = frozenset(unique & doc_terms)
+                out.append(Ranked(doc, float(score), self.share(matched, unique), matched))
+        out.sort(key=lambda r: (-r.score, r.doc.kind, r.doc.id))
+        return terms, out
