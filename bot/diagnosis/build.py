@@ -10,7 +10,8 @@ from typing import Any
 from jinja2 import TemplateError
 
 from bot.diagnosis.collect import Collected
-from bot.diagnosis.findings import cross_findings
+from bot.diagnosis.findings import fired_checks, render_finding
+from bot.diagnosis.line_diff import line_diff
 from bot.diagnosis.model import Command, Diagnosis, Finding, MatchSummary, Recommendation
 from bot.diagnosis.plan import (
     alert_rule,
@@ -21,7 +22,7 @@ from bot.diagnosis.plan import (
     missing_evidence,
     reproduction,
 )
-from bot.diagnosis.recipes import directive_changes, recipes_for
+from bot.diagnosis.recipes import plan_changes, recipe_runs
 from bot.diagnosis.sizing_input import build_sizing_input
 from bot.grouping import Grouper, MatchGroup, group_lines
 from bot.knowledge.loader import KnowledgeBase
@@ -133,14 +134,17 @@ def diagnose_evidence(
     grouper = ev.grouper
     entries = [kb.errors[k] for k in grouper.groups if k in kb.errors]
     entries.sort(key=lambda e: (SEVERITY_ORDER[e.severity], -grouper.groups[e.id].count, e.id))
-    recipes = recipes_for(kb, entries)
     inp, rec = _sizing(ev, target_concurrency, kb)
     if environment and environment in kb.environments:
         env_id, detected = environment, True
     else:
         env_id, detected = detect_environment(kb, ev.env_text)
     env = kb.environments.get(env_id)
-    directive_recs, edits = directive_changes(ev.config, rec, recipes)
+    fired = fired_checks(kb, ev, rec, env)
+    runs = recipe_runs(kb, entries, ev, rec, [(entry.recipes, facts) for entry, facts in fired], env)
+    recipes = [kb.recipes[rid] for rid in dict.fromkeys(run.recipe.id for run in runs)]
+    planned = plan_changes(ev, runs)
+    directive_recs, edits = planned.recommendations, planned.edits
     recommendations = directive_recs
     if env is not None and env.settings:
         recommendations, edits = as_settings(env, directive_recs), []
@@ -152,7 +156,7 @@ def diagnose_evidence(
     ):
         template_vars.pop("recommended_worker_rlimit_nofile", None)  # workers already inherit enough
     matches = [_summary(e, grouper.groups[e.id], template_vars, env_id) for e in entries]
-    findings = cross_findings(kb, ev, rec, env)
+    findings = [render_finding(entry, facts) for entry, facts in fired]
     findings += [
         Finding(
             id=m.kb_id,
@@ -163,8 +167,10 @@ def diagnose_evidence(
         for m in matches
     ]
     diff, diff_problem = diff_for(ev.config, edits)
+    diff += line_diff(planned.line_edits)
     problems = list(ev.problems) + ([diff_problem] if diff_problem else [])
     commands = environment_commands(env, rec, bool(diff), recipes, recommendations)
+    commands += [c for c in planned.checks if c.command not in {x.command for x in commands}]
     seen_cmds = {c.command for c in commands}
     for entry in entries:
         for diag in entry.diagnostics:

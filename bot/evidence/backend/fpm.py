@@ -17,7 +17,7 @@ _KEY = r"(?P<key>(?:pm|listen)(?:\.[a-z_]{1,40}){0,2})"
 _VALUE = r"(?P<value>[^;\r\n]{0,1024}?)"
 # /etc/php/8.2/fpm/pool.d/www.conf:127:pm.max_children = 5   (grep -Hn; -H alone has no line)
 _GREP = re.compile(
-    r"^(?:(?P<file>/[^:\s]{1,1024}):(?:(?P<line>[0-9]{1,7}):)?)?\s*" + _KEY + r"\s*=\s*" + _VALUE + r"\s*$"
+    r"^(?:(?P<file>/[^:\s]{1,1024}):(?:(?P<line>[0-9]{1,7}):)?)?(?P<text>\s*" + _KEY + r"\s*=\s*" + _VALUE + r"\s*)$"
 )
 # [02-Dec-2026 06:16:10] NOTICE: 	pm.max_children = 5
 _TT_PREFIX = re.compile(r"^\[[0-9]{2}-[A-Za-z]{3}-[0-9]{4} [0-9:]{8}\] NOTICE:\s?")
@@ -57,13 +57,12 @@ def parse_fpm_pools(text: str) -> FpmPools:
     for line in lines:
         if prompt_command(line) is not None:
             continue
-        m = _GREP.match(line.strip())
+        m = _GREP.match(line.rstrip())
         if m is None:
             continue
         number = m.group("line")
-        out.append(
-            FpmSetting(None, m.group("key"), m.group("value").strip(), m.group("file"), int(number) if number else None)
-        )
+        where = (m.group("file"), int(number), m.group("text")) if number else (m.group("file"), None, None)
+        out.append(FpmSetting(None, m.group("key"), m.group("value").strip(), *where))
     if out:
         return FpmPools(tuple(out), "grep")
     refuse_command_error(lines, POOL_COMMAND)

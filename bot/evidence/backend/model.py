@@ -48,6 +48,8 @@ class FpmSetting:
     value: str
     file: str | None = None
     line: int | None = None
+    text: str | None = None
+    """The whole line as ``grep -Hn`` printed it after ``FILE:LINE:`` (what a diff replaces)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ __all__ = [
     "Block",
     "Request",
     "Route",
+    "backend_module",
     "block_label",
     "build_tree",
     "effective",

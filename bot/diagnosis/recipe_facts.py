@@ -1,0 +1,92 @@
+"""What a recipe's expressions see, by the recipe's ``facts:`` source.
+
+``request``: the matched lines' facts (the first line's, with tallied values by frequency),
+the ``server`` / ``location`` that handled the request (``bot.evidence.nginx_config.routing``,
+following ``try_files`` / ``error_page`` to the location that passed it to the backend the
+line names), which module passes it on (``upstream_module``), and ``effective(name)``: the
+value in force there. ``finding``: the check's facts. Every source also gets the value
+helpers (``size_limit``, ``seconds`` ...) and the environment's id and traits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bot.diagnosis.collect import Collected
+from bot.diagnosis.recipe_values import HELPERS, number
+from bot.evidence.nginx_config.routing import (
+    Block,
+    Route,
+    backend_module,
+    build_tree,
+    effective,
+    follow_to_backend,
+    request_from_facts,
+    route,
+)
+from bot.grouping import MatchGroup
+from bot.knowledge.schema import EnvironmentEntry
+
+_ACTION_TIMEOUT = (("connecting", "connect"), ("sending", "send"), ("reading", "read"), ("upgraded", "read"))
+
+
+@dataclass(frozen=True)
+class RequestPlace:
+    """Where a matched request was handled, when ``nginx -T`` was pasted."""
+
+    tree: Block
+    route: Route
+
+
+def timeout_kind(action: str) -> str:
+    """Which ``*_timeout`` the ``while ...`` part of a line names: ``connect``, ``send`` or ``read``."""
+    for word, kind in _ACTION_TIMEOUT:
+        if word in action:
+            return kind
+    return "read"
+
+
+def place_request(ev: Collected, facts: dict[str, str]) -> RequestPlace | None:
+    """The route of the request a line describes, or None without a pasted config."""
+    config = ev.config
+    if config is None:
+        return None
+    tree = build_tree(config)
+    first = route(config, request_from_facts(facts), tree)
+    return RequestPlace(tree, follow_to_backend(config, first, facts.get("upstream"), tree))
+
+
+def base_facts(env: EnvironmentEntry | None) -> dict[str, Any]:
+    """What every recipe sees: the helpers, the environment and its traits."""
+    return {**HELPERS, "env": env.id if env else "", "traits": list(env.traits) if env else []}
+
+
+def request_facts(
+    ev: Collected, group: MatchGroup, env: EnvironmentEntry | None
+) -> tuple[dict[str, Any], RequestPlace | None]:
+    """The facts of a ``request`` recipe for one matched group, and where the request was handled."""
+    facts = group.summary_facts()
+    place = place_request(ev, facts)
+    handled = place.route if place is not None and place.route.server is not None else None
+
+    def in_force(name: str) -> str | None:
+        found = effective(handled, name) if handled is not None else []
+        return " ".join(found[0].args) if found else None
+
+    module = (handled.upstream_module if handled else None) or backend_module(facts.get("upstream")) or "proxy"
+    action = facts.get("action", "")
+    values: dict[str, Any] = {
+        **base_facts(env),
+        "facts": facts,
+        "count": group.count,
+        "action": action,
+        "timeout_kind": timeout_kind(action),
+        "upstream_module": module,
+        "body_bytes": number(facts.get("body_bytes")),
+        "handled": handled is not None,
+        "context": handled.context if handled else "",
+        "uncertain": list(handled.uncertain) if handled else [],
+        "effective": in_force,
+    }
+    return values, place
