@@ -28,6 +28,9 @@ from bot.evidence.nginx_config.routing import (
 from bot.grouping import MatchGroup
 from bot.knowledge.schema import EnvironmentEntry
 
+DEFAULT_ERROR_LOG = "/var/log/nginx/error.log"
+"""Where Debian's and most packages' nginx writes errors when nothing else says."""
+
 _ACTION_TIMEOUT = (("connecting", "connect"), ("sending", "send"), ("reading", "read"), ("upgraded", "read"))
 
 
@@ -57,9 +60,14 @@ def place_request(ev: Collected, facts: dict[str, str]) -> RequestPlace | None:
     return RequestPlace(tree, follow_to_backend(config, first, facts.get("upstream"), tree))
 
 
-def base_facts(env: EnvironmentEntry | None) -> dict[str, Any]:
-    """What every recipe sees: the helpers, the environment and its traits."""
-    return {**HELPERS, "env": env.id if env else "", "traits": list(env.traits) if env else []}
+def base_facts(env: EnvironmentEntry | None, ev: Collected | None = None) -> dict[str, Any]:
+    """What every recipe sees: the helpers, the environment and its traits, the main error log."""
+    return {
+        **HELPERS,
+        "env": env.id if env else "",
+        "traits": list(env.traits) if env else [],
+        "error_log": error_log_path(ev, None) if ev is not None else DEFAULT_ERROR_LOG,
+    }
 
 
 def request_facts(
@@ -75,9 +83,10 @@ def request_facts(
         return " ".join(found[0].args) if found else None
 
     module = (handled.upstream_module if handled else None) or backend_module(facts.get("upstream")) or "proxy"
+    request = request_from_facts(facts)
     action = facts.get("action", "")
     values: dict[str, Any] = {
-        **base_facts(env),
+        **base_facts(env, ev),
         "facts": facts,
         "count": group.count,
         "action": action,
@@ -88,5 +97,40 @@ def request_facts(
         "context": handled.context if handled else "",
         "uncertain": list(handled.uncertain) if handled else [],
         "effective": in_force,
+        "method": (facts.get("request") or "GET").split(" ", 1)[0],
+        "uri": request.uri.split(" ", 1)[0],
+        "host": request.host or "",
+        "error_log": error_log_path(ev, place),
+        "upstream_target": upstream_target(facts.get("upstream")),
     }
     return values, place
+
+
+def error_log_path(ev: Collected, place: RequestPlace | None) -> str:
+    """Where this request's errors are written: the ``error_log`` in force there, else the main one,
+    else the build's default (``nginx -V``), else Debian's."""
+    blocks = [place.tree, *place.route.path] if place is not None else []
+    for block in reversed(blocks):
+        for d in block.own("error_log"):
+            if d.args and not d.args[0].startswith(("syslog:", "memory:")) and d.args[0] != "stderr":
+                return d.args[0]
+    if ev.config is not None:
+        main = [d for d in ev.config.find("error_log") if d.context == () and d.args]
+        if main and main[0].args[0] not in ("stderr",):
+            return main[0].args[0]
+    if ev.build is not None and ev.build.paths.get("error-log-path", "stderr") != "stderr":
+        return ev.build.paths["error-log-path"]
+    return DEFAULT_ERROR_LOG
+
+
+def upstream_target(upstream: str | None) -> str:
+    """The backend a line names, without nginx's scheme prefix for sockets (``unix:/run/x.sock``)."""
+    text = (upstream or "").strip()
+    if "://" in text:
+        scheme, _, rest = text.partition("://")
+        if rest.startswith("unix:"):
+            return rest.rstrip(":")
+        if scheme in ("http", "https"):
+            return text
+        return rest.rstrip("/")
+    return text

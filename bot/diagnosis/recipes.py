@@ -91,7 +91,7 @@ def recipe_runs(
             if recipe.facts == "sizing":
                 if rec is not None and rid not in sized:
                     sized.add(rid)
-                    runs.append(RecipeRun(recipe, {**base_facts(env), **sizing_facts(rec)}))
+                    runs.append(RecipeRun(recipe, {**base_facts(env, ev), **sizing_facts(rec)}))
             elif recipe.facts == "request" and entry.id in ev.grouper.groups:
                 facts, place = request_facts(ev, ev.grouper.groups[entry.id], env)
                 runs.append(RecipeRun(recipe, facts, place))
@@ -99,7 +99,7 @@ def recipe_runs(
         for rid in recipe_ids:
             recipe = kb.recipes.get(rid)
             if recipe is not None and recipe.facts == "finding":
-                runs.append(RecipeRun(recipe, {**base_facts(env), **facts}))
+                runs.append(RecipeRun(recipe, {**base_facts(env, ev), **facts}))
     return runs
 
 
@@ -262,11 +262,21 @@ def _checks(run: RecipeRun) -> list[Command]:
     return out
 
 
+def with_lets(run: RecipeRun) -> RecipeRun:
+    """The run with the recipe's ``let`` values added to its facts, in order."""
+    if not run.recipe.let:
+        return run
+    facts = dict(run.facts)
+    for name, expression in run.recipe.let.items():
+        facts[name] = evaluate(expression, facts)
+    return RecipeRun(run.recipe, facts, run.place)
+
+
 def plan_changes(ev: Collected, runs: list[RecipeRun]) -> Planned:
     """The recommendations, edits and checks of every run, each directive place once."""
     placer = _Placer(ev)
     seen: set[str] = set()
-    for run in runs:
+    for run in map(with_lets, runs):
         for change in run.recipe.changes:
             _apply(placer, run, change)
         for command in _checks(run):

@@ -61,5 +61,6 @@ class FindingEntry(Strict):
     fires: list[FindingCase] = Field(default_factory=list)
     stays_silent: list[FindingCase] = Field(default_factory=list)
     recipes: list[str] = Field(
-        default_factory=list, description="kb/recipes ids (facts: finding) evaluated with the check's facts when it fires"
+        default_factory=list,
+        description="kb/recipes ids (facts: finding) evaluated with the check's facts when it fires",
     )

@@ -76,6 +76,10 @@ class Recipe(Strict):
     title: str = Field(min_length=3)
     facts: FactSource = "sizing"
     guide: str | None = Field(default=None, pattern=KEBAB_ID, description="kb/guides entry that walks through it")
+    let: dict[str, str] = Field(
+        default_factory=dict,
+        description="name -> Jinja2 expression, evaluated in order and added to the facts (values several changes use)",
+    )
     changes: list[Change] = Field(min_length=1)
     verify: list[VerifyCommand] = Field(default_factory=list)
     checks: list[CheckStep] = Field(
