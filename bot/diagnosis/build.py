@@ -22,12 +22,14 @@ from bot.diagnosis.plan import (
     missing_evidence,
     reproduction,
 )
+from bot.diagnosis.recipe_facts import error_log_path
 from bot.diagnosis.recipes import plan_changes, recipe_runs
 from bot.diagnosis.sizing_input import build_sizing_input
+from bot.diagnosis.user_values import command_values, fill_placeholders, pasted_names
 from bot.grouping import Grouper, MatchGroup, group_lines
 from bot.knowledge.loader import KnowledgeBase
 from bot.knowledge.schema import ErrorEntry
-from bot.knowledge.templates import fix_template
+from bot.knowledge.templates import evaluate, fix_template, render_text
 from bot.knowledge.texts import say
 from bot.matching.matcher import Matcher
 from bot.sizing import Capacity, SizingInput, capacity, recommend
@@ -115,16 +117,21 @@ def _sizing(
 
 
 def _capacity_after(inp: SizingInput, recs: list[Recommendation]) -> Capacity:
-    """Capacity with exactly the recommended directive changes applied."""
-    changed = {r.directive: int(r.recommended) for r in recs if r.recommended.isdigit()}
-    return capacity(
-        replace(
-            inp,
-            worker_connections=changed.get("worker_connections", inp.worker_connections),
-            worker_rlimit_nofile=changed.get("worker_rlimit_nofile", inp.worker_rlimit_nofile),
-            worker_processes=changed.get("worker_processes", inp.worker_processes),
-        )
+    """Capacity with exactly the recommended directive changes applied.
+
+    A new ``worker_rlimit_nofile`` replaces the limit a worker's pasted table showed: the new
+    workers set it themselves, so the ceiling after the fix is the new one (issue 9, item 6).
+    """
+    changed = {r.directive: int(r.recommended) for r in recs if r.recommended.isascii() and r.recommended.isdigit()}
+    after = replace(
+        inp,
+        worker_connections=changed.get("worker_connections", inp.worker_connections),
+        worker_rlimit_nofile=changed.get("worker_rlimit_nofile", inp.worker_rlimit_nofile),
+        worker_processes=changed.get("worker_processes", inp.worker_processes),
     )
+    if "worker_rlimit_nofile" in changed:
+        after = replace(after, worker_nofile_soft=None, worker_nofile_hard=None)
+    return capacity(after)
 
 
 def diagnose_evidence(
@@ -169,14 +176,27 @@ def diagnose_evidence(
     diff, diff_problem = diff_for(ev.config, edits)
     diff += line_diff(planned.line_edits)
     problems = list(ev.problems) + ([diff_problem] if diff_problem else [])
-    commands = environment_commands(env, rec, bool(diff), recipes, recommendations)
+    names = pasted_names(ev)
+    if ev.config is not None and ev.config.find("error_log"):
+        names["error_log"] = error_log_path(ev, None)
+    nginx_changed = bool(planned.edits) or not planned.line_edits
+    commands = environment_commands(env, rec, bool(diff), recipes, recommendations, nginx_changed=nginx_changed)
     commands += [c for c in planned.checks if c.command not in {x.command for x in commands}]
+    placeholders = env.placeholders if env is not None else {}
+    commands = [Command(c.purpose, fill_placeholders(c.command, placeholders, names), c.role) for c in commands]
     seen_cmds = {c.command for c in commands}
     for entry in entries:
+        values: dict[str, Any] | None = None
         for diag in entry.diagnostics:
-            if diag.command not in seen_cmds:
-                seen_cmds.add(diag.command)
-                commands.append(Command(diag.why, diag.command, diag.role or ""))
+            command = diag.command
+            if diag.template:
+                values = values if values is not None else command_values(ev, grouper.groups.get(entry.id))
+                if not evaluate(diag.when, values):
+                    continue
+                command = render_text(command, values)
+            if command not in seen_cmds:
+                seen_cmds.add(command)
+                commands.append(Command(diag.why, command, diag.role or ""))
     needs = missing_evidence(kb, entries, ev)
     notes = []
     if grouper.lines and not matches:

@@ -27,9 +27,7 @@ from bot.evidence.nginx_config.routing import (
 )
 from bot.grouping import MatchGroup
 from bot.knowledge.schema import EnvironmentEntry
-
-DEFAULT_ERROR_LOG = "/var/log/nginx/error.log"
-"""Where Debian's and most packages' nginx writes errors when nothing else says."""
+from bot.knowledge.texts import say
 
 _ACTION_TIMEOUT = (("connecting", "connect"), ("sending", "send"), ("reading", "read"), ("upgraded", "read"))
 
@@ -66,7 +64,7 @@ def base_facts(env: EnvironmentEntry | None, ev: Collected | None = None) -> dic
         **HELPERS,
         "env": env.id if env else "",
         "traits": list(env.traits) if env else [],
-        "error_log": error_log_path(ev, None) if ev is not None else DEFAULT_ERROR_LOG,
+        "error_log": error_log_path(ev, None) if ev is not None else say("plan.default_error_log"),
     }
 
 
@@ -120,7 +118,7 @@ def error_log_path(ev: Collected, place: RequestPlace | None) -> str:
             return main[0].args[0]
     if ev.build is not None and ev.build.paths.get("error-log-path", "stderr") != "stderr":
         return ev.build.paths["error-log-path"]
-    return DEFAULT_ERROR_LOG
+    return say("plan.default_error_log")
 
 
 def upstream_target(upstream: str | None) -> str:

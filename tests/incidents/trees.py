@@ -108,7 +108,7 @@ UPLOAD_LOG = (
 )
 TIMEOUT_LOG = (
     "2024/05/14 10:02:11 [error] 2210#2210: *88213 upstream timed out (110: Connection timed out) while reading "
-    'response header from upstream, client: 198.51.100.23, server: shop.example.com, '
+    "response header from upstream, client: 198.51.100.23, server: shop.example.com, "
     'request: "GET /admin/reports/export HTTP/1.1", upstream: "fastcgi://unix:/run/php/php8.2-fpm.sock", '
     'host: "shop.example.com"'
 )
@@ -153,7 +153,7 @@ def incidents() -> dict[str, Incident]:
         "emfile-at-connections": Incident(
             "emfile-at-connections",
             {"app": APP_SITE.replace("localhost", "127.0.0.1")},
-            [EMFILE_LOG, WORKER_LIMITS_1024],
+            [EMFILE_LOG, WORKER_LIMITS_1024, "$ nproc\n4\n"],
             [("worker_connections 768;", "worker_connections 1024;")],
         ),
         "uneven-worker-load": Incident(
@@ -267,6 +267,6 @@ def dump(main: Path) -> str:
     return proc.stderr + proc.stdout
 
 
-def test_config(main: Path) -> subprocess.CompletedProcess[str]:
+def nginx_t(main: Path) -> subprocess.CompletedProcess[str]:
     """``nginx -t -c`` on the (patched) tree."""
     return subprocess.run([NGINX, "-t", "-c", str(main)], capture_output=True, text=True, timeout=30, check=False)
