@@ -162,6 +162,9 @@ def missing_evidence(kb: KnowledgeBase, entries: list[ErrorEntry], ev: Collected
                 continue
             if kind == "master-limits" and "worker-limits" in ev.present:
                 continue
+            known = kb.evidence.get(kind)
+            if known is not None and any(other in ev.present for other in known.proven_by):
+                continue
             seen.add(kind)
             known = kb.evidence.get(kind)
             command = known.command if known else ""

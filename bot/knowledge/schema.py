@@ -225,3 +225,6 @@ class EvidenceKindEntry(Strict):
     command: str = Field(min_length=2)
     why: str = Field(min_length=3)
     template: bool = Field(default=False, description="`command` is Jinja2 over the user's values, as diagnostics")
+    proven_by: list[str] = Field(
+        default_factory=list, description="other evidence kinds that answer the same question (no need to ask again)"
+    )

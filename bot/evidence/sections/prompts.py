@@ -133,7 +133,7 @@ _COMMAND_KINDS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\b(?:ss|netstat)\b.*\|\s*wc\s+-l\b"), "ss-count"),
     (re.compile(r"\bss\s+(?:-[a-z]*l[a-z]*\b|--listening\b)"), "ss-listen"),
     (re.compile(r"\bphp-fpm[0-9.]{0,6}\s+-tt?\b|/pool\.d/|php-fpm\.d/|\bpm\.max_children\b"), "php-fpm-pool"),
-    (re.compile(r"\b(?:ps|pgrep)\b.{0,200}php-fpm|php-fpm.{0,200}\|\s*grep\b.{0,40}\bps\b"), "ps-fpm"),
+    (re.compile(r"\b(?:ps|pgrep)\b.{0,200}\[?p\]?hp-fpm"), "ps-fpm"),
     (re.compile(r"\bfree(?:\s+-[bkmgh]+)?\s*$"), "free"),
     (re.compile(r"\bgetent\s+a?hosts\b"), "getent"),
     (re.compile(r"\bnginx(?:-debug)?\b.*\s-[vV]\b"), "nginx-V"),
