@@ -104,9 +104,11 @@ def check_links(kb: KnowledgeBase) -> list[str]:
             if recipe is None or recipe.facts != "finding":
                 what = "unknown recipe" if recipe is None else "recipe without `facts: finding`"
                 problems.append(f"{_where(kb, f'findings/{fid}', ('recipes', i))}: {what} {rid!r}")
-    for name, kind in kb.evidence.items():
+    for name, evidence in kb.evidence.items():
         problems += [
-            f"kb/evidence.yaml: {name}: proven_by: unknown kind {o!r}" for o in kind.proven_by if o not in kb.evidence
+            f"kb/evidence.yaml: {name}: proven_by: unknown kind {o!r}"
+            for o in evidence.proven_by
+            if o not in kb.evidence
         ]
     commands = {key for env in kb.environments.values() for key in env.commands}
     for rid, recipe in kb.recipes.items():
