@@ -94,6 +94,7 @@ def request_facts(
         "handled": handled is not None,
         "context": handled.context if handled else "",
         "uncertain": list(handled.uncertain) if handled else [],
+        "doubt": doubt(handled.uncertain) if handled else "",
         "effective": in_force,
         "method": (facts.get("request") or "GET").split(" ", 1)[0],
         "uri": request.uri.split(" ", 1)[0],
@@ -102,6 +103,27 @@ def request_facts(
         "upstream_target": upstream_target(facts.get("upstream")),
     }
     return values, place
+
+
+_DOUBTS = {
+    "if-block": "routing.if_block",
+    "rewrite": "routing.rewrite",
+    "return": "routing.return",
+    "port-unknown": "routing.port_unknown",
+    "address-unknown": "routing.address_unknown",
+    "host-unknown": "routing.host_unknown",
+    "variable-server-name": "routing.variable_server_name",
+    "regex-unreadable": "routing.regex_unreadable",
+    "nesting-too-deep": "routing.nesting_too_deep",
+    "no-http-block": "routing.no_http_block",
+}
+"""The router's doubt codes and their words in ``kb/texts/routing.yaml``."""
+
+
+def doubt(codes: tuple[str, ...]) -> str:
+    """The router's doubts in words, empty when it is sure."""
+    reasons = [say(_DOUBTS[code]) for code in codes if code in _DOUBTS]
+    return say("routing.doubt", reasons=reasons) if reasons else ""
 
 
 def error_log_path(ev: Collected, place: RequestPlace | None) -> str:

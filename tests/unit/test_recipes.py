@@ -154,3 +154,14 @@ def test_proxy_loop_ignores_a_port_another_program_listens_on(kb, matcher):
         'LISTEN 0      2048       127.0.0.1:8080       0.0.0.0:*    users:(("gunicorn",pid=655,fd=5))\n'
     )
     assert "proxy-loop" not in {f.id for f in _diagnose(kb, matcher, conf, ss).findings}
+
+
+def test_a_doubtful_route_says_why_in_the_recommendation(kb, matcher):
+    line = (
+        "2024/05/14 11:40:02 [error] 1#1: *9 upstream sent too big header while reading response header from "
+        'upstream, client: 1.2.3.4, server: app.example.org, request: "GET /report/a HTTP/1.1", '
+        'upstream: "http://127.0.0.1:9000/report/a", host: "app.example.org"'
+    )
+    d = _diagnose(kb, matcher, DUMP, line)
+    rec = next(r for r in d.recommendations if r.directive == "proxy_buffer_size")
+    assert rec.line == 12 and "(check the block: an `if` block there may send it elsewhere)" in rec.why
