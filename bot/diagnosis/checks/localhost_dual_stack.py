@@ -93,8 +93,6 @@ def check(c: CheckContext) -> Facts | None:
     good = f"{_ADDRESS_OF[listening]}:{port}"
     old = place["args"]
     new = [old[0].replace("localhost", _ADDRESS_OF[listening], 1), *old[1:]]
-    if c.rec is None and c.ev.config is None:
-        return None
     return {
         "directive": place["directive"],
         "place": {"file": place["file"], "line": place["line"]},
