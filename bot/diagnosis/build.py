@@ -10,7 +10,8 @@ from typing import Any
 from jinja2 import TemplateError
 
 from bot.diagnosis.collect import Collected
-from bot.diagnosis.findings import cross_findings
+from bot.diagnosis.findings import fired_checks, render_finding
+from bot.diagnosis.line_diff import line_diff
 from bot.diagnosis.model import Command, Diagnosis, Finding, MatchSummary, Recommendation
 from bot.diagnosis.plan import (
     alert_rule,
@@ -21,12 +22,14 @@ from bot.diagnosis.plan import (
     missing_evidence,
     reproduction,
 )
-from bot.diagnosis.recipes import directive_changes, recipes_for
+from bot.diagnosis.recipe_facts import error_log_path
+from bot.diagnosis.recipes import plan_changes, recipe_runs
 from bot.diagnosis.sizing_input import build_sizing_input
+from bot.diagnosis.user_values import command_values, fill_placeholders, pasted_names
 from bot.grouping import Grouper, MatchGroup, group_lines
 from bot.knowledge.loader import KnowledgeBase
 from bot.knowledge.schema import ErrorEntry
-from bot.knowledge.templates import fix_template
+from bot.knowledge.templates import evaluate, fix_template, render_text
 from bot.knowledge.texts import say
 from bot.matching.matcher import Matcher
 from bot.sizing import Capacity, SizingInput, capacity, recommend
@@ -114,16 +117,21 @@ def _sizing(
 
 
 def _capacity_after(inp: SizingInput, recs: list[Recommendation]) -> Capacity:
-    """Capacity with exactly the recommended directive changes applied."""
-    changed = {r.directive: int(r.recommended) for r in recs if r.recommended.isdigit()}
-    return capacity(
-        replace(
-            inp,
-            worker_connections=changed.get("worker_connections", inp.worker_connections),
-            worker_rlimit_nofile=changed.get("worker_rlimit_nofile", inp.worker_rlimit_nofile),
-            worker_processes=changed.get("worker_processes", inp.worker_processes),
-        )
+    """Capacity with exactly the recommended directive changes applied.
+
+    A new ``worker_rlimit_nofile`` replaces the limit a worker's pasted table showed: the new
+    workers set it themselves, so the ceiling after the fix is the new one (issue 9, item 6).
+    """
+    changed = {r.directive: int(r.recommended) for r in recs if r.recommended.isascii() and r.recommended.isdigit()}
+    after = replace(
+        inp,
+        worker_connections=changed.get("worker_connections", inp.worker_connections),
+        worker_rlimit_nofile=changed.get("worker_rlimit_nofile", inp.worker_rlimit_nofile),
+        worker_processes=changed.get("worker_processes", inp.worker_processes),
     )
+    if "worker_rlimit_nofile" in changed:
+        after = replace(after, worker_nofile_soft=None, worker_nofile_hard=None)
+    return capacity(after)
 
 
 def diagnose_evidence(
@@ -133,14 +141,17 @@ def diagnose_evidence(
     grouper = ev.grouper
     entries = [kb.errors[k] for k in grouper.groups if k in kb.errors]
     entries.sort(key=lambda e: (SEVERITY_ORDER[e.severity], -grouper.groups[e.id].count, e.id))
-    recipes = recipes_for(kb, entries)
     inp, rec = _sizing(ev, target_concurrency, kb)
     if environment and environment in kb.environments:
         env_id, detected = environment, True
     else:
         env_id, detected = detect_environment(kb, ev.env_text)
     env = kb.environments.get(env_id)
-    directive_recs, edits = directive_changes(ev.config, rec, recipes)
+    fired = fired_checks(kb, ev, rec, env)
+    runs = recipe_runs(kb, entries, ev, rec, [(entry.recipes, facts) for entry, facts in fired], env)
+    recipes = [kb.recipes[rid] for rid in dict.fromkeys(run.recipe.id for run in runs)]
+    planned = plan_changes(ev, runs)
+    directive_recs, edits = planned.recommendations, planned.edits
     recommendations = directive_recs
     if env is not None and env.settings:
         recommendations, edits = as_settings(env, directive_recs), []
@@ -152,7 +163,7 @@ def diagnose_evidence(
     ):
         template_vars.pop("recommended_worker_rlimit_nofile", None)  # workers already inherit enough
     matches = [_summary(e, grouper.groups[e.id], template_vars, env_id) for e in entries]
-    findings = cross_findings(kb, ev, rec, env)
+    findings = [render_finding(entry, facts) for entry, facts in fired]
     findings += [
         Finding(
             id=m.kb_id,
@@ -163,18 +174,33 @@ def diagnose_evidence(
         for m in matches
     ]
     diff, diff_problem = diff_for(ev.config, edits)
+    diff += line_diff(planned.line_edits)
     # Why there is no diff comes first (a reply shows only the first few problems); damage it
     # already names ("nginx -T: <issue>") is not listed twice.
     problems = list(ev.problems)
     if diff_problem:
         problems = [diff_problem] + [p for p in problems if p.partition(": ")[2] not in diff_problem]
-    commands = environment_commands(env, rec, bool(diff), recipes, recommendations)
+    names = pasted_names(ev)
+    if ev.config is not None and ev.config.find("error_log"):
+        names["error_log"] = error_log_path(ev, None)
+    nginx_changed = bool(planned.edits) or not planned.line_edits
+    commands = environment_commands(env, rec, bool(diff), recipes, recommendations, nginx_changed=nginx_changed)
+    commands += [c for c in planned.checks if c.command not in {x.command for x in commands}]
+    placeholders = env.placeholders if env is not None else {}
+    commands = [Command(c.purpose, fill_placeholders(c.command, placeholders, names), c.role) for c in commands]
     seen_cmds = {c.command for c in commands}
     for entry in entries:
+        values: dict[str, Any] | None = None
         for diag in entry.diagnostics:
-            if diag.command not in seen_cmds:
-                seen_cmds.add(diag.command)
-                commands.append(Command(diag.why, diag.command, diag.role or ""))
+            command = diag.command
+            if diag.template:
+                values = values if values is not None else command_values(ev, grouper.groups.get(entry.id))
+                if not evaluate(diag.when, values):
+                    continue
+                command = render_text(command, values)
+            if command not in seen_cmds:
+                seen_cmds.add(command)
+                commands.append(Command(diag.why, command, diag.role or ""))
     needs = missing_evidence(kb, entries, ev)
     notes = []
     if grouper.lines and not matches:

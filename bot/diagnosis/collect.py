@@ -35,6 +35,16 @@ from bot.evidence import (
     parse_dump,
     sniff,
 )
+from bot.evidence.backend.model import (
+    FpmPools,
+    FpmProcess,
+    ListeningSocket,
+    Memory,
+    NginxBuild,
+    ProcessUsage,
+    Resolution,
+)
+from bot.evidence.backend.usage import NginxPs
 from bot.grouping import Grouper
 from bot.matching import Matcher
 
@@ -69,6 +79,14 @@ class Collected:
     sockets: SocketSummary | None = None
     established: int | None = None
     processes: list[NginxProcess] = field(default_factory=list)
+    usage: list[ProcessUsage] = field(default_factory=list)
+    """CPU time per nginx process, from ``ps`` with TIME / %CPU columns."""
+    fpm_processes: list[FpmProcess] = field(default_factory=list)
+    fpm_pools: list[FpmPools] = field(default_factory=list)
+    listening: list[ListeningSocket] = field(default_factory=list)
+    memory: Memory | None = None
+    resolutions: list[Resolution] = field(default_factory=list)
+    build: NginxBuild | None = None
     questions: list[str] = field(default_factory=list)
     limits_conf_lines: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
@@ -189,6 +207,9 @@ class Collected:
             self.limits.append(LimitsPaste(value, value.command or section.name))
         elif name == "nproc":
             self._set_cpus(value)
+        elif isinstance(value, NginxPs):
+            self.processes.extend(value.processes)
+            self.usage.extend(value.usage)
         elif not isinstance(current := getattr(self, name), list):
             setattr(self, name, value)
         elif isinstance(value, list):

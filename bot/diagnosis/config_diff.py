@@ -38,6 +38,8 @@ class Edit:
     context_block: str | None = None
     """Block the directive belongs in (``events``, ``http``); None for the main context."""
     why: str = ""
+    block_at: tuple[str, int] | None = None
+    """(file, line) of the very block a new directive goes into (the ``location`` that handled a request)."""
 
 
 def header_path(path: str) -> str:
@@ -233,6 +235,18 @@ def _plan(config: NginxConfig, edit: Edit, files: dict[str, _FileEdits]) -> None
         fe.spans.append((end, end, ("\n" if fe.text and not fe.text.endswith("\n") else "") + "\n" + body))
 
 
+def _insert_at_block(config: NginxConfig, edit: Edit, fe: _FileEdits) -> None:
+    """Insert ``edit`` as the first statement of the block opened at ``edit.block_at``."""
+    assert edit.block_at is not None
+    file, line = edit.block_at
+    block = next((d for d in config.directives if d.block and d.file == file and d.line == line), None)
+    if block is None:
+        raise ValueError(say("diff.line_not_pasted", name=edit.directive, file=file, line=line))
+    inner = (*block.context, _block_label(block))
+    child = next((d for d in config.directives if d.file == file and d.context == inner and d.line > line), None)
+    fe.insert_in_block(block, child, _statement(edit))
+
+
 def _unified(path: str, old: str, new: str) -> str:
     name = header_path(path)
     lines = list(
@@ -255,7 +269,13 @@ def make_diff(config: NginxConfig, edits: list[Edit]) -> str:
     """
     files: dict[str, _FileEdits] = {}
     for edit in edits:
-        _plan(config, edit, files)
+        if edit.block_at is not None:
+            path = edit.block_at[0]
+            if path not in config.files:
+                raise ValueError(say("diff.file_not_pasted", path=path))
+            _insert_at_block(config, edit, files.setdefault(path, _FileEdits(path, config.files[path])))
+        else:
+            _plan(config, edit, files)
     sections = []
     for path in config.files:
         fe = files.get(path)

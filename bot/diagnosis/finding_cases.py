@@ -12,7 +12,7 @@ from pathlib import Path
 from bot.diagnosis.build import diagnose_evidence
 from bot.diagnosis.checks import CHECKS, READS
 from bot.diagnosis.collect import Collected
-from bot.diagnosis.model import Finding
+from bot.diagnosis.model import Diagnosis, Finding
 from bot.knowledge.findings_schema import FindingCase, FindingEntry
 from bot.knowledge.loader import KnowledgeBase
 from bot.matching.matcher import Matcher
@@ -33,14 +33,19 @@ def case_pastes(kb: KnowledgeBase, entry: FindingEntry, case: FindingCase) -> li
     return [(base / name).read_text(encoding="utf-8") for name in case.evidence] + list(case.paste)
 
 
-def run_case(kb: KnowledgeBase, matcher: Matcher, entry: FindingEntry, case: FindingCase) -> list[Finding]:
-    """Every finding the diagnosis of this case raises. ``ValueError`` if the evidence did not parse."""
+def case_diagnosis(kb: KnowledgeBase, matcher: Matcher, entry: FindingEntry, case: FindingCase) -> Diagnosis:
+    """The diagnosis of this case's pastes. ``ValueError`` if the evidence did not parse."""
     ev = Collected()
     for i, text in enumerate(case_pastes(kb, entry, case), 1):
         ev.add_text(text, matcher, f"paste {i}")
     if ev.problems:
         raise ValueError("; ".join(ev.problems))
-    return diagnose_evidence(ev, kb, case.target_concurrency, case.environment).findings
+    return diagnose_evidence(ev, kb, case.target_concurrency, case.environment)
+
+
+def run_case(kb: KnowledgeBase, matcher: Matcher, entry: FindingEntry, case: FindingCase) -> list[Finding]:
+    """Every finding the diagnosis of this case raises. ``ValueError`` if the evidence did not parse."""
+    return case_diagnosis(kb, matcher, entry, case).findings
 
 
 def _case_problems(
@@ -48,9 +53,14 @@ def _case_problems(
 ) -> list[str]:
     fires = key == "fires"
     try:
-        found = [f for f in run_case(kb, matcher, entry, case) if f.id == entry.id]
+        diagnosis = case_diagnosis(kb, matcher, entry, case)
     except (OSError, ValueError) as exc:
         return [f"{where}: {key}.{i}: {case.name}: evidence unusable: {exc}"]
+    found = [f for f in diagnosis.findings if f.id == entry.id]
+    recommended = {r.directive for r in diagnosis.recommendations}
+    missing = [d for d in case.recommends if d not in recommended]
+    if fires and found and missing:
+        return [f"{where}: {key}.{i}: {case.name}: recommends: nothing changes {missing}"]
     if fires and not found:
         return [f"{where}: {key}.{i}: {case.name}: the finding did not fire"]
     if not fires and found:

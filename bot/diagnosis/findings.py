@@ -39,16 +39,23 @@ def render_finding(entry: FindingEntry, facts: Facts) -> Finding:
     return Finding(entry.id, entry.severity, render_text(entry.message, values), evidence)
 
 
-def cross_findings(
+def fired_checks(
     kb: KnowledgeBase, ev: Collected, rec: SizingRecommendation | None, env: EnvironmentEntry | None
-) -> list[Finding]:
-    """Every finding whose check fires on this evidence, in the order the KB gives them."""
-    out: list[Finding] = []
+) -> list[tuple[FindingEntry, Facts]]:
+    """Every finding whose check fires on this evidence, with its facts, in the order the KB gives them."""
+    out: list[tuple[FindingEntry, Facts]] = []
     for entry in sorted(kb.findings.values(), key=lambda e: (e.order, e.id)):
         check = CHECKS.get(entry.id)
         if check is None or not applies_in(entry, env):
             continue  # `kb lint` and the meta-test report a finding without a check
         facts = check(CheckContext(ev, rec, entry.reads))
         if facts is not None:
-            out.append(render_finding(entry, facts))
+            out.append((entry, facts))
     return out
+
+
+def cross_findings(
+    kb: KnowledgeBase, ev: Collected, rec: SizingRecommendation | None, env: EnvironmentEntry | None
+) -> list[Finding]:
+    """Every finding whose check fires on this evidence, rendered, in the order the KB gives them."""
+    return [render_finding(entry, facts) for entry, facts in fired_checks(kb, ev, rec, env)]

@@ -12,10 +12,12 @@ from collections.abc import Iterable
 from bot.diagnosis.collect import Collected
 from bot.diagnosis.config_diff import Edit, apply_command, make_diff
 from bot.diagnosis.model import Command, Need, Recommendation
+from bot.diagnosis.user_values import command_values
 from bot.evidence import PASTED, NginxConfig
 from bot.knowledge.loader import KnowledgeBase
 from bot.knowledge.recipes_schema import Recipe
 from bot.knowledge.schema import EnvironmentEntry, ErrorEntry
+from bot.knowledge.templates import render_text
 from bot.knowledge.texts import say
 from bot.sizing import Recommendation as SizingRecommendation
 
@@ -116,8 +118,14 @@ def environment_commands(
     has_diff: bool,
     recipes: list[Recipe],
     recs: list[Recommendation] | None = None,
+    *,
+    nginx_changed: bool = True,
 ) -> list[Command]:
-    """The commands of the plan in the user's environment: test, apply, verify."""
+    """The commands of the plan in the user's environment: test, apply, verify.
+
+    ``nginx_changed`` False (only a backend's file changes, e.g. a php-fpm pool): no test or
+    reload of nginx; the recipe's own checks say how to test and restart the backend.
+    """
     if env is None:
         return []
     c = env.commands
@@ -135,7 +143,7 @@ def environment_commands(
         )
         both = apply_command(DIFF_PATH, dry_run=True) + " && " + apply_command(DIFF_PATH).removeprefix("cd / && ")
         out.append(Command(say("plan.purpose_apply_diff"), both, "apply_diff"))
-    if "test_config" in c:
+    if "test_config" in c and nginx_changed:
         out.append(Command(say("plan.purpose_test_config"), c["test_config"], "test_config"))
     if rec is not None and rec.needs_restart and "raise_fd_limit" in c and apply_settings is None:
         limit = rec.recommended_limit_nofile
@@ -145,7 +153,7 @@ def environment_commands(
         out.append(Command(say("plan.purpose_raise_fd_limit"), cmd, "raise_fd_limit"))
         if "restart" in c:
             out.append(Command(say("plan.purpose_restart"), c["restart"], "restart"))
-    elif "reload" in c and apply_settings is None:
+    elif "reload" in c and apply_settings is None and nginx_changed:
         out.append(Command(say("plan.purpose_reload"), c["reload"], "reload"))
     verified: set[str] = set()
     for recipe in recipes:
@@ -159,7 +167,8 @@ def environment_commands(
 
 
 def missing_evidence(kb: KnowledgeBase, entries: list[ErrorEntry], ev: Collected) -> list[Need]:
-    """Evidence the matched entries want that was not pasted, with the command to get it."""
+    """Evidence the matched entries want that was not pasted, with the command to get it
+    (templated commands filled with the user's values from the entry's lines)."""
     needs: list[Need] = []
     seen: set[str] = set()
     for entry in entries:
@@ -169,9 +178,15 @@ def missing_evidence(kb: KnowledgeBase, entries: list[ErrorEntry], ev: Collected
                 continue
             if kind == "master-limits" and "worker-limits" in ev.present:
                 continue
+            known = kb.evidence.get(kind)
+            if known is not None and any(other in ev.present for other in known.proven_by):
+                continue
             seen.add(kind)
             known = kb.evidence.get(kind)
-            needs.append(Need(kind, known.command if known else "", need.why))
+            command = known.command if known else ""
+            if known is not None and known.template:
+                command = render_text(command, command_values(ev, ev.grouper.groups.get(entry.id)))
+            needs.append(Need(kind, command, need.why))
     return needs
 
 

@@ -134,6 +134,7 @@ def build_sizing_input(ev: Collected, target_concurrency: int | None, kb: Knowle
         fs_nr_open=ev.kernel.nr_open if ev.kernel else None,
         fs_file_max=ev.kernel.file_max if ev.kernel else None,
         observed_alert_worker_connections=_int(logged.get("observed_alert_worker_connections")),
+        observed_fd_exhausted=logged.get("observed_fd_exhausted") is True or None,
         observed_concurrency=ev.observed_concurrency,
         target_concurrency=target_concurrency,
         proxied=proxied,

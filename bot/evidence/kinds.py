@@ -15,9 +15,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from bot.evidence.backend.fpm import parse_fpm_pools, parse_fpm_ps
+from bot.evidence.backend.host import parse_free, parse_getent, parse_nginx_build
+from bot.evidence.backend.listening import parse_listening
+from bot.evidence.backend.usage import read_nginx_ps
 from bot.evidence.limits.descriptors import parse_proc_limits, parse_systemctl_show, parse_ulimit
 from bot.evidence.limits.kernel import parse_cpus, parse_file_nr, parse_sysctl
-from bot.evidence.limits.processes import parse_ps
 from bot.evidence.limits.sockets import parse_ss_count, parse_ss_summary
 from bot.evidence.nginx_config.parse import Mapper, parse_dump
 
@@ -55,7 +58,13 @@ SECTION_KINDS: Mapping[str, SectionKind] = MappingProxyType(
         "nproc": SectionKind(parse_cpus, "nproc", "nproc"),
         "ss-s": SectionKind(parse_ss_summary, "ss-s", "sockets"),
         "ss-count": SectionKind(parse_ss_count, "ss-s", "established"),
-        "ps": SectionKind(parse_ps, "ps-nginx", "processes"),
+        "ps": SectionKind(read_nginx_ps, "ps-nginx", "processes"),
+        "ps-fpm": SectionKind(parse_fpm_ps, "ps-php-fpm", "fpm_processes"),
+        "ss-listen": SectionKind(parse_listening, "listening-sockets", "listening"),
+        "php-fpm-pool": SectionKind(parse_fpm_pools, "php-fpm-pool", "fpm_pools"),
+        "free": SectionKind(parse_free, "memory", "memory"),
+        "getent": SectionKind(parse_getent, "dns", "resolutions"),
+        "nginx-V": SectionKind(parse_nginx_build, "nginx-V", "build"),
         "question": SectionKind(str.strip, None, "questions"),
         "unknown": SectionKind(None, None, None),
     }

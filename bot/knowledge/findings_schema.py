@@ -28,6 +28,9 @@ class FindingCase(Strict):
     target_concurrency: int | None = Field(default=None, ge=1)
     environment: str | None = Field(default=None, pattern=KEBAB_ID)
     message: str | None = Field(default=None, description="the rendered message must contain this")
+    recommends: list[str] = Field(
+        default_factory=list, description="directives the diagnosis must then recommend (`listen`, `pm.max_children`)"
+    )
 
     @model_validator(mode="after")
     def _has_evidence(self) -> FindingCase:
@@ -57,3 +60,7 @@ class FindingEntry(Strict):
     )
     fires: list[FindingCase] = Field(default_factory=list)
     stays_silent: list[FindingCase] = Field(default_factory=list)
+    recipes: list[str] = Field(
+        default_factory=list,
+        description="kb/recipes ids (facts: finding) evaluated with the check's facts when it fires",
+    )

@@ -30,12 +30,8 @@ def _templates(kb: KnowledgeBase) -> Iterator[Location]:
         for i, item in enumerate(finding.evidence):
             if not isinstance(item, EachFact):
                 yield f"findings/{fid}", ("evidence", i), item, False
-    for rid, recipe in kb.recipes.items():
-        for i, change in enumerate(recipe.changes):
-            yield f"recipes/{rid}", ("changes", i, "directive"), change.directive, False
-            yield f"recipes/{rid}", ("changes", i, "why"), change.why, False
-            for name in ("value", "current", "when"):
-                yield f"recipes/{rid}", ("changes", i, name), getattr(change, name), True
+    yield from _recipe_templates(kb)
+    yield from _diagnostic_templates(kb)
     for gid, guide in kb.guides.items():
         for i, step in enumerate(guide.steps):
             yield f"guides/{gid}", ("steps", i, "explain"), step.explain, False
@@ -45,6 +41,30 @@ def _templates(kb: KnowledgeBase) -> Iterator[Location]:
                 yield f"guides/{gid}", ("steps", i, "variants", j, "when"), variant.when, True
                 for name in ("title", "body", "command", "expect"):
                     yield f"guides/{gid}", ("steps", i, "variants", j, name), getattr(variant, name), False
+
+
+def _recipe_templates(kb: KnowledgeBase) -> Iterator[Location]:
+    for rid, recipe in kb.recipes.items():
+        for name, expression in recipe.let.items():
+            yield f"recipes/{rid}", ("let", name), expression, True
+        for i, change in enumerate(recipe.changes):
+            yield f"recipes/{rid}", ("changes", i, "directive"), change.directive, False
+            yield f"recipes/{rid}", ("changes", i, "why"), change.why, False
+            for name in ("value", "current", "when", "at", "each"):
+                if getattr(change, name) is not None:
+                    yield f"recipes/{rid}", ("changes", i, name), getattr(change, name), True
+        for i, check in enumerate(recipe.checks):
+            for name in ("purpose", "command"):
+                yield f"recipes/{rid}", ("checks", i, name), getattr(check, name), False
+            yield f"recipes/{rid}", ("checks", i, "when"), check.when, True
+
+
+def _diagnostic_templates(kb: KnowledgeBase) -> Iterator[Location]:
+    for eid, entry in kb.errors.items():
+        for i, diag in enumerate(entry.diagnostics):
+            if diag.template:
+                yield f"errors/{eid}", ("diagnostics", i, "command"), diag.command, False
+                yield f"errors/{eid}", ("diagnostics", i, "when"), diag.when, True
 
 
 def check_template_syntax(kb: KnowledgeBase) -> list[str]:
@@ -78,6 +98,18 @@ def check_links(kb: KnowledgeBase) -> list[str]:
         for i, rid in enumerate(entry.recipes):
             if rid not in kb.recipes:
                 problems.append(f"{_where(kb, f'errors/{eid}', ('recipes', i))}: unknown recipe {rid!r}")
+    for fid, finding in kb.findings.items():
+        for i, rid in enumerate(finding.recipes):
+            recipe = kb.recipes.get(rid)
+            if recipe is None or recipe.facts != "finding":
+                what = "unknown recipe" if recipe is None else "recipe without `facts: finding`"
+                problems.append(f"{_where(kb, f'findings/{fid}', ('recipes', i))}: {what} {rid!r}")
+    for name, evidence in kb.evidence.items():
+        problems += [
+            f"kb/evidence.yaml: {name}: proven_by: unknown kind {o!r}"
+            for o in evidence.proven_by
+            if o not in kb.evidence
+        ]
     commands = {key for env in kb.environments.values() for key in env.commands}
     for rid, recipe in kb.recipes.items():
         if recipe.guide is not None and recipe.guide not in kb.guides:

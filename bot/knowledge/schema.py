@@ -121,6 +121,11 @@ class Diagnostic(Strict):
     command: str = Field(min_length=2)
     why: str = Field(min_length=3)
     role: str | None = Field(default=None, pattern=KEBAB_ID, description="what it shows, for guides (`current-values`)")
+    template: bool = Field(
+        default=False,
+        description="`command` is Jinja2 over the user's values (bot/diagnosis/user_values.py)",
+    )
+    when: str = Field(default="true", description="Jinja2 expression over the same values; false leaves it out")
 
 
 class SizingFeed(Strict):
@@ -200,6 +205,10 @@ class EnvironmentEntry(Strict):
         "(ingress-nginx ConfigMap keys); non-empty means: change these, never diff nginx.conf",
     )
     default: bool = Field(default=False, description="assumed when nothing pasted reveals the environment")
+    placeholders: dict[str, str] = Field(
+        default_factory=dict,
+        description="placeholder in `commands` -> the pasted value that replaces it (`<container>`: container)",
+    )
     specificity: int = Field(default=0, description="on a detection tie the higher wins (compose beats docker)")
     traits: list[str] = Field(default_factory=list, description="what holds here, for findings (kebab-case)")
 
@@ -215,3 +224,7 @@ class EvidenceKindEntry(Strict):
     title: str = Field(min_length=3)
     command: str = Field(min_length=2)
     why: str = Field(min_length=3)
+    template: bool = Field(default=False, description="`command` is Jinja2 over the user's values, as diagnostics")
+    proven_by: list[str] = Field(
+        default_factory=list, description="other evidence kinds that answer the same question (no need to ask again)"
+    )

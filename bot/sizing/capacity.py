@@ -66,6 +66,9 @@ class SizingInput:
     target_concurrency: int | None = None
     proxied: bool | None = None
     failed_requests_hint: int | None = None
+    observed_fd_exhausted: bool | None = None
+    """A worker ran out of descriptors (``accept4() failed (24: ...)``): with the limit at about
+    ``worker_connections`` both ceilings bind together, and the demand filled the limit."""
 
     def used(self, *names: str) -> dict[str, InputValue]:
         """The named fields and their values: what a result records as its inputs."""

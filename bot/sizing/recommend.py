@@ -25,7 +25,13 @@ from bot.sizing.capacity import (
     positive,
     rlimit_applies,
 )
-from bot.sizing.rules import CACHE_MANAGER_CONNECTIONS, CHANNEL_SLOTS, DEFAULT_RULES, SizingRules
+from bot.sizing.rules import (
+    CACHE_MANAGER_CONNECTIONS,
+    CHANNEL_SLOTS,
+    COMPILED_DEFAULT_WORKER_CONNECTIONS,
+    DEFAULT_RULES,
+    SizingRules,
+)
 
 
 @dataclass(frozen=True)
@@ -41,11 +47,32 @@ class Target:
     explain: list[str] = field(default_factory=list)
 
 
+def fd_exhausted_at(inp: SizingInput, rules: SizingRules = DEFAULT_RULES) -> int | None:
+    """The descriptor limit a worker ran out at, when it sits at about ``worker_connections``.
+
+    Then the open-file limit and the slots bind together: a worker that hit EMFILE at 1024
+    descriptors also had about 1024 connections, so the demand is read like the alert's N
+    and both limits rise (raising only the descriptors moves the failure to "worker_connections
+    are not enough" at almost the same load).
+    """
+    if not inp.observed_fd_exhausted:
+        return None
+    fd = capacity(inp, rules).fd_limit_per_worker
+    wc = positive(inp.worker_connections) or COMPILED_DEFAULT_WORKER_CONNECTIONS
+    if fd is None or not (wc // 2 <= fd <= wc + wc // 10):
+        return None
+    return fd
+
+
 def _alert_target(inp: SizingInput, rules: SizingRules, explain: list[str]) -> int | None:
-    """Demand implied by ``N worker_connections are not enough``: one worker was full."""
+    """Demand implied by ``N worker_connections are not enough`` (one worker was full), or by
+    descriptors exhausted at about ``worker_connections``."""
     alert = positive(inp.observed_alert_worker_connections)
     if alert is None:
-        return None
+        alert = fd_exhausted_at(inp, rules)
+        if alert is None:
+            return None
+        explain.append(say("sizing.fd_exhausted_at", fd=alert, wc=inp.worker_connections or alert))
     if is_cache_manager_alert(inp):
         explain.append(say("sizing.alert_is_cache_manager", alert=alert, cache=CACHE_MANAGER_CONNECTIONS))
         return None
@@ -105,6 +132,7 @@ def target_concurrency(inp: SizingInput, rules: SizingRules = DEFAULT_RULES) -> 
         "proxied",
         "http3",
         "failed_requests_hint",
+        "observed_fd_exhausted",
     )
     given = positive(inp.target_concurrency)
     if given is not None:

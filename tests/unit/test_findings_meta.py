@@ -16,7 +16,7 @@ import pytest
 
 import bot.diagnosis.checks as checks_pkg
 from bot.diagnosis.checks import CHECKS, READS
-from bot.diagnosis.finding_cases import check_findings, run_case
+from bot.diagnosis.finding_cases import case_diagnosis, check_findings, run_case
 from bot.knowledge.findings_schema import FindingCase
 from bot.knowledge.loader import load_kb
 
@@ -40,6 +40,10 @@ DESIGN_FINDING_IDS = (
     "cache-manager-connections",
     "slow-upstream",
     "worker-processes-vs-cpus",
+    "uneven-worker-load",
+    "localhost-dual-stack",
+    "fastcgi-pool-saturated",
+    "fd-limit-at-connections",
 )
 
 
@@ -75,6 +79,12 @@ def test_case(kb, matcher, fid, kind, i):
     raised = {f.id: f for f in run_case(kb, matcher, entry, case)}
     if kind == "fires":
         assert fid in raised, f"{case.name}: {fid} did not fire"
+        recommended = {r.directive: r for r in case_diagnosis(kb, matcher, entry, case).recommendations}
+        for directive in case.recommends:
+            assert directive in recommended, f"{case.name}: no change of {directive}: {sorted(recommended)}"
+            rec = recommended[directive]
+            # a top-level insertion keeps line None (tests/unit/test_kb_homes.py); every other change has its line
+            assert rec.file and (rec.line or rec.context in ("main", "events", "http")), rec
         finding = raised[fid]
         assert case.message is None or case.message in finding.message
         assert "None" not in finding.message and "{" not in finding.message

@@ -37,7 +37,7 @@ def _line_of(text: str, needle: str) -> int:
     ("rel", "old", "new", "field"),
     [
         ("findings/proxy-loop.yaml", "severity: critical", "severity: apocalyptic", "severity"),
-        ("recipes/raise-worker-limits.yaml", "    block: events", "    block: location", "changes.0.block"),
+        ("recipes/raise-worker-limits.yaml", "    block: events", "    block: nowhere", "changes.0.block"),
         ("texts/plan.yaml", "  purpose_restart:", "  Purpose-Restart:", "texts"),
         ("environments/docker.yaml", "specificity: 30", "specificity: high", "specificity"),
         ("errors/setrlimit-failed.yaml", "  master_is_root: {value: false}", "  master_is_root: {}", "sizing"),

@@ -292,7 +292,15 @@ def test_prompts(line: str, cmd: str | None) -> None:
         ("ps aux | grep nginx", "ps"),
         ("sudo nginx -t", "nginx-t"),
         ("tail -n 50 /var/log/nginx/error.log", "errorlog"),
-        ("free -m", None),
+        ("free -m", "free"),  # read since issue 9 (memory for php-fpm's pm.max_children)
+        ("uptime", None),
+        ("ss -ltnp", "ss-listen"),
+        ("ss -lxp | grep php", "ss-listen"),
+        ("getent ahosts localhost", "getent"),
+        ("sudo php-fpm8.2 -tt", "php-fpm-pool"),
+        ("grep -HnE '^(pm|listen)' /etc/php/*/fpm/pool.d/*.conf", "php-fpm-pool"),
+        ("ps -o pid,rss,cmd -C php-fpm8.2", "ps-fpm"),
+        ("nginx -V 2>&1", "nginx-V"),
     ],
 )
 def test_command_kinds(cmd: str, kind: str | None) -> None:

@@ -12,28 +12,36 @@ from types import ModuleType
 
 from bot.diagnosis.checks import (
     cache_manager_connections,
+    fastcgi_pool_saturated,
+    fd_limit_at_connections,
     fd_limit_below_connections,
     limits_conf_ignored_by_systemd,
     limits_read_from_master,
+    localhost_dual_stack,
     old_workers_keep_limits,
     proxy_loop,
     restart_needed,
     setrlimit_not_permitted,
     slow_upstream,
+    uneven_worker_load,
     worker_processes_vs_cpus,
 )
 from bot.diagnosis.checks.context import Check, CheckContext, Facts
 
 _MODULES: tuple[ModuleType, ...] = (
     cache_manager_connections,
+    fastcgi_pool_saturated,
+    fd_limit_at_connections,
     fd_limit_below_connections,
     limits_conf_ignored_by_systemd,
     limits_read_from_master,
+    localhost_dual_stack,
     old_workers_keep_limits,
     proxy_loop,
     restart_needed,
     setrlimit_not_permitted,
     slow_upstream,
+    uneven_worker_load,
     worker_processes_vs_cpus,
 )
 

@@ -1,7 +1,9 @@
 """An upstream that is nginx itself: every request eats slots until they run out.
 
 Compares every proxy target (``*_pass`` and the servers of the upstream blocks they name)
-and every upstream seen in the log with nginx's own listeners.
+and every upstream seen in the log with nginx's own listeners. nginx's ports come from the
+``listen`` lines of ``nginx -T`` as written (a listen without a port is left out, never
+assumed to be 80); a port that ``ss -ltnp`` shows another program listening on is no loop.
 """
 
 from __future__ import annotations
@@ -18,11 +20,24 @@ _LOCAL_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1", "0.0.0.0", "*", "[::]"
 _HOST_PORT = re.compile(r"^(?:[a-z]+://)?(?P<host>\[[^\]]+\]|[^:/]+)(?::(?P<port>\d+))?")
 
 
+_PORT_WRITTEN = re.compile(r"(?:^|:)[0-9]{1,5}$")
+
+
 def _own_listeners(ev: Collected) -> set[tuple[str, int]]:
+    """The address:port pairs nginx's http servers listen on, as written in ``nginx -T``."""
     config = ev.config
     if config is None:
         return set()
-    return {(li.address, li.port) for li in config.listens if li.port is not None}
+    return {
+        (li.address, li.port)
+        for li in config.listens
+        if li.port is not None and li.context == "http" and li.args and _PORT_WRITTEN.search(li.args[0])
+    }
+
+
+def _others_listen(ev: Collected) -> set[int]:
+    """Ports another program listens on (``ss -ltnp``): a proxy there reaches that program."""
+    return {s.port for s in ev.listening if s.kind == "tcp" and s.port and s.processes and "nginx" not in s.processes}
 
 
 def _split_host_port(target: str) -> tuple[str, int | None]:
@@ -57,7 +72,7 @@ def check(c: CheckContext) -> Facts | None:
     own = _own_listeners(c.ev)
     if not own:
         return None
-    own_ports = {port for _addr, port in own}
+    own_ports = {port for _addr, port in own} - _others_listen(c.ev)
     for target, where in _targets(c.ev):
         host, port = _split_host_port(target)
         if port in own_ports and (host in _LOCAL_HOSTS or (host, port) in own):

@@ -111,6 +111,13 @@ class Classifier:
         self.verdict_window = False
         if kind == "proc-limits":
             return Label(kind, role="header" if s.startswith("Limit") else "row")
+        if kind == "ps" and self.hint == "ps-fpm" and "PID" in s:
+            return Label("ps-fpm", role="header")  # the header of php-fpm's ps, announced by its prompt
+        prev = self.labels[-1] if self.labels else None
+        if kind == "ps-fpm" and prev is not None and prev.kind == "ps" and prev.role == "header":
+            prev.kind = "ps-fpm"  # a ps header without a prompt, over php-fpm's rows
+        if kind == "ps" and "PID" in s:
+            return Label(kind, role="header")
         if kind is not None:
             return Label(kind)
         if self.hint is not None and loose_fits(self.hint, s):

@@ -71,6 +71,10 @@ _KNOWN_COMMANDS = frozenset(
         "bash",
         "tee",
         "zcat",
+        "free",
+        "getent",
+        "php-fpm",
+        "php-fpm8.2",
     }
 )
 """A bare ``#`` or ``>`` also starts config comments and markdown quotes: trust it only
@@ -85,7 +89,9 @@ def _first_word(cmd: str) -> str:
     return ""
 
 
-_BARE_COMMANDS = frozenset({"ulimit", "nproc", "cat", "sysctl", "systemctl", "ss", "ps", "pgrep", "getconf", "sudo"})
+_BARE_COMMANDS = frozenset(
+    {"ulimit", "nproc", "cat", "sysctl", "systemctl", "ss", "ps", "pgrep", "getconf", "sudo", "free", "getent"}
+)
 """People also paste ``ulimit -n`` / ``1024`` without the prompt: a line that is exactly one of
 these evidence commands still announces its output (prose ends with punctuation)."""
 
@@ -125,6 +131,12 @@ _COMMAND_KINDS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\bsysctl\b|/proc/sys/"), "sysctl"),
     (re.compile(r"\bnproc\b|_NPROCESSORS_ONLN|\bgrep\s+-c\s+\^?processor\b"), "nproc"),
     (re.compile(r"\b(?:ss|netstat)\b.*\|\s*wc\s+-l\b"), "ss-count"),
+    (re.compile(r"\bss\s+(?:-[a-z]*l[a-z]*\b|--listening\b)"), "ss-listen"),
+    (re.compile(r"\bphp-fpm[0-9.]{0,6}\s+-tt?\b|/pool\.d/|php-fpm\.d/|\bpm\.max_children\b"), "php-fpm-pool"),
+    (re.compile(r"\b(?:ps|pgrep)\b.{0,200}\[?p\]?hp-fpm"), "ps-fpm"),
+    (re.compile(r"\bfree(?:\s+-[bkmgh]+)?\s*$"), "free"),
+    (re.compile(r"\bgetent\s+a?hosts\b"), "getent"),
+    (re.compile(r"\bnginx(?:-debug)?\b.*\s-[vV]\b"), "nginx-V"),
     (re.compile(r"\bss\s+(?:-\w*s\w*|--summary)\b"), "ss-s"),
     (re.compile(r"\b(?:ps|pgrep)\b"), "ps"),
     (re.compile(r"\bnginx(?:-debug)?\b.*\s-[tT]\b"), "nginx-t"),

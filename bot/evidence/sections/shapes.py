@@ -40,6 +40,21 @@ _PS_NGINX = re.compile(
 )
 _PS_HEADER = re.compile(r"^(?:[A-Z%]+\s+){0,12}?PID\s+(?:[A-Z%]+\s+){0,12}?(?:CMD|COMMAND|ARGS)$")
 _PS_LOOSE = re.compile(r"^(?:\d+(?:\s.*)?|\S+\s+\d+\s.*)$")
+_SS_LISTEN_HEADER = re.compile(r"^(?:Netid\s+)?State\s+Recv-Q\s+Send-Q\s+Local\s+Address:Port\s+Peer\s+Address:Port")
+_SS_LISTEN_ROW = re.compile(
+    r"^(?:(?:u_str|u_seq|u_dgr|tcp|tcp6|udp|nl)\s+)?(?:LISTEN|UNCONN)\s+[0-9]{1,10}\s+[0-9]{1,10}\s+\S"
+)
+_FPM_SETTING = re.compile(
+    r"^(?:/[^:\s]{1,1024}\.conf:(?:[0-9]{1,7}:)?)?\s*(?:pm|listen)(?:\.[a-z_]{1,40}){0,2}\s*=\s*\S"
+)
+_FPM_TT = re.compile(r"^\[[0-9]{2}-[A-Za-z]{3}-[0-9]{4} [0-9:]{8}\] (?:NOTICE|WARNING|ERROR):(?: |$)")
+FPM_PS = re.compile(r"\bphp-fpm(?:[0-9.]{0,6})?: (?:master process|pool \S)")
+_FREE = re.compile(r"^(?:total\s+used\s+free\s+shared\s+buff/cache\s+available|(?:Mem|Swap):\s+[0-9])")
+_NGINX_V = re.compile(
+    r"^(?:nginx version: (?:nginx|openresty|freenginx)/|built (?:with|by) \S|TLS SNI support |configure arguments: )"
+)
+_GETENT_ROW = re.compile(r"^[0-9A-Fa-f:.]{2,39}\s+(?:STREAM|DGRAM|RAW)\b")
+_GETENT_LOOSE = re.compile(r"^[0-9A-Fa-f:.]{2,39}(?:%\S{1,16})?\s+\S")
 _COMMAND_ERROR = re.compile(
     r"^[\w./-]{1,64}: .{0,400}(?:No such file|Permission denied|not found|not permitted|cannot )"
 )
@@ -78,13 +93,45 @@ def loose_fits(kind: str, s: str) -> bool:
         return _PS_LOOSE.match(s) is not None
     if kind == "errorlog":
         return not is_question(s)
+    return _loose_backend(kind, s)
+
+
+def _loose_backend(kind: str, s: str) -> bool:
+    """The output of the commands about what sits beside nginx (sockets, php-fpm, names)."""
+    if kind == "ss-listen":
+        return _SS_LISTEN_ROW.match(s) is not None or _SS_LISTEN_HEADER.match(s) is not None
+    if kind == "php-fpm-pool":
+        return _FPM_SETTING.match(s) is not None or _FPM_TT.match(s) is not None
+    if kind == "ps-fpm":
+        return _PS_LOOSE.match(s) is not None or _PS_HEADER.match(s) is not None
+    if kind == "getent":
+        return _GETENT_LOOSE.match(s) is not None
     return False
+
+
+def _backend_kind(s: str) -> str | None:
+    """Shapes of the outputs about what sits beside nginx, each unmistakable on its own."""
+    if ("LISTEN" in s or "UNCONN" in s or "Recv-Q" in s) and (_SS_LISTEN_ROW.match(s) or _SS_LISTEN_HEADER.match(s)):
+        return "ss-listen"
+    if ("pm" in s or "listen" in s) and _FPM_SETTING.match(s):
+        return "php-fpm-pool"
+    if s.startswith("[") and _FPM_TT.match(s):
+        return "php-fpm-pool"
+    if "php-fpm" in s and FPM_PS.search(s):
+        return "ps-fpm"
+    if _FREE.match(s):
+        return "free"
+    if _GETENT_ROW.match(s):
+        return "getent"
+    return None
 
 
 def strong_kind(s: str, raw: str) -> str | None:
     """Kinds a line proves on its own, whatever precedes it."""
     if _T_VERDICT.match(s):
         return "nginx-t"
+    if _NGINX_V.match(s):
+        return "nginx-V"
     if _LIMITS_HEADER.match(s) or (s.startswith("Max ") and _LIMITS_ROW.match(s)):
         return "proc-limits"
     if parse_line(raw).has_prefix:
@@ -103,6 +150,9 @@ def strong_kind(s: str, raw: str) -> str | None:
         return "ss-s"
     if "nginx: " in s and _PS_NGINX.match(s):
         return "ps"
+    backend = _backend_kind(s)
+    if backend is not None:
+        return backend
     if "PID" in s and _PS_HEADER.match(s):
         return "ps"
     return None
