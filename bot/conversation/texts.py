@@ -9,11 +9,14 @@ attachments, never cut off (``fit``).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
-from bot.conversation.model import Attachment
+from bot.conversation.model import Attachment, Reply
 from bot.diagnosis.model import Diagnosis, MatchSummary, Recommendation
 from bot.diagnosis.plan import DIFF_FILE as DIFF_FILE  # re-exported: the name the conversation attaches
+from bot.evidence.redaction import Masked
+from bot.evidence.redaction.summary import summary
 from bot.knowledge.loader import KnowledgeBase
 from bot.knowledge.texts import say
 
@@ -85,9 +88,17 @@ def match_line(m: MatchSummary) -> str:
     )
 
 
-def masked_note(masked: int) -> str:
-    """Tell the user their secrets were masked (they should know, and maybe rotate them)."""
-    return say("conversation.masked", count=masked) if masked else ""
+def masked_note(masked: Sequence[Masked]) -> str:
+    """Tell the user which secrets were masked (they should know, and maybe rotate them)."""
+    return say("conversation.masked", summary=summary(masked)) if masked else ""
+
+
+def with_note(reply: Reply, note: str) -> Reply:
+    """``reply`` with ``note`` at its end (the whole text to a file when it no longer fits)."""
+    if not note:
+        return reply
+    body, files = fit(f"{reply.text}\n\n{note}", reply.attachments)
+    return replace(reply, text=body, attachments=files)
 
 
 def fit(text: str, attachments: Iterable[Attachment] = ()) -> tuple[str, tuple[Attachment, ...]]:
