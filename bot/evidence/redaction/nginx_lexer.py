@@ -38,7 +38,8 @@ _TOKEN = re.compile(
 )
 _HEADER = re.compile(r"# configuration file [^\n]{1,4096}:[ \t]*$")
 _DIRECTIVE_LIKE = re.compile(r"[a-z][a-z0-9_]{0,63}")
-_EXTRA_DIRECTIVES = frozenset({"echo", "pagespeed", "modsecurity", "brotli", "sticky", "lua", "perl"})
+_EXTRA_DIRECTIVES = frozenset({"echo", "pagespeed", "brotli", "sticky"})
+"""Third-party directives with no underscore in their name (crossplane knows only the stock ones)."""
 ENTRY_BLOCKS = frozenset({"map", "geo", "types", "split_clients", "charset_map", "match"})
 """Blocks whose lines are entries (``key value;``), not directives."""
 MAX_TOKENS = 4096
