@@ -20,7 +20,7 @@ newline: the redacted dump parses to the same directives on the same lines, so f
 from __future__ import annotations
 
 from bot.evidence.redaction.config_rules import config_spans
-from bot.evidence.redaction.key_material import fragment_spans, key_file_spans, pem_spans
+from bot.evidence.redaction.key_material import certificate_ranges, fragment_spans, key_file_spans, pem_spans
 from bot.evidence.redaction.model import REDACTED, Masked, Redaction, apply_spans
 from bot.evidence.redaction.names import is_secret_key
 from bot.evidence.redaction.text_rules import text_spans
@@ -40,6 +40,9 @@ def redact_intake(text: str) -> Redaction:
         *key_file_spans(text, found.key_files),
         *text_spans(text),
     ]
+    public = certificate_ranges(text)
+    if public:  # a certificate's body looks random, and is public
+        spans = [s for s in spans if s.kind != "high_entropy" or not any(a <= s.start < b for a, b in public)]
     return apply_spans(text, spans)
 
 

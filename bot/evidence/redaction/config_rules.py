@@ -268,7 +268,7 @@ def _map_entry(text: str, st: Statement, block: Statement, out: ConfigFindings) 
         return
     source, target = block.tokens[1].value(text), block.tokens[2].value(text)
     key = st.tokens[0]
-    if key.value(text) not in MAP_DIRECTIVES and names.is_secret_variable(source):
+    if names.is_secret_variable(source) and key.value(text) not in MAP_DIRECTIVES:
         raw = key.value(text)
         skip = 2 if raw.startswith("~*") else 1 if raw.startswith(("~", "\\")) else 0
         out.spans.extend(value_spans(text, Token(key.inner_start + skip, key.inner_end), "map_key", source))

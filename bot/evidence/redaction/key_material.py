@@ -80,6 +80,11 @@ def _body_end(text: str, pos: int) -> int:
     return len(text)
 
 
+def certificate_ranges(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each certificate, CRL, CSR or public key block: public, never masked."""
+    return _certificate_ranges(text)
+
+
 def _certificate_ranges(text: str) -> list[tuple[int, int]]:
     if "-----BEGIN" not in text:
         return []

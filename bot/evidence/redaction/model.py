@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from bot.evidence.redaction.entropy import looks_random
 
@@ -72,6 +73,7 @@ class Redaction:
         return tuple(m.key for m in self.masked)
 
 
+@lru_cache(maxsize=4096)
 def safe_name(name: str) -> str:
     """A name fit to show: identifier characters only, short; anything else is dropped.
 
@@ -87,6 +89,12 @@ def safe_name(name: str) -> str:
 def _is_placeholder_only(segment: str) -> bool:
     """Nothing left to mask: only placeholders, spaces and punctuation (redacting twice is a no-op)."""
     return not _ALNUM.search(segment.replace(REDACTED, ""))
+
+
+def _inside_placeholder(text: str, span: Span) -> bool:
+    """A span that only covers part of a placeholder (``<redacted`` matched by a pattern that stops at ``>``)."""
+    at = text.find(REDACTED, max(0, span.start - len(REDACTED)), span.end + len(REDACTED))
+    return at >= 0 and at <= span.start and span.end <= at + len(REDACTED)
 
 
 def _replacement(segment: str) -> str:
@@ -112,7 +120,7 @@ def apply_spans(text: str, spans: Iterable[Span]) -> Redaction:
     pos = 0
     for span in merged:
         segment = text[span.start : span.end]
-        if _is_placeholder_only(segment):
+        if _is_placeholder_only(segment) or _inside_placeholder(text, span):
             continue
         out.append(text[pos : span.start])
         out.append(_replacement(segment))

@@ -11,6 +11,7 @@ Each kind of name has its own rule because each is written differently: a header
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from itertools import pairwise
 
 _SPLIT = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])")
@@ -229,6 +230,7 @@ def _last_says_not_secret(parts: list[str]) -> bool:
     return bool(parts) and parts[-1] in VALUE_IS_SOMETHING_ELSE
 
 
+@lru_cache(maxsize=8192)
 def is_secret_key(name: str) -> bool:
     """Whether a setting, a key in JSON/YAML/INI or a variable names a secret value."""
     if name.lower() in NGINX_NOT_SECRET:
@@ -243,6 +245,7 @@ def is_secret_key(name: str) -> bool:
     return any(p.endswith(GLUED_SUFFIXES) and p not in NOT_SECRET_WORDS for p in parts)
 
 
+@lru_cache(maxsize=8192)
 def is_secret_env_name(name: str) -> bool:
     """Whether an environment-style name (``env NAME=``, ``fastcgi_param NAME``, ``NAME=`` in a
     shell) names a secret; words are glued there, so endings count (``PGPASSWORD``, ``DBPASS``)."""
@@ -252,6 +255,7 @@ def is_secret_env_name(name: str) -> bool:
     return any(p.endswith(ENV_SUFFIXES) and p not in NOT_SECRET_WORDS for p in parts) or is_secret_key(name)
 
 
+@lru_cache(maxsize=8192)
 def is_secret_header(name: str) -> bool:
     """Whether an HTTP header carries a credential: ``Authorization``, ``Cookie``, ``Set-Cookie``,
     ``*-Key``, ``*-Token``, ``*-Secret``, ``*-Auth*``."""
@@ -282,6 +286,7 @@ def cookie_style(name: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=8192)
 def is_secret_query(name: str) -> bool:
     """Whether a query parameter carries a session, key, token or signature."""
     parts = components(name)
@@ -295,6 +300,7 @@ def is_secret_query(name: str) -> bool:
 _REQUEST_PREFIXES = ("http_", "cookie_", "arg_", "sent_http_", "upstream_http_", "upstream_cookie_")
 
 
+@lru_cache(maxsize=8192)
 def is_secret_variable(name: str) -> bool:
     """Whether an nginx variable (without ``$``) holds a secret: its name says so, or it is a
     request header, cookie or argument that carries one (``$http_x_api_key``, ``$cookie_session``)."""

@@ -143,10 +143,12 @@ class _Lexer:
     def __init__(self, text: str) -> None:
         self.text = text
         self.stack: list[Statement] = []
+        self.entries: list[bool] = []
+        """For each open block, whether its lines are entries (``map``, ``types`` ...)."""
         self.current: list[Token] | None = None
 
     def _in_entries(self) -> bool:
-        return bool(self.stack) and self.stack[-1].name(self.text) in ENTRY_BLOCKS
+        return bool(self.entries) and self.entries[-1]
 
     def _close(self, block: bool) -> Statement | None:
         tokens, self.current = self.current, None
@@ -164,7 +166,7 @@ class _Lexer:
                 continue
             if kind == "comment":
                 if _HEADER.fullmatch(m.group(0)):
-                    self.stack, self.current = [], None
+                    self.stack, self.entries, self.current = [], [], None
                 continue
             if kind == "nl":
                 if self.current and not self._in_entries() and _looks_like_prose(text, self.current):
@@ -192,15 +194,18 @@ class _Lexer:
             self.current = None
             if self.stack:
                 self.stack.pop()
+                self.entries.pop()
             return pos
         statement = self._close(block=term == "{")
         if statement is None:
             return pos
         yield statement
         if term == "{":
-            if statement.name(self.text).endswith("_by_lua_block"):
+            name = statement.name(self.text)
+            if name.endswith("_by_lua_block"):
                 return lua_block_end(self.text, pos)
             self.stack.append(statement)
+            self.entries.append(name in ENTRY_BLOCKS)
         return pos
 
 

@@ -38,7 +38,7 @@ _SETTING = re.compile(
 )
 _QUERY = re.compile(r"[?&;](?P<name>[A-Za-z0-9_.\-\[\]]{1,64})=(?P<value>[^&\s\"'#;<>|]{1,4096})")
 _USERINFO = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]{0,20}://(?P<auth>[^\s/?#\"'<>|\\]{1,512})@")
-_PIN = re.compile(r"(?i)\bpin-value=(?P<value>[^;\"'\s&>]{1,256})")
+_PIN = re.compile(r"(?i)\bpin-value=(?P<value>[^;\"'\s&<>]{1,256})")
 _CALL = re.compile(
     r"\b(?P<fn>auth|hmac\w{0,16}|createHmac|set_?[Hh]eader|encode_base64|btoa|sign|jwt_sign|new)[ \t]{0,4}\("
 )
@@ -46,6 +46,8 @@ _CALL_ARGS = re.compile(
     r"""[ \t\r\n,]{1,64}|(?P<lit>"(?:[^"\\\n]|\\.){0,1024}"|'(?:[^'\\\n]|\\.){0,1024}'|\[\[[^\]\n]{0,1024}\]\])"""
     r"""|(?P<open>\()|(?P<close>\))|(?P<other>[^"'()\[,]{1,256}|\[)"""
 )
+MAX_CALL_TOKENS = 16
+"""Argument pieces read per call: a key is among the first arguments; nested calls are not followed far."""
 _ALGORITHM = re.compile(r"(?i)sha-?\d{0,3}|md5|hex|base64(?:url)?|[hrep]s\d{3}|binary|utf-?8|latin1|raw")
 _HEADER_TABLE = re.compile(
     r"\b(?:header|headers|headersOut|headersIn|headers_out|headers_in)[ \t]{0,4}"
@@ -137,7 +139,7 @@ def _pins(text: str) -> Iterator[Span]:
 def _call_literals(text: str, pos: int) -> Iterator[tuple[int, int]]:
     """(start, end) of each string literal among a call's arguments, from just after ``(``."""
     depth = 1
-    for _ in range(32):
+    for _ in range(MAX_CALL_TOKENS):
         m = _CALL_ARGS.match(text, pos)
         if m is None:
             return

@@ -81,6 +81,8 @@ TOKEN_FORMS: tuple[tuple[str, re.Pattern[str], tuple[str, ...]], ...] = (
 """(provider, pattern, literal hints): a form is only searched when one of its hints occurs."""
 
 _TITLE_WORD = re.compile(r"[A-Z]?[a-z]{1,40}")
+_ANY_HINT = re.compile("|".join(sorted({re.escape(h) for _, _, hints in TOKEN_FORMS for h in hints}, key=len)))
+"""One pass that says whether any known form can occur at all (most values and lines: none)."""
 
 
 def _basic_credential(value: str) -> bool:
@@ -91,6 +93,8 @@ def _basic_credential(value: str) -> bool:
 def token_spans(text: str, start: int = 0, end: int | None = None) -> Iterator[Span]:
     """Spans of every known credential form in ``text[start:end]`` (the value, not its prefix)."""
     stop = len(text) if end is None else end
+    if _ANY_HINT.search(text, start, stop) is None:
+        return
     window = text[start:stop]
     for provider, pattern, hints in TOKEN_FORMS:
         if not any(h in window for h in hints):
