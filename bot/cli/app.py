@@ -226,7 +226,7 @@ def match(
     out = sys.stdout
     redaction = IntakeRedaction(enabled=not no_redact)
     try:
-        lines = (redaction.text(raw) for raw in _input_lines(files, False))
+        lines = redaction.lines(_input_lines(files, False))
         for no, (line, m) in enumerate(matcher.match_lines(lines), 1):
             if fmt is MatchFormat.jsonl:
                 row = {

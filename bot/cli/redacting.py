@@ -11,6 +11,8 @@ before any output. ``--no-redact`` turns all of it off for people who need the v
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable, Iterator
+from itertools import islice
 from typing import Any
 
 from bot.diagnosis.collect import Collected
@@ -19,6 +21,9 @@ from bot.evidence.redaction.summary import labels, summary
 from bot.knowledge.texts import say
 
 TALLIES_WITH_URLS = ("upstream", "path", "host")
+LINES_PER_BLOCK = 4096
+"""``match`` redacts its stream in blocks of lines, so a secret spread over lines (a key, a
+``map``, a file after ``cat``) is seen whole, and memory stays bounded."""
 """Grouper tallies whose values can carry a query string or userinfo."""
 
 
@@ -38,6 +43,16 @@ class IntakeRedaction:
         result = redact_intake(text)
         self.masked.extend(result.masked)
         return result.text
+
+    def lines(self, lines: Iterable[str]) -> Iterator[str]:
+        """The lines, redacted a block at a time (one line in, one line out)."""
+        source = iter(lines)
+        while block := list(islice(source, LINES_PER_BLOCK)):
+            if not self.enabled:
+                yield from block
+                continue
+            cleaned = self.text("\n".join(block)).split("\n")
+            yield from cleaned if len(cleaned) == len(block) else block
 
     def _quiet(self, text: str) -> str:
         """Redacted without counting: a fact or tally value repeats a line already counted."""
