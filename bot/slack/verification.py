@@ -64,7 +64,15 @@ class QuietRequestVerification(Middleware):
     """Verifies ``X-Slack-Signature`` like Bolt's middleware; logs a rejection without its body."""
 
     def __init__(self, signing_secret: str) -> None:
-        self._verifier = SignatureVerifier(signing_secret=signing_secret)
+        self._signing_secret = signing_secret
+        self._verifier: SignatureVerifier | None = None
+
+    @property
+    def verifier(self) -> SignatureVerifier:
+        """Made on first use: Socket Mode runs without a signing secret and never needs one."""
+        if self._verifier is None:
+            self._verifier = SignatureVerifier(signing_secret=self._signing_secret)
+        return self._verifier
 
     @property
     def name(self) -> str:
@@ -81,7 +89,12 @@ class QuietRequestVerification(Middleware):
             return next()  # the websocket itself is authenticated; no signature to check
         timestamp = _first(req, "x-slack-request-timestamp")
         signature = _first(req, "x-slack-signature")
-        if timestamp and signature and self._verifier.is_valid(req.raw_body, timestamp, signature):
+        if (
+            timestamp
+            and signature
+            and self._signing_secret
+            and self.verifier.is_valid(req.raw_body, timestamp, signature)
+        ):
             return next()
         reason, skew = _why(timestamp, signature, time.time())
         log.warning(

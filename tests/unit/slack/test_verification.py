@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 
 import pytest
 from slack_bolt import BoltRequest, BoltResponse
@@ -37,17 +38,17 @@ def _process(req: BoltRequest) -> BoltResponse:
 @pytest.mark.parametrize(
     ("headers", "reason", "skew"),
     [
-        (sign(BODY, timestamp=int(time.time()) - 600), "timestamp outside the 5-minute window", 600),
-        (sign(BODY, "rotated-signing-secret"), "signature does not match the signing secret", 0),
-        ({}, "missing signature headers", None),
+        (lambda: sign(BODY, timestamp=int(time.time()) - 600), "timestamp outside the 5-minute window", 600),
+        (lambda: sign(BODY, "rotated-signing-secret"), "signature does not match the signing secret", 0),
+        (dict, "missing signature headers", None),
     ],
     ids=["stale", "wrong-secret", "unsigned"],
 )
 def test_a_rejected_request_is_logged_without_its_body(
-    headers: dict[str, str], reason: str, skew: int | None, caplog: pytest.LogCaptureFixture
+    headers: Callable[[], dict[str, str]], reason: str, skew: int | None, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    resp = _process(_request(BODY, headers))
+    resp = _process(_request(BODY, headers()))
     assert resp.status == 401
     (record,) = [r for r in caplog.records if r.name == "nginx_triage.slack.verification"]
     assert record.getMessage() == f"rejected a request: {reason}"
