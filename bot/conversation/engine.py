@@ -297,15 +297,13 @@ class ConversationEngine:
             out.append(say("conversation.problems_heading"))
             out += [f"- {p}" for p in d.problems[:3]]
         note = texts.masked_note(masked)
-        if note:
-            out.append(f"\n{note}")
         attachments: list[Attachment] = []
         if d.diff:
             attachments.append(_diff_attachment(d))
         if complete:
             report = Attachment(texts.REPORT_FILE, say("conversation.report_title"), render_markdown(d), "markdown")
             attachments.append(report)
-        body, files = texts.fit("\n".join(out), attachments)
+        body, files = texts.fit("\n".join(out), attachments, f"\n\n{note}" if note else "")
         buttons = _buttons_for_diagnosis() if d.matches else _buttons_for_diagnosis()[1:]
         return Reply("diagnosis", body, diagnosis=d, buttons=buttons, attachments=files)
 
@@ -377,8 +375,7 @@ class ConversationEngine:
         steps = build_steps(self.kb, d)
         step = steps[number - 1]
         head = say("conversation.step_verdict", number=number, passed=verdict.passed)
-        text = head + verdict.text + (f"\n\n{note}" if note else "")
-        body, files = texts.fit(text)
+        body, files = texts.fit(head + verdict.text, (), f"\n\n{note}" if note else "")
         if not verdict.passed:
             state.awaiting_paste = number
             return state, [

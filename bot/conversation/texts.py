@@ -97,24 +97,25 @@ def with_note(reply: Reply, note: str) -> Reply:
     """``reply`` with ``note`` at its end (the whole text to a file when it no longer fits)."""
     if not note:
         return reply
-    body, files = fit(f"{reply.text}\n\n{note}", reply.attachments)
+    body, files = fit(reply.text, reply.attachments, f"\n\n{note}")
     return replace(reply, text=body, attachments=files)
 
 
-def fit(text: str, attachments: Iterable[Attachment] = ()) -> tuple[str, tuple[Attachment, ...]]:
-    """Keep ``text`` under ``TEXT_LIMIT``; the whole text goes into an attachment when it does not fit."""
+def fit(text: str, attachments: Iterable[Attachment] = (), end: str = "") -> tuple[str, tuple[Attachment, ...]]:
+    """Keep ``text`` under ``TEXT_LIMIT``; the whole text goes into an attachment when it does not fit.
+    ``end`` (what was masked) is always shown, after the text, however much of the text is cut."""
     kept = tuple(attachments)
-    if len(text) <= TEXT_LIMIT:
-        return text, kept
+    if len(text) + len(end) <= TEXT_LIMIT:
+        return text + end, kept
     note = say("conversation.full_reply_note", file=REPLY_FILE)
-    budget = TEXT_LIMIT - len(note)
+    budget = TEXT_LIMIT - len(note) - len(end)
     head = text[:budget]
     cut = head.rfind("\n\n")
     if cut < budget // 3:
         cut = head.rfind("\n")
     head = head[:cut] if cut > 0 else head
-    full = Attachment(REPLY_FILE, say("conversation.full_reply_title"), text, "markdown")
-    return head.rstrip() + note, (full, *kept)
+    full = Attachment(REPLY_FILE, say("conversation.full_reply_title"), text + end, "markdown")
+    return head.rstrip() + note + end, (full, *kept)
 
 
 def help_text() -> str:

@@ -65,3 +65,11 @@ def test_a_question_with_a_secret_says_so(engine: ConversationEngine) -> None:
     replies = say(engine, None, Incoming(THREAD, "U1", "why does Authorization: Bearer Zq7tokenZq7 fail?"))
     assert any("I masked 1 secret (Authorization header)" in r.text for r in replies)
     assert not any("Zq7" in r.text for r in replies)
+
+
+def test_the_note_stays_in_sight_when_a_long_answer_is_cut(engine: ConversationEngine) -> None:
+    corpus = (Path(__file__).resolve().parents[1] / "data" / "redaction" / "nginx-T-secrets.txt").read_text()
+    (reply, *_) = say(engine, None, Incoming(THREAD, "U1", corpus))
+    assert any(a.filename == "nginx-triage-reply.md" for a in reply.attachments)  # the answer was cut
+    assert reply.text.count("I masked") == 1 and len(reply.text) <= 3000
+    assert "I masked" in next(a.content for a in reply.attachments if a.filename == "nginx-triage-reply.md")
