@@ -67,6 +67,7 @@ _CODE_VALUE = re.compile(r"[^(]{0,256}\(.{0,4096}|[A-Za-z_]\w{0,63}(?:[.:][A-Za-
 (``ngx.var.token``, ``process.env.SECRET``); the string literals passed to it are read on their own."""
 _NOT_A_VALUE = re.compile(r"/|\d{1,7}[),]|[A-Za-z]{1,40}[ \t]{1,4}[A-Za-z]{2}")
 """After ``name:``: a path or URL, a line number (``jwt.js:7)``) or words of a sentence."""
+PKCS11_ATTRIBUTES = frozenset({"token", "object", "id", "type", "manufacturer", "model", "serial", "slot-id"})
 CODE_WORDS = frozenset({"require", "function", "nil", "null", "undefined", "new", "local", "return", "await", "not"})
 
 
@@ -83,8 +84,52 @@ def _header_directives(text: str) -> Iterator[Span]:
             yield from header_value_spans(text, _token_for(m, "value"), header, "header", header)
 
 
+_SECRET_WORD = re.compile(
+    r"p(?:ass|wd|in|rivate)|secret|token|key|auth|cookie|sig|hmac|jwt|cred|licen|dsn|sess|salt|assertion"
+)
+"""A part of every name the header and setting rules can accept: they only look where one occurs.
+Searched in an ASCII-lower-cased copy: case-insensitive alternations are many times slower in ``re``."""
+_ASCII_LOWER = {code: code + 32 for code in range(ord("A"), ord("Z") + 1)}
+"""Lower-cases ASCII only, so every offset stays the same (``str.lower`` may change lengths)."""
+_NAME_TAIL = re.compile(r"[A-Za-z0-9_.-]*")
+_NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
+MAX_NAME = 64
+
+
+def _name_starts(text: str) -> Iterator[int]:
+    """Where each name holding a secret word starts (its opening quote, when quoted), once per name.
+
+    Most text holds no such word: one C-level search finds the few places worth a regex.
+    """
+    word_end = -1
+    for m in _SECRET_WORD.finditer(text.translate(_ASCII_LOWER)):
+        if m.start() < word_end:
+            continue  # the same name again
+        start = m.start()
+        while start > 0 and text[start - 1] in _NAME_CHARS and m.start() - start < MAX_NAME:
+            start -= 1
+        tail = _NAME_TAIL.match(text, m.end())
+        word_end = tail.end() if tail else m.end()
+        if start > 0 and text[start - 1] in "\"'":
+            yield start - 1  # a quoted name (``"password": ...``); the unquoted form is tried too
+        yield start
+
+
+def _matches_at_names(pattern: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
+    """``pattern`` matched where names holding a secret word start, never inside an earlier match
+    (as ``finditer`` would: a value is not read again as names, which keeps this linear)."""
+    done = 0
+    for start in _name_starts(text):
+        if start < done:
+            continue
+        m = pattern.match(text, start)
+        if m is not None:
+            done = m.end()
+            yield m
+
+
 def _header_lines(text: str) -> Iterator[Span]:
-    for m in _HEADER_LINE.finditer(text):
+    for m in _matches_at_names(_HEADER_LINE, text):
         header = m.group("name")
         if "-" not in header and header.lower() not in names.SECRET_HEADERS:
             continue  # a bare word (``token: ...``) is a setting, read by ``_settings``
@@ -97,8 +142,10 @@ def _header_lines(text: str) -> Iterator[Span]:
 
 
 def _settings(text: str) -> Iterator[Span]:
-    for m in _SETTING.finditer(text):
+    for m in _matches_at_names(_SETTING, text):
         name = m.group("name")
+        if name.lower() in PKCS11_ATTRIBUTES and text.rfind("pkcs11:", max(0, m.start() - 256), m.start()) >= 0:
+            continue  # ``token=`` in a PKCS#11 URI names the token; its ``pin-value`` is the secret
         env_style = name.isupper() or ("_" in name and name.upper() == name)
         if not (names.is_secret_env_name(name) if env_style else names.is_secret_key(name)):
             continue
