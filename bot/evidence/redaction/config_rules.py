@@ -34,9 +34,7 @@ _PATH = re.compile(r"[/~.][^\s]{0,4095}")
 _STRING_LITERAL = re.compile(r""""(?:[^"\\\n]|\\.){0,4096}"|'(?:[^'\\\n]|\\.){0,4096}'""", re.DOTALL)
 _COOKIE_VALUE = re.compile(r"[^=;,\s]{1,256}[ \t]{0,4}=[ \t]{0,4}(?P<value>[^;,]{1,4096})")
 
-HEADER_DIRECTIVES = frozenset(
-    {"proxy_set_header", "grpc_set_header", "add_header", "add_trailer", "auth_http_header", "more_set_header"}
-)
+HEADER_DIRECTIVES = frozenset({"proxy_set_header", "grpc_set_header", "add_header", "add_trailer", "auth_http_header"})
 PARAM_DIRECTIVES = frozenset({"fastcgi_param", "uwsgi_param", "scgi_param"})
 MORE_HEADERS = frozenset({"more_set_headers", "more_set_input_headers"})
 SET_DIRECTIVES = frozenset({"set", "js_var"})
