@@ -29,6 +29,13 @@ app = typer.Typer(
 )
 kb_app = typer.Typer(help="Inspect and check the knowledge base.", no_args_is_help=True)
 app.add_typer(kb_app, name="kb")
+store_app = typer.Typer(help="Manage what the Slack bot stored.", no_args_is_help=True)
+app.add_typer(store_app, name="store")
+
+NoRedact = Annotated[
+    bool,
+    typer.Option("--no-redact", help="Read secrets in the input as they are (by default they are masked first)."),
+]
 
 PROGRESS_MIN_BYTES = 4 << 20
 """Show a progress bar on a terminal for inputs bigger than this."""
@@ -124,24 +131,30 @@ def diagnose(
             ),
         ),
     ] = None,
+    no_redact: NoRedact = False,
 ) -> None:
     """Explain NGINX errors and say how to fix them."""
     from bot.cli.intake import collect
+    from bot.cli.redacting import IntakeRedaction
     from bot.diagnosis import diagnose_evidence
 
     kb, matcher = _load()
     if environment is not None and environment not in kb.environments:
         _fail(f"unknown environment {environment!r}; one of: {', '.join(sorted(kb.environments))}", 2)
+    redaction = IntakeRedaction(enabled=not no_redact)
     try:
-        evidence = collect(files, matcher, _progress_hook if fmt is DiagnoseFormat.text else None)
+        evidence = collect(files, matcher, _progress_hook if fmt is DiagnoseFormat.text else None, redaction)
     except InputError as exc:
         _fail(str(exc))
     diagnosis = diagnose_evidence(evidence, kb, target_concurrency, environment)
+    if fmt is not DiagnoseFormat.json and redaction.masked:
+        sys.stderr.write(redaction.note() + "\n")
     if fmt is DiagnoseFormat.json:
         from bot.cli.catalog_report import unmatched_details
 
         out = diagnosis.to_json()
         out["unmatched"] = unmatched_details(diagnosis.unmatched_samples, matcher)
+        out["redacted"] = redaction.to_json()
         sys.stdout.write(json.dumps(out, indent=2) + "\n")
     elif fmt is DiagnoseFormat.markdown:
         from bot.render import render_markdown
@@ -203,14 +216,18 @@ def _progress_hook(path: Path, size: int) -> Callable[[int], None] | None:
 def match(
     files: Annotated[list[Path] | None, typer.Argument(help="Log files; stdin when none or '-'.")] = None,
     fmt: Annotated[MatchFormat, typer.Option("--format", "-f")] = MatchFormat.jsonl,
+    no_redact: NoRedact = False,
 ) -> None:
     """Match each input line against the knowledge base: one result per line."""
     from bot.cli.catalog_report import catalog_json
+    from bot.cli.redacting import IntakeRedaction
 
     _kb, matcher = _load()
     out = sys.stdout
+    redaction = IntakeRedaction(enabled=not no_redact)
     try:
-        for no, (line, m) in enumerate(matcher.match_lines(_input_lines(files, False)), 1):
+        lines = redaction.lines(_input_lines(files, False))
+        for no, (line, m) in enumerate(matcher.match_lines(lines), 1):
             if fmt is MatchFormat.jsonl:
                 row = {
                     "line_no": no,
@@ -225,6 +242,8 @@ def match(
                 out.write(f"{no}\t{m.kb_id if m else '-'}\t{m.score if m else 0:.2f}\t{line.raw[:100]}\n")
     except InputError as exc:
         _fail(str(exc))
+    if redaction.masked:
+        sys.stderr.write(redaction.note() + "\n")
 
 
 @app.command()
@@ -289,6 +308,21 @@ def serve(
     from bot.slack.serve import serve as run_serve
 
     raise typer.Exit(run_serve(port, host))
+
+
+@store_app.command("purge")
+def store_purge(
+    days: Annotated[
+        int | None,
+        typer.Option(
+            "--days", min=1, help="Delete what is older than this (default: $NGINX_TRIAGE_RETENTION_DAYS, 30)."
+        ),
+    ] = None,
+) -> None:
+    """Delete stored conversations, feedback and unmatched lines older than the retention (DATABASE_URL)."""
+    from bot.cli.store_purge import purge_command
+
+    raise typer.Exit(purge_command(days))
 
 
 @kb_app.command("lint")

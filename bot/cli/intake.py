@@ -1,8 +1,9 @@
 """Read CLI inputs (files, stdin) into a ``Collected`` bundle.
 
-Small inputs are read whole and sniffed: one file may hold a log, an ``nginx -T`` dump and
-a limits table. Large inputs can only be logs (nobody has a 32 MB ``nginx -T``), so they
-are streamed straight into the matcher, on every CPU when it is one big file.
+Small inputs are read whole, redacted (``bot.cli.redacting``) and sniffed: one file may hold
+a log, an ``nginx -T`` dump and a limits table. Large inputs can only be logs (nobody has a
+32 MB ``nginx -T``), so they are streamed straight into the matcher, on every CPU when it is
+one big file; what the grouper keeps of them is redacted when the stream ends.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from bot.cli.parallel import PARALLEL_MIN_BYTES, group_file_parallel, process_map
+from bot.cli.redacting import IntakeRedaction
 from bot.diagnosis.collect import Collected
 from bot.evidence import InputError, check_path, check_sample, iter_lines_binary
 from bot.grouping import fastgroup
@@ -27,7 +29,7 @@ def _decode(data: bytes) -> str:
     return data.decode("utf-8", "replace")
 
 
-def _take_stream(ev: Collected, stream: BinaryIO, name: str, matcher: Matcher) -> None:
+def _take_stream(ev: Collected, stream: BinaryIO, name: str, matcher: Matcher, redaction: IntakeRedaction) -> None:
     head = stream.read(SNIFF_MAX_BYTES)
     if b"# configuration file " not in head[:65536]:
         check_sample(head[:65536], name)
@@ -37,11 +39,12 @@ def _take_stream(ev: Collected, stream: BinaryIO, name: str, matcher: Matcher) -
         raise InputError(f"{name}: empty input; paste NGINX error-log lines or pass a log file")
     more = stream.read(1)
     if not more:
-        ev.add_text(_decode(head), matcher, name)
+        ev.add_text(redaction.text(_decode(head)), matcher, name)
         return
     # Bigger than any evidence but a log: sniff the head, stream the rest as log lines.
     cut = head.rfind(b"\n") + 1
-    ev.add_text(_decode(head[:cut]), matcher, name)
+    ev.add_text(redaction.text(_decode(head[:cut])), matcher, name)
+    redaction.streamed = True
 
     def rest() -> Iterator[bytes]:
         yield head[cut:] + more
@@ -87,8 +90,22 @@ def collect(
     files: list[Path] | None,
     matcher: Matcher,
     progress: Callable[[Path, int], Callable[[int], None] | None] | None = None,
+    redaction: IntakeRedaction | None = None,
 ) -> Collected:
-    """Evidence from every input in order; raises ``InputError`` for unusable input."""
+    """Evidence from every input in order, redacted by ``redaction`` (a fresh one when None);
+    raises ``InputError`` for unusable input."""
+    redaction = redaction if redaction is not None else IntakeRedaction()
+    ev = _collect(files, matcher, progress, redaction)
+    redaction.kept(ev)
+    return ev
+
+
+def _collect(
+    files: list[Path] | None,
+    matcher: Matcher,
+    progress: Callable[[Path, int], Callable[[int], None] | None] | None,
+    redaction: IntakeRedaction,
+) -> Collected:
     ev = Collected(map_files=process_map)
     sources = files or [Path("-")]
     for path in sources:
@@ -97,7 +114,7 @@ def collect(
                 raise InputError(
                     "no input: pass a log file, or pipe lines in, e.g. `tail -n 500 error.log | nginx-triage diagnose`"
                 )
-            _take_stream(ev, sys.stdin.buffer, "stdin", matcher)
+            _take_stream(ev, sys.stdin.buffer, "stdin", matcher, redaction)
             continue
         size = check_path(path)
         if size > PARALLEL_MIN_BYTES and len(sources) == 1:
@@ -105,9 +122,11 @@ def collect(
                 check_sample(f.read(65536), str(path))
             ev.grouper.merge(group_file_parallel(path, matcher))
             ev.present.add("error-log")
+            redaction.streamed = True
             continue
         with path.open("rb") as stream:
             if size > SNIFF_MAX_BYTES:
+                redaction.streamed = True
                 report = progress(path, size) if progress else None
                 check_sample(stream.read(65536), str(path))
                 stream.seek(0)
@@ -116,5 +135,5 @@ def collect(
                 else:
                     ev.add_log_lines(iter_lines_binary(stream, str(path), on_bytes=report), matcher)
             else:
-                _take_stream(ev, stream, str(path), matcher)
+                _take_stream(ev, stream, str(path), matcher, redaction)
     return ev

@@ -4,7 +4,9 @@ Pure on purpose: no Slack, no database, no terminal, no clock beyond the state's
 timestamps. The Slack adapter and ``nginx-triage chat`` both drive it, the store persists
 its ``ConversationState`` as JSON, and every decision is testable with plain data.
 
-Every paste is redacted first and only the redacted text is kept; the diagnosis is
+Every paste is redacted first (``bot.evidence.redaction``: the front doors already did, at
+intake, and say what they masked in ``Incoming.masked``; redacting again is a no-op) and only
+the redacted text is kept; the first answer to a paste says what was masked. The diagnosis is
 recomputed from all pastes of the thread on every turn, so a restarted bot (or another
 replica) continues a thread from its stored state alone.
 """
@@ -36,7 +38,7 @@ from bot.diagnosis.build import diagnose_evidence
 from bot.diagnosis.collect import Collected
 from bot.diagnosis.model import Diagnosis
 from bot.evidence import is_evidence, sniff
-from bot.evidence.redact import redact
+from bot.evidence.redaction import Masked, redact_intake
 from bot.faq.answer import Answer, FaqIndex
 from bot.knowledge.loader import KnowledgeBase
 from bot.knowledge.texts import say
@@ -153,31 +155,32 @@ class ConversationEngine:
     # -- messages -------------------------------------------------------------------------
 
     def _message(self, state: ConversationState, incoming: Incoming) -> tuple[ConversationState, list[Reply]]:
-        raw = [("message", incoming.text)] if incoming.text.strip() else []
-        raw += [(f.name, f.text) for f in incoming.files if f.text.strip()]
+        raw = [("message", incoming.text, incoming.masked)] if incoming.text.strip() else []
+        raw += [(f.name, f.text, f.masked) for f in incoming.files if f.text.strip()]
         if not raw or (not incoming.files and incoming.text.strip().lower().rstrip("!.") in HELP_WORDS):
             return state, [Reply("help", texts.help_text())]
         if not incoming.files and incoming.text.strip().lower() in THANKS_WORDS:
             return state, [Reply("feedback_thanks", say("conversation.thanks"))]
-        size = sum(len(text.encode("utf-8", "replace")) for _, text in raw)
+        size = sum(len(text.encode("utf-8", "replace")) for _, text, _ in raw)
         if size > self.max_paste_bytes:
             what = "upload" if incoming.files else "paste"
             return state, [Reply("error", texts.too_big(size, self.max_paste_bytes, what))]
         stored = sum(len(p.encode("utf-8", "replace")) for p in state.pastes)
         if stored + size > self.max_thread_bytes:
             return state, [Reply("error", texts.too_big(stored + size, self.max_thread_bytes, "thread"))]
-        masked = 0
+        masked: list[Masked] = []
         parts: list[_Part] = []
-        for name, text in raw:
-            clean, n = redact(text)
-            masked += n
-            parts.append(self._classify(name, clean))
+        for name, text, before in raw:
+            clean = redact_intake(text)
+            masked += [Masked.from_key(key) for key in before]
+            masked += clean.masked
+            parts.append(self._classify(name, clean.text))
         evidence = [p for p in parts if p.evidence]
         if not evidence:
-            return self._question(state, parts, masked)
+            return self._question(state, parts, tuple(masked))
         if state.guide_step is not None:
-            return self._guide_paste(state, evidence, masked)
-        return self._evidence(state, evidence, masked)
+            return self._guide_paste(state, evidence, tuple(masked))
+        return self._evidence(state, evidence, tuple(masked))
 
     def _classify(self, name: str, text: str) -> _Part:
         """Evidence or not; the matcher gets a say on text the sniffer could not place (mangled lines)."""
@@ -194,21 +197,25 @@ class ConversationEngine:
         return _Part(name, text, False, questions)
 
     def _question(
-        self, state: ConversationState, parts: list[_Part], masked: int
+        self, state: ConversationState, parts: list[_Part], masked: tuple[Masked, ...]
     ) -> tuple[ConversationState, list[Reply]]:
         text = "\n".join(p.text for p in parts).strip()
+        note = texts.masked_note(masked)
+        return state, [texts.with_note(reply, note) for reply in self._answer_question(text, parts)]
+
+    def _answer_question(self, text: str, parts: list[_Part]) -> list[Reply]:
         asked = any(p.questions for p in parts)
         if len(text) > QUESTION_MAX_CHARS:
-            return state, [Reply("error", texts.nothing_recognised(text))]
+            return [Reply("error", texts.nothing_recognised(text))]
         answer = self.faq.ask(text)
         if answer.confident and answer.answer:
-            return state, [self._faq_reply(answer)]
+            return [self._faq_reply(answer)]
         if answer.declined and "\n" not in text:
-            return state, [Reply("error", say("faq.declined"), answer=answer)]
+            return [Reply("error", say("faq.declined"), answer=answer)]
         if answer.alternatives and not answer.declined and (asked or answer.score >= FAQ_MIN_SCORE):
             body = say("conversation.faq_unsure", questions=[a.question for a in answer.alternatives])
-            return state, [Reply("faq_unsure", body, answer=answer)]
-        return state, [Reply("error", texts.nothing_recognised(text))]
+            return [Reply("faq_unsure", body, answer=answer)]
+        return [Reply("error", texts.nothing_recognised(text))]
 
     def _faq_reply(self, answer: Answer) -> Reply:
         """A confident answer, with up to three related questions when they fit."""
@@ -220,7 +227,7 @@ class ConversationEngine:
         return Reply("faq", body, answer=answer, attachments=files)
 
     def _evidence(
-        self, state: ConversationState, parts: list[_Part], masked: int
+        self, state: ConversationState, parts: list[_Part], masked: tuple[Masked, ...]
     ) -> tuple[ConversationState, list[Reply]]:
         before = self.diagnose(state.pastes, state) if state.pastes else None
         state.pastes.extend(p.text for p in parts)
@@ -274,7 +281,7 @@ class ConversationEngine:
         ]
         return out
 
-    def _diagnosis_reply(self, d: Diagnosis, before: Diagnosis | None, masked: int) -> Reply:
+    def _diagnosis_reply(self, d: Diagnosis, before: Diagnosis | None, masked: tuple[Masked, ...]) -> Reply:
         complete = bool(d.matches) and not required_kinds(self.kb, d)
         if d.matches:
             out, cut = self._matches_part(d)
@@ -292,15 +299,13 @@ class ConversationEngine:
             out.append(say("conversation.problems_heading"))
             out += [f"- {p}" for p in d.problems[:3]]
         note = texts.masked_note(masked)
-        if note:
-            out.append(f"\n{note}")
         attachments: list[Attachment] = []
         if d.diff:
             attachments.append(_diff_attachment(d))
         if complete:
             report = Attachment(texts.REPORT_FILE, say("conversation.report_title"), render_markdown(d), "markdown")
             attachments.append(report)
-        body, files = texts.fit("\n".join(out), attachments)
+        body, files = texts.fit("\n".join(out), attachments, f"\n\n{note}" if note else "")
         buttons = _buttons_for_diagnosis() if d.matches else _buttons_for_diagnosis()[1:]
         return Reply("diagnosis", body, diagnosis=d, buttons=buttons, attachments=files)
 
@@ -346,7 +351,7 @@ class ConversationEngine:
         return self._step_reply(steps[number], d, lead)
 
     def _guide_paste(
-        self, state: ConversationState, parts: list[_Part], masked: int
+        self, state: ConversationState, parts: list[_Part], masked: tuple[Masked, ...]
     ) -> tuple[ConversationState, list[Reply]]:
         assert state.guide_step is not None
         number = state.guide_step
@@ -372,8 +377,7 @@ class ConversationEngine:
         steps = build_steps(self.kb, d)
         step = steps[number - 1]
         head = say("conversation.step_verdict", number=number, passed=verdict.passed)
-        text = head + verdict.text + (f"\n\n{note}" if note else "")
-        body, files = texts.fit(text)
+        body, files = texts.fit(head + verdict.text, (), f"\n\n{note}" if note else "")
         if not verdict.passed:
             state.awaiting_paste = number
             return state, [

@@ -47,6 +47,9 @@ class IncomingFile:
 
     name: str
     text: str
+    masked: tuple[str, ...] = ()
+    """What the intake redaction already masked in ``text`` (``Masked.key`` strings): the engine
+    redacts again (a no-op then) and names these in its answer."""
 
 
 @dataclass(frozen=True)
@@ -56,7 +59,8 @@ class Incoming:
     ``thread`` is the stable key: ``"{team}:{channel}:{thread_ts}"`` in Slack, where
     ``thread_ts`` is the parent message's ts (``event.thread_ts or event.ts``);
     ``"cli:{id}"`` in the terminal. ``text`` has Slack's escaping undone (``&lt;`` -> ``<``)
-    and the bot mention removed.
+    and the bot mention removed; a front door redacts it at intake (``masked`` says what it
+    masked), and the engine redacts whatever reaches it in any case.
     """
 
     thread: str
@@ -66,6 +70,8 @@ class Incoming:
     surface: Surface = "message"
     action: str | None = None
     action_value: str | None = None
+    masked: tuple[str, ...] = ()
+    """What the front door's intake redaction masked in ``text`` before handing it on."""
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,14 @@ attachments, never cut off (``fit``).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
-from bot.conversation.model import Attachment
+from bot.conversation.model import Attachment, Reply
 from bot.diagnosis.model import Diagnosis, MatchSummary, Recommendation
 from bot.diagnosis.plan import DIFF_FILE as DIFF_FILE  # re-exported: the name the conversation attaches
+from bot.evidence.redaction import Masked
+from bot.evidence.redaction.summary import summary
 from bot.knowledge.loader import KnowledgeBase
 from bot.knowledge.texts import say
 
@@ -121,21 +124,30 @@ def match_line(m: MatchSummary) -> str:
     )
 
 
-def masked_note(masked: int) -> str:
-    """Tell the user their secrets were masked (they should know, and maybe rotate them)."""
-    return say("conversation.masked", count=masked) if masked else ""
+def masked_note(masked: Sequence[Masked]) -> str:
+    """Tell the user which secrets were masked (they should know, and maybe rotate them)."""
+    return say("conversation.masked", summary=summary(masked)) if masked else ""
 
 
-def fit(text: str, attachments: Iterable[Attachment] = ()) -> tuple[str, tuple[Attachment, ...]]:
-    """Keep ``text`` under ``TEXT_LIMIT``; the whole text goes into an attachment when it does not fit."""
+def with_note(reply: Reply, note: str) -> Reply:
+    """``reply`` with ``note`` at its end (the whole text to a file when it no longer fits)."""
+    if not note:
+        return reply
+    body, files = fit(reply.text, reply.attachments, f"\n\n{note}")
+    return replace(reply, text=body, attachments=files)
+
+
+def fit(text: str, attachments: Iterable[Attachment] = (), end: str = "") -> tuple[str, tuple[Attachment, ...]]:
+    """Keep ``text`` under ``TEXT_LIMIT``; the whole text goes into an attachment when it does not fit.
+    ``end`` (what was masked) is always shown, after the text, however much of the text is cut."""
     kept = tuple(attachments)
-    if len(text) <= TEXT_LIMIT:
-        return text, kept
+    if len(text) + len(end) <= TEXT_LIMIT:
+        return text + end, kept
     note = say("conversation.full_reply_note", file=REPLY_FILE)
-    budget = TEXT_LIMIT - len(note)
+    budget = TEXT_LIMIT - len(note) - len(end)
     head = text[: _cut_point(text, budget)]
-    full = Attachment(REPLY_FILE, say("conversation.full_reply_title"), text, "markdown")
-    return head.rstrip() + note, (full, *kept)
+    full = Attachment(REPLY_FILE, say("conversation.full_reply_title"), text + end, "markdown")
+    return head.rstrip() + note + end, (full, *kept)
 
 
 _LINE_END = re.compile(r"[.!?:)`*]\s*\n|\n(?=\s*(?:\d{1,3}[.)]|[-*•])\s)")

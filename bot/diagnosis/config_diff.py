@@ -14,13 +14,14 @@ indented like its neighbours.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import shlex
 from dataclasses import dataclass
 
+from bot.diagnosis.diff_hunks import unified_diff
 from bot.evidence import Directive, NginxConfig
+from bot.evidence.redaction import REDACTED
 from bot.knowledge.texts import say
 
 _NEEDS_QUOTES = re.compile(r"""[\s;{}"'#\\]""")
@@ -248,11 +249,9 @@ def _insert_at_block(config: NginxConfig, edit: Edit, fe: _FileEdits) -> None:
 
 
 def _unified(path: str, old: str, new: str) -> str:
-    name = header_path(path)
-    lines = list(
-        difflib.unified_diff(
-            old.splitlines(keepends=True), new.splitlines(keepends=True), fromfile=name, tofile=name, n=3
-        )
+    # Context never shows a redacted line: patch compares it with the real file (``diff_hunks``).
+    lines = unified_diff(
+        old.splitlines(keepends=True), new.splitlines(keepends=True), header_path(path), lambda line: REDACTED in line
     )
     out = []
     for line in lines:

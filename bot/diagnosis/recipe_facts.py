@@ -98,9 +98,12 @@ def request_facts(
         "effective": in_force,
         "method": (facts.get("request") or "GET").split(" ", 1)[0],
         "uri": request.uri.split(" ", 1)[0],
+        # The path alone names the request in prose: a query string may hold a (masked) token.
+        "path": request.uri.split(" ", 1)[0].split("?", 1)[0],
         "host": request.host or "",
         "error_log": error_log_path(ev, place),
         "upstream_target": upstream_target(facts.get("upstream")),
+        "upstream_url": (facts.get("upstream") or "").split("?", 1)[0],
     }
     return values, place
 

@@ -14,6 +14,7 @@ from urllib.parse import urlparse
 from slack_sdk import WebClient
 
 from bot.conversation.model import IncomingFile
+from bot.evidence.redaction import redact_intake
 from bot.slack.settings import SlackSettings
 from bot.slack.webclient import call_slack
 
@@ -92,7 +93,7 @@ class FileFetcher:
         self._opener = urllib.request.build_opener(_NoForeignRedirects(self._hosts))
 
     def fetch(self, ref: FileRef) -> IncomingFile:
-        """files.info, checks, download; raises FileRefused with a reason a user can act on."""
+        """files.info, checks, download, intake redaction; raises FileRefused with a reason a user can act on."""
         resp = call_slack("files.info", self._client.files_info, file=ref.id)
         if resp is None:
             raise FileRefused(
@@ -129,7 +130,9 @@ class FileFetcher:
                 "(my token only goes to Slack)"
             )
         data = self._download(url, name, cap)
-        return IncomingFile(name=name, text=_decode_text(data, name))
+        # Redacted here, as it arrives: the raw upload is never handed on, stored or logged.
+        redacted = redact_intake(_decode_text(data, name))
+        return IncomingFile(name=name, text=redacted.text, masked=redacted.keys)
 
     def _download(self, url: str, name: str, cap: int) -> bytes:
         req = urllib.request.Request(url, headers={"Authorization": f"Bearer {self._settings.bot_token}"})

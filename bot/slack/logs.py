@@ -1,4 +1,10 @@
-"""Structured JSON logs with the Slack thread as context; secrets never reach a log line."""
+"""Structured JSON logs with the Slack thread as context; secrets never reach a log line.
+
+Three layers keep pasted text out: nothing of ours logs user text (only ids, kinds, sizes);
+Bolt's messages that embed a request payload are cut before it (``WithholdPayloads``); and
+every string a line carries goes through the intake redaction and the configured secrets
+are scrubbed (``JsonFormatter``), in case a library puts one in an exception.
+"""
 
 from __future__ import annotations
 
@@ -12,11 +18,31 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from bot.evidence.redaction import redact_intake
+
 log_context: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("slack_log_context", default=None)
 """Fields added to every log line emitted while handling one turn (thread, event_id, …)."""
 
 _TOKEN_RE = re.compile(r"\b(xox[abposre]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+)")
 _STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None)).keys()) | {"message", "asctime"}
+_PAYLOAD_MARKERS = ("body: ", "Request body: ", "request body: ", "for the request (", "Unhandled request (")
+"""Where Bolt's messages start quoting a request's payload (Bolt 1.x wording)."""
+
+
+class WithholdPayloads(logging.Filter):
+    """Cut Bolt's log messages before the request payload they quote, keeping the words before it
+    and the payload's size. Installed on the base logger Bolt copies to all of its loggers."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        for marker in _PAYLOAD_MARKERS:
+            at = message.find(marker)
+            if at >= 0:
+                cut = at + len(marker)
+                record.msg = f"{message[:cut]}[payload withheld, {len(message) - cut} characters]"
+                record.args = ()
+                break
+        return True
 
 
 @contextlib.contextmanager
@@ -45,6 +71,9 @@ class JsonFormatter(logging.Formatter):
             text = text.replace(secret, "[secret]")
         return _TOKEN_RE.sub("[secret]", text)
 
+    def _clean(self, value: Any) -> Any:
+        return redact_intake(value).text if isinstance(value, str) else value
+
     def format(self, record: logging.LogRecord) -> str:
         data: dict[str, Any] = {
             "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
@@ -59,6 +88,7 @@ class JsonFormatter(logging.Formatter):
                 data[key] = value
         if record.exc_info:
             data["exc"] = self.formatException(record.exc_info)
+        data = {key: self._clean(value) for key, value in data.items()}
         return self.scrub(json.dumps(data, default=str, ensure_ascii=False))
 
 

@@ -31,7 +31,7 @@ from bot.slack.logs import configure_logging
 from bot.slack.settings import SettingsError, SlackSettings
 from bot.slack.socket_mode import SocketModeRunner
 from bot.slack.triage_bot import TriageBot, create_bot
-from bot.store import Store, StoreError
+from bot.store import RetentionJob, Store, StoreError
 
 log = logging.getLogger("nginx_triage.slack.serve")
 
@@ -103,6 +103,7 @@ def start_parts(settings: SlackSettings, stop: threading.Event) -> Serving:
     serving.app = build_app(serving.bot)
     if serving.bot.inbox is not None:
         serving.bot.inbox.start()  # renews this process's leases, runs what dead processes left behind
+    RetentionJob(store, settings.retention_days, stop).start()  # NGINX_TRIAGE_RETENTION_DAYS, hourly
     serving.readiness.extra_checks["slack"] = SlackProbe(serving.app.client, stop).start().why_not_ready
     if settings.socket_mode:
         serving.socket_runner = SocketModeRunner(serving.app, settings, stop)

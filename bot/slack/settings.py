@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
+from bot.store.retention import DEFAULT_RETENTION_DAYS, RETENTION_ENV, parse_retention_days
+
 DEFAULT_API_URL = "https://slack.com/api/"
 MAX_FILE_BYTES = 2 * 1024 * 1024
 MAX_REQUEST_BYTES = 4 * 1024 * 1024
@@ -111,6 +113,8 @@ class SlackSettings:
     """How often each serving process renews its leases and looks for orphaned deliveries."""
     inbox_mode: str = "auto"
     """See ``INBOX_MODES``."""
+    retention_days: int = DEFAULT_RETENTION_DAYS
+    """Stored conversations, feedback and unmatched lines older than this are purged (``bot.store.retention``)."""
 
     def inbox_enabled(self, backend: str | None) -> bool:
         """Whether deliveries go through the durable inbox with this store backend."""
@@ -123,6 +127,10 @@ class SlackSettings:
         """Read SLACK_* / DATABASE_URL / NGINX_TRIAGE_* variables."""
         env = os.environ if env is None else env
         api_url = env.get("SLACK_API_URL", "").strip()
+        try:
+            retention = parse_retention_days(env.get(RETENTION_ENV))
+        except ValueError as exc:
+            raise SettingsError(str(exc)) from None
         if api_url:
             parsed = urlparse(api_url)
             if parsed.scheme not in ("http", "https") or not parsed.hostname:
@@ -145,6 +153,7 @@ class SlackSettings:
             inbox_lease_s=_float_env(env, "NGINX_TRIAGE_INBOX_LEASE_S", 30.0),
             inbox_poll_s=_float_env(env, "NGINX_TRIAGE_INBOX_POLL_S", 5.0),
             inbox_mode=_choice_env(env, "NGINX_TRIAGE_INBOX", INBOX_MODES),
+            retention_days=retention,
         )
 
     @property

@@ -2,6 +2,7 @@
 
 from bot.store.connection import StoreError
 from bot.store.database import Database
+from bot.store.retention import Purged, RetentionJob, retention_days
 from bot.store.store import FeedbackRecord, Store
 from bot.store.unmatched import Gap, fingerprint
 
@@ -9,7 +10,10 @@ __all__ = [
     "Database",
     "FeedbackRecord",
     "Gap",
+    "Purged",
+    "RetentionJob",
     "Store",
     "StoreError",
     "fingerprint",
+    "retention_days",
 ]

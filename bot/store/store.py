@@ -21,9 +21,11 @@ from typing import Self, TypeVar
 from sqlalchemy import delete, insert, select, update
 
 from bot.conversation.model import ConversationState
+from bot.evidence.redaction import redact_intake
 from bot.store.connection import StoreError
 from bot.store.database import Database, utc_now
 from bot.store.dialect import insert_ignore, upsert_add
+from bot.store.retention import Purged
 from bot.store.schema import Conversation, Feedback, ProcessedEvent, UnmatchedLine
 from bot.store.unmatched import Gap, group_lines
 
@@ -179,8 +181,9 @@ class Store:
     # -- KB gaps ----------------------------------------------------------------------
 
     def record_unmatched(self, lines: Iterable[str]) -> None:
-        """Count lines nothing matched, by shape. Callers pass lines already redacted."""
-        shapes = group_lines(lines)
+        """Count lines nothing matched, by shape. Callers pass lines already redacted; they are
+        redacted again here (a no-op then), so the queue never keeps a raw line."""
+        shapes = group_lines(redact_intake(line).text for line in lines)
         if not shapes:
             return
         now = utc_now()
@@ -212,6 +215,24 @@ class Store:
             ).all()
         # Unpacked by position: ``Row.count`` is tuple.count, not the column.
         return [Gap(sample, count, first, last, key) for sample, count, first, last, key in rows]
+
+    # -- retention --------------------------------------------------------------------
+
+    def purge(self, days: int, now: datetime | None = None) -> Purged:
+        """Delete conversations, feedback, unmatched lines and event ids last touched more than
+        ``days`` days ago (``bot.store.retention``); how many rows of each went."""
+        cutoff = (now or utc_now()) - timedelta(days=days)
+        with self.database.transaction("purging old rows", write=True) as conn:
+            deleted = [
+                conn.execute(delete(table).where(column < cutoff)).rowcount
+                for table, column in (
+                    (Conversation, Conversation.updated_at),
+                    (Feedback, Feedback.created_at),
+                    (UnmatchedLine, UnmatchedLine.last_seen),
+                    (ProcessedEvent, ProcessedEvent.received_at),
+                )
+            ]
+        return Purged(*(max(n, 0) for n in deleted))
 
     # -- lifecycle --------------------------------------------------------------------
 

@@ -17,6 +17,8 @@ PAYLOAD_VERSION = 1
 
 _SKIPPED = {("Turn", "received_at")}
 """A monotonic clock reading means nothing in another process; a decoded turn gets a fresh one."""
+_OMITTED_WHEN_EMPTY = {("Turn", "masked"), ("CommandJob", "masked")}
+"""Fields added later: left out when empty, so payloads read the same as before they existed."""
 
 
 def _clean(owner: str, name: str, value: Any) -> Any:
@@ -43,6 +45,7 @@ def _encode(value: Any) -> Any:
                 f.name: _encode(_clean(kind, f.name, getattr(value, f.name)))
                 for f in fields(value)
                 if (kind, f.name) not in _SKIPPED
+                and not ((kind, f.name) in _OMITTED_WHEN_EMPTY and not getattr(value, f.name))
             },
         }
     if isinstance(value, tuple):

@@ -43,6 +43,8 @@ class Turn:
     retry_num: str | None = None
     kind: str = ""
     received_at: float = field(default_factory=time.monotonic)
+    masked: tuple[str, ...] = ()
+    """What the intake redaction masked in ``text`` (``Masked.key`` strings; ``text`` is redacted)."""
 
     @property
     def thread(self) -> str:
@@ -148,6 +150,8 @@ class CommandJob:
     command: dict[str, str]
     response_url: str | None
     bot_user_id: str | None
+    masked: tuple[str, ...] = ()
+    """What the intake redaction masked in the command's ``text`` (already redacted)."""
 
     @property
     def key(self) -> None:

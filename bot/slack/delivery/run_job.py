@@ -45,7 +45,7 @@ def run(ctx: JobContext, job: Job) -> None:
         case ActionJob():
             run_action(ctx, job)
         case CommandJob():
-            answer_command(ctx, job.command, job.response_url, job.bot_user_id)
+            answer_command(ctx, job.command, job.response_url, job.bot_user_id, job.masked)
         case HomeJob():
             publish_home(ctx, job)
         case InboxJob():
@@ -151,7 +151,13 @@ def split_subcommand(text: str) -> tuple[str, str]:
     return sub, parts[1] if len(parts) > 1 else ""
 
 
-def answer_command(ctx: JobContext, command: dict[str, str], response_url: str | None, bot_user_id: str | None) -> None:
+def answer_command(
+    ctx: JobContext,
+    command: dict[str, str],
+    response_url: str | None,
+    bot_user_id: str | None,
+    masked: tuple[str, ...] = (),
+) -> None:
     """Run the subcommand; ``diagnose`` opens a thread in the channel so the conversation can go on."""
     sub, rest = split_subcommand(str(command.get("text") or ""))
     team = str(command.get("team_id") or "T0")
@@ -170,11 +176,27 @@ def answer_command(ctx: JobContext, command: dict[str, str], response_url: str |
         if ts:
             thread = ThreadDestination(ctx.client, channel, ts)
             turn = Turn(
-                team=team, channel=channel, thread_ts=ts, user=user, surface="command", text=text, kind="command"
+                team=team,
+                channel=channel,
+                thread_ts=ts,
+                user=user,
+                surface="command",
+                text=text,
+                kind="command",
+                masked=masked,
             )
             ctx.turns.run(turn, FallbackDestination(thread, private))
             return
-    turn = Turn(team=team, channel=channel, thread_ts=one_off, user=user, surface="command", text=text, kind="command")
+    turn = Turn(
+        team=team,
+        channel=channel,
+        thread_ts=one_off,
+        user=user,
+        surface="command",
+        text=text,
+        kind="command",
+        masked=masked,
+    )
     ctx.turns.run(turn, private)
 
 

@@ -132,6 +132,7 @@ class TurnHandler:
             surface=turn.surface,
             action=turn.action,
             action_value=turn.action_value,
+            masked=turn.masked,
         )
         try:
             replies = self.store.update(turn.thread, lambda state: self.engine.handle(state, incoming))

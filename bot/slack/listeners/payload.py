@@ -7,7 +7,9 @@ from typing import Any
 
 from slack_bolt.request import BoltRequest
 
+from bot.evidence.redaction import redact_intake
 from bot.slack.files import FileRef
+from bot.slack.text import clean_text
 
 
 def header(request: BoltRequest, name: str) -> str | None:
@@ -16,6 +18,13 @@ def header(request: BoltRequest, name: str) -> str | None:
     if not values:
         return None
     return values if isinstance(values, str) else values[0]
+
+
+def user_text(raw: str, bot_user_id: str | None) -> tuple[str, tuple[str, ...]]:
+    """What the user typed, as the engine reads it: Slack's markup undone, then redacted at
+    intake (before it is queued, written to the inbox or can reach a log); with what was masked."""
+    result = redact_intake(clean_text(raw, bot_user_id))
+    return result.text, result.keys
 
 
 def retry_num(request: BoltRequest) -> str | None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from slack_bolt import Ack, BoltContext, Respond
 
+from bot.evidence.redaction import redact_intake
 from bot.slack.delivery.jobs import CommandJob
 from bot.slack.triage_bot import triage_of
 
@@ -18,5 +19,7 @@ def nginx_triage_callback(ack: Ack, command: dict[str, Any], respond: Respond, c
     """Ack within Slack's 3 s with an ephemeral note, then queue the answer."""
     ack(text=WORKING, response_type="ephemeral")
     fields = {str(k): str(v) for k, v in command.items() if isinstance(v, str | int | float | bool)}
+    redacted = redact_intake(fields.get("text", ""))  # at intake: before the job is queued, stored or logged
+    fields["text"] = redacted.text
     response_url = respond.response_url or fields.get("response_url")
-    triage_of(context).submit(CommandJob(fields, response_url or None, context.bot_user_id))
+    triage_of(context).submit(CommandJob(fields, response_url or None, context.bot_user_id, redacted.keys))

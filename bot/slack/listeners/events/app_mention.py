@@ -8,8 +8,7 @@ from slack_bolt import BoltContext
 from slack_bolt.request import BoltRequest
 
 from bot.slack.delivery.jobs import ThreadTarget, Turn, TurnJob
-from bot.slack.listeners.payload import file_refs, is_from_a_bot, retry_num, team_of
-from bot.slack.text import clean_text
+from bot.slack.listeners.payload import file_refs, is_from_a_bot, retry_num, team_of, user_text
 from bot.slack.triage_bot import triage_of
 
 
@@ -21,13 +20,15 @@ def app_mention_callback(
         return
     channel = str(event["channel"])
     thread_ts = str(event.get("thread_ts") or event["ts"])
+    text, masked = user_text(str(event.get("text") or ""), context.bot_user_id)
     turn = Turn(
         team=team_of(body, event),
         channel=channel,
         thread_ts=thread_ts,
         user=str(event.get("user") or ""),
         surface="mention",
-        text=clean_text(str(event.get("text") or ""), context.bot_user_id),
+        text=text,
+        masked=masked,
         files=file_refs(event),
         event_id=body.get("event_id"),
         retry_num=retry_num(request),

@@ -8,8 +8,8 @@ from slack_bolt import BoltContext
 from slack_bolt.request import BoltRequest
 
 from bot.slack.delivery.jobs import ThreadTarget, Turn, TurnJob
-from bot.slack.listeners.payload import file_refs, is_from_a_bot, retry_num, team_of
-from bot.slack.text import clean_text, mentions_user
+from bot.slack.listeners.payload import file_refs, is_from_a_bot, retry_num, team_of, user_text
+from bot.slack.text import mentions_user
 from bot.slack.triage_bot import triage_of
 
 HANDLED_SUBTYPES = frozenset({None, "file_share", "thread_broadcast"})
@@ -29,13 +29,15 @@ def message_callback(body: dict[str, Any], event: dict[str, Any], context: BoltC
         return  # top-level channel chatter is not ours
     channel = str(event["channel"])
     thread_ts = str(thread_ts or event["ts"])
+    text, masked = user_text(raw_text, context.bot_user_id)
     turn = Turn(
         team=team_of(body, event),
         channel=channel,
         thread_ts=thread_ts,
         user=str(event.get("user") or ""),
         surface="dm" if is_dm else ("file" if event.get("subtype") == "file_share" else "message"),
-        text=clean_text(raw_text, context.bot_user_id),
+        text=text,
+        masked=masked,
         files=file_refs(event),
         event_id=body.get("event_id"),
         retry_num=retry_num(request),

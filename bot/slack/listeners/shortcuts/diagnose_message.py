@@ -7,8 +7,7 @@ from typing import Any
 from slack_bolt import Ack, BoltContext, Respond
 
 from bot.slack.delivery.jobs import FallbackTarget, ResponseUrlTarget, ThreadTarget, Turn, TurnJob
-from bot.slack.listeners.payload import file_refs, team_of
-from bot.slack.text import clean_text
+from bot.slack.listeners.payload import file_refs, team_of, user_text
 from bot.slack.triage_bot import triage_of
 
 CALLBACK_ID = "diagnose_message"
@@ -22,13 +21,15 @@ def diagnose_message_callback(ack: Ack, shortcut: dict[str, Any], respond: Respo
     if not channel or not message.get("ts"):
         return
     thread_ts = str(message.get("thread_ts") or message["ts"])
+    text, masked = user_text(str(message.get("text") or ""), context.bot_user_id)
     turn = Turn(
         team=team_of(shortcut),
         channel=channel,
         thread_ts=thread_ts,
         user=str((shortcut.get("user") or {}).get("id") or ""),
         surface="shortcut",
-        text=clean_text(str(message.get("text") or ""), context.bot_user_id),
+        text=text,
+        masked=masked,
         files=file_refs(message),
         kind="message_action",
     )
