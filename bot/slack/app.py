@@ -20,6 +20,25 @@ BOLT_LOGGER = "nginx_triage.slack.bolt"
 """Bolt's base logger: its own loggers copy this one's level, handlers and filters."""
 
 
+KNOWN_TYPES = frozenset(
+    {
+        "app_mention",
+        "message",
+        "app_home_opened",
+        "app_rate_limited",
+        "block_actions",
+        "message_action",
+        "shortcut",
+        "view_submission",
+        "view_closed",
+        "url_verification",
+        "event",
+        "unknown",
+    }
+)
+"""Metric labels a request may get; anything else is ``other`` (a payload must not grow the series)."""
+
+
 def request_type(body: dict[str, Any]) -> str:
     """A short label for metrics: the event type, ``command``, ``block_actions``, ``message_action``…"""
     if body.get("command"):
@@ -27,8 +46,8 @@ def request_type(body: dict[str, Any]) -> str:
     kind = str(body.get("type") or "unknown")
     if kind == "event_callback":
         event = body.get("event") or {}
-        return str(event.get("type") or "event")
-    return kind
+        kind = str(event.get("type") or "event") if isinstance(event, dict) else "event"
+    return kind if kind in KNOWN_TYPES else "other"
 
 
 def build_app(bot: TriageBot) -> App:

@@ -176,6 +176,25 @@ WORKERS_READY = Gauge("nginx_triage_workers_ready", "Turn worker processes up an
 INBOX_PENDING = Gauge(
     "nginx_triage_inbox_pending", "Open inbox items (acked, not yet answered), all replicas.", registry=REGISTRY
 )
+REQUESTS_REJECTED = _counter(
+    "nginx_triage_http_rejected_total",
+    "HTTP requests refused at the front door (bad signature, malformed or oversized), by status.",
+    ("status",),
+)
+HTTP_CONNECTIONS = Gauge("nginx_triage_http_connections", "Open HTTP connections to the front door.", registry=REGISTRY)
+HTTP_CONNECTION_CAP = Gauge(
+    "nginx_triage_http_connection_cap",
+    "Most HTTP connections held at once (from the open-file limit); beyond it the oldest idle one is closed.",
+    registry=REGISTRY,
+)
+HTTP_EVICTED = _counter(
+    "nginx_triage_http_connections_evicted_total",
+    "Idle or slow HTTP connections closed to make room for a new one (the connection cap was reached).",
+)
+HTTP_TIMEOUTS = _counter(
+    "nginx_triage_http_timeouts_total",
+    "HTTP connections closed because a request head or body did not arrive in time.",
+)
 
 
 def exposition() -> tuple[bytes, str]:

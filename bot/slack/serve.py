@@ -67,7 +67,12 @@ def serve(port: int, host: str = "0.0.0.0") -> int:
         sys.setswitchinterval(ACK_SWITCH_INTERVAL_S)
     serving = start_parts(settings, threading.Event())
     try:
-        server = SlackHTTPServer((host, port), None if settings.socket_mode else serving.app, serving.readiness)
+        server = SlackHTTPServer(
+            (host, port),
+            None if settings.socket_mode else serving.app,
+            serving.readiness,
+            signing_secret=settings.signing_secret,
+        )
     except OSError as exc:
         log.error("cannot listen on %s:%s: %s", host, port, exc)
         if serving.bot is not None:

@@ -161,6 +161,20 @@ class SlackSettings:
         """Socket Mode when an app-level token is configured, else HTTP."""
         return bool(self.app_token)
 
+    def response_url_allowed(self, url: str) -> bool:
+        """Whether a ``response_url`` from a payload may be posted to: https on Slack's hosts
+        (``hooks.slack.com``, ``*.slack.com``), or SLACK_API_URL's host:port when it is set (tests).
+        A forged or tampered payload must not turn the bot into a client of any other host."""
+        parsed = urlparse(url)
+        try:
+            port = parsed.port
+        except ValueError:
+            return False
+        if self.api_url_set and parsed.netloc.lower() == urlparse(self.api_url).netloc.lower():
+            return parsed.scheme in ("http", "https")
+        host = (parsed.hostname or "").lower()
+        return parsed.scheme == "https" and port in (None, 443) and (host == "slack.com" or host.endswith(".slack.com"))
+
     def secrets(self) -> tuple[str, ...]:
         """Configured secret values, for scrubbing logs."""
         return tuple(s for s in (self.bot_token, self.signing_secret, self.app_token) if s)

@@ -458,6 +458,8 @@ class ForeignHost:
                 self.end_headers()
                 self.wfile.write(body)
 
+            do_POST = do_GET  # a response_url the bot must never follow would be POSTed to
+
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)

@@ -163,6 +163,8 @@ def answer_command(
     team = str(command.get("team_id") or "T0")
     channel = str(command.get("channel_id") or "")
     user = str(command.get("user_id") or "")
+    if response_url and not ctx.settings.response_url_allowed(response_url):
+        response_url = None  # an inbox item written before the intake check: never follow it
     private: Destination = open_target(ResponseUrlTarget(response_url), ctx.client)
     one_off = f"cmd-{command.get('trigger_id') or 'none'}"
     text = clean_text(rest, bot_user_id)
