@@ -176,6 +176,15 @@ WORKERS_READY = Gauge("nginx_triage_workers_ready", "Turn worker processes up an
 INBOX_PENDING = Gauge(
     "nginx_triage_inbox_pending", "Open inbox items (acked, not yet answered), all replicas.", registry=REGISTRY
 )
+INBOX_DEFERRED = Gauge(
+    "nginx_triage_inbox_deferred",
+    "Deliveries in the inbox waiting for a free worker (the turn queue was full when they came), this process.",
+    registry=REGISTRY,
+)
+TURNS_DEFERRED = _counter(
+    "nginx_triage_turns_deferred_total",
+    "Turns that found the turn queue full and waited in the durable inbox instead of being refused.",
+)
 REQUESTS_REJECTED = _counter(
     "nginx_triage_http_rejected_total",
     "HTTP requests refused at the front door (bad signature, malformed or oversized), by status.",

@@ -16,10 +16,11 @@ MAX_REQUEST_BYTES = 4 * 1024 * 1024
 
 
 INBOX_MODES = ("auto", "on", "off")
-"""Durable inbox (``bot.slack.delivery.inbox``): ``auto`` = on with PostgreSQL (replicas, pods killed in
-deploys: an acked delivery must survive its replica), off with SQLite (one process, the
-fastest ack). ``on`` writes every delivery before the ack (at-least-once: a few ms more per
-ack, measured in bench/bench_slack.py); ``off`` is at-most-once (claimed on receipt)."""
+"""Durable inbox (``bot.slack.delivery.inbox``): ``auto`` (the default) and ``on`` write every
+delivery to the inbox before the ack, with SQLite as with PostgreSQL: an acked delivery
+survives kill -9 of the process that acked it (SQLite in WAL mode: a committed transaction is
+in the log file before the ack, whatever happens to the process). ``off`` is at-most-once
+(claimed on receipt, lost if the process dies before answering): only for benchmarks."""
 
 TURN_MODES = ("processes", "threads")
 """Where turns run: worker processes (``serve``'s default) or threads of the acking process."""
@@ -118,9 +119,9 @@ class SlackSettings:
 
     def inbox_enabled(self, backend: str | None) -> bool:
         """Whether deliveries go through the durable inbox with this store backend."""
-        if self.inbox_mode == "auto":
-            return backend == "postgresql"
-        return self.inbox_mode == "on"
+        if backend not in (None, "sqlite", "postgresql"):
+            return False
+        return self.inbox_mode != "off"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> SlackSettings:

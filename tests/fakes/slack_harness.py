@@ -57,6 +57,8 @@ class BotUnderTest:
         self.store = Store(database_url)
         self.bot: TriageBot = create_bot(self.settings, store=self.store, kb=kb)
         self.app = build_app(self.bot)
+        if self.bot.inbox is not None:
+            self.bot.inbox.start()  # as serve does: renews leases, runs deferred and orphaned deliveries
         self.server = SlackHTTPServer(
             ("127.0.0.1", 0),
             self.app,

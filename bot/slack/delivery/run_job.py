@@ -17,7 +17,7 @@ from bot.slack.delivery.job_context import JobContext
 from bot.slack.delivery.jobs import ActionJob, CommandJob, HomeJob, InboxJob, Job, ResponseUrlTarget, Turn, TurnJob
 from bot.slack.delivery.turn_handler import deduplicated_by_inbox, error_reply
 from bot.slack.logs import logging_context
-from bot.slack.replies import Destination, FallbackDestination, ThreadDestination
+from bot.slack.replies import Destination, FallbackDestination, ThreadDestination, idempotent_replies
 from bot.slack.text import clean_text
 from bot.slack.webclient import call_slack
 from bot.store import StoreError
@@ -70,7 +70,7 @@ def run_inbox_item(ctx: JobContext, item: InboxJob) -> None:
     writer for the inbox file keeps the ack path's INSERTs from waiting on workers' UPDATEs.
     After a failure the lease is released, so that ``complete`` finds nothing.
     """
-    with deduplicated_by_inbox(item.event_id):
+    with deduplicated_by_inbox(item.event_id), idempotent_replies(item.event_id, check=item.recovered):
         try:
             run(ctx, item.job)
         except Exception as exc:
