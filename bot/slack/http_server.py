@@ -38,6 +38,8 @@ from bot.slack.metrics import (
     HTTP_EVICTED,
     HTTP_TIMEOUTS,
     REQUESTS_REJECTED,
+    STRUCTURE_BOUND,
+    STRUCTURE_ITEMS,
     exposition,
 )
 from bot.slack.ports import ConversationStore
@@ -148,6 +150,7 @@ class SlackHTTPServer:
         self._thread: threading.Thread | None = None
         self._started = threading.Event()
         HTTP_CONNECTION_CAP.set(self.cap)
+        STRUCTURE_BOUND.labels(structure="http_connections").set(self.cap)
 
     @property
     def port(self) -> int:
@@ -214,6 +217,7 @@ class SlackHTTPServer:
             HTTP_EVICTED.inc()
         self._connections[conn] = None
         HTTP_CONNECTIONS.set(len(self._connections))
+        STRUCTURE_ITEMS.labels(structure="http_connections").set(len(self._connections))
         return True
 
     async def _serve_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

@@ -185,6 +185,18 @@ TURNS_DEFERRED = _counter(
     "nginx_triage_turns_deferred_total",
     "Turns that found the turn queue full and waited in the durable inbox instead of being refused.",
 )
+STRUCTURE_ITEMS = Gauge(
+    "nginx_triage_structure_items",
+    "Items held by a long-lived structure of the serving process (connections, inbox items held or deferred).",
+    ["structure"],
+    registry=REGISTRY,
+)
+STRUCTURE_BOUND = Gauge(
+    "nginx_triage_structure_bound",
+    "The most items that structure may hold (what keeps the process's memory flat).",
+    ["structure"],
+    registry=REGISTRY,
+)
 REQUESTS_REJECTED = _counter(
     "nginx_triage_http_rejected_total",
     "HTTP requests refused at the front door (bad signature, malformed or oversized), by status.",

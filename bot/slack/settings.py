@@ -112,6 +112,9 @@ class SlackSettings:
     by the others this long after its last heartbeat."""
     inbox_poll_s: float = 5.0
     """How often each serving process renews its leases and looks for orphaned deliveries."""
+    working_note_s: float = 20.0
+    """A delivery waiting this long in the inbox for a free worker (a burst) gets one short
+    "working on it" note; shorter waits get nothing but the answer."""
     inbox_mode: str = "auto"
     """See ``INBOX_MODES``."""
     retention_days: int = DEFAULT_RETENTION_DAYS
@@ -154,6 +157,7 @@ class SlackSettings:
             inbox_lease_s=_float_env(env, "NGINX_TRIAGE_INBOX_LEASE_S", 30.0),
             inbox_poll_s=_float_env(env, "NGINX_TRIAGE_INBOX_POLL_S", 5.0),
             inbox_mode=_choice_env(env, "NGINX_TRIAGE_INBOX", INBOX_MODES),
+            working_note_s=_float_env(env, "NGINX_TRIAGE_WORKING_NOTE_S", 20.0),
             retention_days=retention,
         )
 

@@ -35,7 +35,7 @@ CONTEXT_KEY = "triage"
 BUSY = "I'm swamped right now and could not take this on. Nothing was saved from it: send it again in a minute."
 """Only when the durable inbox could not be written (database down) and the queue is full."""
 WORKING = "Lots of requests right now: yours is safely queued and I will answer here as soon as I get to it."
-"""Posted once for a delivery that waited ``LONG_WAIT_S`` in the inbox for a free worker."""
+"""Posted once for a delivery that waited ``working_note_s`` in the inbox for a free worker."""
 
 
 @dataclass

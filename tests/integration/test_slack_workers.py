@@ -18,7 +18,7 @@ from bot.slack.delivery.jobs import ThreadTarget, Turn, TurnJob
 from bot.slack.delivery.process_runner import ProcessRunner, route
 from bot.slack.logs import JsonFormatter
 from bot.slack.metrics import REGISTRY
-from bot.slack.triage_bot import BUSY, create_bot
+from bot.slack.triage_bot import BUSY, WORKING, create_bot
 from bot.store import Store
 from tests.fakes.fake_slack import BOT_TOKEN, TEAM, FakeSlack, event_body, sign
 from tests.fakes.serve_harness import ServeProcess, http_env
@@ -108,6 +108,7 @@ def test_a_full_queue_defers_to_the_inbox_and_every_turn_is_answered(
         worker_threads=1,
         queue_size=2,
         inbox_poll_s=0.3,
+        working_note_s=1.0,
     )
     runner = ProcessRunner(settings).start()
     store = Store(settings.database_url)
@@ -129,9 +130,14 @@ def test_a_full_queue_defers_to_the_inbox_and_every_turn_is_answered(
         assert sample("nginx_triage_turns_deferred_total") == deferred + 2
         assert sample("nginx_triage_turns_rejected_total", reason="queue_full") == rejected
         for root in roots:
-            answer = replies(fake, root, 1)
-            assert "worker_connections are not enough" in json.dumps(answer[0].blocks)
+            answer = replies(fake, root, 2 if root in roots[2:] else 1)
             assert all(BUSY not in m.text for m in answer)
+            if root in roots[2:]:  # waited over working_note_s: a short note first, then the answer
+                assert WORKING in answer[0].text
+                assert "worker_connections are not enough" in json.dumps(answer[1].blocks)
+            else:
+                assert "worker_connections are not enough" in json.dumps(answer[0].blocks)
+                assert all(WORKING not in m.text for m in answer)
     finally:
         assert bot.shutdown(20)
         store.close()

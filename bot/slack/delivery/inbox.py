@@ -63,6 +63,8 @@ from bot.slack.metrics import (
     INBOX_RECOVERED,
     INBOX_WRITE_FAILURES,
     INBOX_WRITE_SECONDS,
+    STRUCTURE_BOUND,
+    STRUCTURE_ITEMS,
 )
 from bot.slack.settings import SlackSettings
 from bot.store import StoreError
@@ -71,8 +73,6 @@ log = logging.getLogger("nginx_triage.slack.inbox")
 
 RECOVERY_BATCH = 20
 """At most this many items leased per recovery round (the rest wait for the next one)."""
-LONG_WAIT_S = 20.0
-"""A deferred delivery still waiting this long gets one short "working on it" note."""
 MAX_DEFERRED_TRACKED = 10_000
 """Deferred deliveries whose wait is watched for the note (the items themselves are all in the table)."""
 
@@ -120,6 +120,7 @@ class Inbox:
         self.owner = owner or new_owner()
         self.lease_s = settings.inbox_lease_s
         self.poll_s = settings.inbox_poll_s
+        self.long_wait_s = settings.working_note_s
         self._held: set[str] = set()
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -128,6 +129,9 @@ class Inbox:
         self._notes = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nginx-triage-inbox")
         self._deferred: OrderedDict[str, _Deferred] = OrderedDict()
         self._wake = threading.Event()
+        # _held: what the turn queue holds (its capacity) plus one recovery batch.
+        STRUCTURE_BOUND.labels(structure="inbox_held").set(settings.queue_size * settings.workers + RECOVERY_BATCH)
+        STRUCTURE_BOUND.labels(structure="inbox_deferred").set(MAX_DEFERRED_TRACKED)
 
     # -- the ack path ---------------------------------------------------------------------------
 
@@ -161,7 +165,7 @@ class Inbox:
     def defer(self, job: InboxJob, on_long_wait: Callable[[], None] | None = None) -> None:
         """The turn queue is full: the delivery stays in the inbox (durable, acked) and its lease is
         handed back (off the ack path), so the recovery loop runs it when a worker frees up, in
-        received order. ``on_long_wait`` is called once if it still waits after ``LONG_WAIT_S``."""
+        received order. ``on_long_wait`` is called once if it still waits after ``working_note_s``."""
         with self._lock:
             self._held.discard(job.event_id)
             self._deferred[job.event_id] = _Deferred(time.monotonic(), on_long_wait)
@@ -180,8 +184,8 @@ class Inbox:
         due: list[Callable[[], None]] = []
         with self._lock:
             for waiting in self._deferred.values():
-                if now - waiting.since < LONG_WAIT_S:
-                    break  # oldest first: the rest waited less
+                if now - waiting.since < self.long_wait_s:
+                    continue
                 if not waiting.noted and waiting.on_long_wait is not None:
                     waiting.noted = True
                     due.append(waiting.on_long_wait)
@@ -236,18 +240,18 @@ class Inbox:
                     settle("recording the failure", partial(self._fail, item.event_id, f"unreadable payload: {exc}"))
                     continue
                 with self._lock:
-                    was_deferred = self._deferred.pop(item.event_id, None) is not None
+                    deferred = self._deferred.pop(item.event_id, None)
                     self._held.add(item.event_id)
                     INBOX_DEFERRED.set(len(self._deferred))
-                if not was_deferred:
+                if deferred is None:
                     log.warning("running an acked delivery from the inbox", extra={"attempts": item.attempts})
                 if self.runner.submit(InboxJob(item.event_id, self.owner, job, recovered=item.attempts > 1)):
                     submitted += 1
                     continue
                 with self._lock:
                     self._held.discard(item.event_id)
-                    if was_deferred:
-                        self._deferred[item.event_id] = _Deferred(time.monotonic(), None, noted=True)
+                    if deferred is not None:  # still waiting: keep when it started and its note
+                        self._deferred[item.event_id] = deferred
                 refused.append(item.event_id)
         if refused:
             log.info("turn queue full: %d inbox items handed back for later", len(refused))
@@ -257,6 +261,9 @@ class Inbox:
             self._next_prune = time.monotonic() + PRUNE_EVERY_S
             self.store.prune()
         INBOX_PENDING.set(self.store.pending_count())
+        with self._lock:
+            STRUCTURE_ITEMS.labels(structure="inbox_held").set(len(self._held))
+            STRUCTURE_ITEMS.labels(structure="inbox_deferred").set(len(self._deferred))
         return submitted
 
     def start(self) -> Inbox:
