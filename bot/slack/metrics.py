@@ -205,7 +205,7 @@ REQUESTS_REJECTED = _counter(
 HTTP_CONNECTIONS = Gauge("nginx_triage_http_connections", "Open HTTP connections to the front door.", registry=REGISTRY)
 HTTP_CONNECTION_CAP = Gauge(
     "nginx_triage_http_connection_cap",
-    "Most HTTP connections held at once (from the open-file limit); beyond it the oldest idle one is closed.",
+    "Most HTTP connections held at once (derived from the descriptor limit); past it the oldest idle one goes.",
     registry=REGISTRY,
 )
 HTTP_EVICTED = _counter(
