@@ -8,11 +8,12 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from slack_bolt import App, BoltContext, BoltResponse
+from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
 
 from bot.slack.listeners import register_listeners
 from bot.slack.logs import WithholdPayloads
 from bot.slack.metrics import EVENTS_RECEIVED
+from bot.slack.request_checks import check_parsed
 from bot.slack.triage_bot import CONTEXT_KEY, TriageBot
 from bot.slack.verification import QuietRequestVerification
 
@@ -83,9 +84,13 @@ def build_app(bot: TriageBot) -> App:
 
     @app.use
     def count_requests_and_add_the_bot(
-        body: dict[str, Any], context: BoltContext, next: Callable[[], BoltResponse]
+        req: BoltRequest, body: dict[str, Any], context: BoltContext, next: Callable[[], BoltResponse]
     ) -> BoltResponse:
         EVENTS_RECEIVED.labels(type=request_type(body)).inc()
+        if req.mode == "socket_mode":  # HTTP requests were checked at the front door already
+            rejection = check_parsed(body)
+            if rejection is not None:
+                return BoltResponse(status=rejection.status, body={"error": rejection.reason})
         context[CONTEXT_KEY] = bot  # listeners are module functions: they find the bot here
         return next()
 

@@ -192,6 +192,12 @@ def _bounded(value: Any, key: str | None, depth: int) -> str | None:
     return None
 
 
+def check_parsed(payload: Mapping[str, Any]) -> Rejection | None:
+    """The bounds of ``check_payload`` on a payload parsed already (a Socket Mode envelope's)."""
+    why = _bounded(payload, None, 0)
+    return _reject(400, f"payload out of bounds: {why}") if why else None
+
+
 def check_payload(body: bytes, content_type: str) -> Rejection | None:
     """None when a (verified) body parses like Bolt's parser and every id and number is bounded."""
     try:

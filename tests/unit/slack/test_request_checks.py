@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from bot.slack.request_checks import check_payload, verify_signature
+from bot.slack.request_checks import check_parsed, check_payload, verify_signature
 from bot.slack.settings import SlackSettings
 from tests.fakes.fake_slack import SIGNING_SECRET, sign
 
@@ -87,3 +87,9 @@ def test_response_urls_are_followed_only_to_slack_or_the_configured_api_host() -
     test = SlackSettings(api_url="http://127.0.0.1:5555/api/", api_url_set=True)
     assert test.response_url_allowed("http://127.0.0.1:5555/response/r-1")
     assert not test.response_url_allowed("http://127.0.0.1:5556/response/r-1")
+
+
+def test_a_parsed_socket_mode_payload_gets_the_same_bounds() -> None:
+    assert check_parsed({"event_id": "Ev1", "event": {"ts": "1.2"}}) is None
+    found = check_parsed({"event_id": 2**70, "event": {"ts": "1.2"}})
+    assert found is not None and found.status == 400
