@@ -12,9 +12,11 @@ from types import ModuleType
 
 from bot.diagnosis.checks import (
     cache_manager_connections,
+    disk_has_room,
     fastcgi_pool_saturated,
     fd_limit_at_connections,
     fd_limit_below_connections,
+    filesystem_full,
     limits_conf_ignored_by_systemd,
     limits_read_from_master,
     localhost_dual_stack,
@@ -30,9 +32,11 @@ from bot.diagnosis.checks.context import Check, CheckContext, Facts
 
 _MODULES: tuple[ModuleType, ...] = (
     cache_manager_connections,
+    disk_has_room,
     fastcgi_pool_saturated,
     fd_limit_at_connections,
     fd_limit_below_connections,
+    filesystem_full,
     limits_conf_ignored_by_systemd,
     limits_read_from_master,
     localhost_dual_stack,

@@ -1,0 +1,61 @@
+"""Each host evidence kind through the front door: the installed ``nginx-triage diagnose`` reads
+one paste (real error-log lines, real ``nginx -T``, the real command output) and uses what it
+read: the kind is listed as read, no longer asked for, and the finding or fact it proves is there."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import DATA, ROOT
+
+CASES = ROOT / "kb" / "findings" / "cases"
+EVIDENCE = DATA / "evidence"
+
+
+def diagnose(cli: list[str], *pastes: Path, args: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The JSON diagnosis of the pastes, sent as one paste on stdin."""
+    text = "\n".join(p.read_text(encoding="utf-8") for p in pastes)
+    proc = subprocess.run(
+        [*cli, "diagnose", "--format", "json", *args, "-"],
+        input=text,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    result: dict[str, Any] = json.loads(proc.stdout)
+    return result
+
+
+def findings(d: dict[str, Any]) -> dict[str, str]:
+    return {f["id"]: f["message"] for f in d["findings"]}
+
+
+def test_df_places_the_failed_writes_on_the_full_mounts(cli: list[str]) -> None:
+    d = diagnose(
+        cli,
+        CASES / "no-space-temp-body.log",
+        CASES / "nginx-T-temp-paths-on-tmpfs.txt",
+        CASES / "df-full-and-inodes-full.txt",
+    )
+    assert "disk-usage" in d["evidence"] and not d["problems"]
+    assert "disk-usage" not in [n["evidence"] for n in d["needs"]]
+    message = findings(d)["filesystem-full"]
+    assert "/tmp/evinode (tmpfs) is full: no inodes are left" in message and "/tmp/evfull is full too" in message
+
+
+def test_df_with_room_rules_the_disk_out(cli: list[str]) -> None:
+    d = diagnose(
+        cli,
+        CASES / "no-space-temp-body.log",
+        CASES / "nginx-T-temp-paths-on-tmpfs.txt",
+        CASES / "df-room-after-cleanup.txt",
+    )
+    assert "disk-usage" in d["evidence"]
+    assert "filesystem-full" not in findings(d)
+    assert "shows room there now: /tmp/evinode/proxy is on /tmp/evinode" in findings(d)["disk-has-room"]
