@@ -59,3 +59,18 @@ def test_df_with_room_rules_the_disk_out(cli: list[str]) -> None:
     assert "disk-usage" in d["evidence"]
     assert "filesystem-full" not in findings(d)
     assert "shows room there now: /tmp/evinode/proxy is on /tmp/evinode" in findings(d)["disk-has-room"]
+
+
+def test_the_namei_command_carries_the_denied_path(cli: list[str]) -> None:
+    d = diagnose(cli, CASES / "permission-denied-private.log")
+    commands = {n["evidence"]: n["command"] for n in d["needs"]}
+    assert commands["file-permissions"] == "namei -l /tmp/evlab/www/private/index.html; ps -o user= -C nginx | sort -u"
+
+
+def test_namei_names_the_directory_the_workers_cannot_search(cli: list[str]) -> None:
+    d = diagnose(cli, CASES / "permission-denied-private.log", CASES / "namei-private-dir.txt")
+    assert "file-permissions" in d["evidence"] and not d["problems"]
+    assert "file-permissions" not in [n["evidence"] for n in d["needs"]]
+    message = findings(d)["path-not-searchable"]
+    assert "nobody cannot search /tmp/evlab/www/private (drwx------ root:root" in message
+    assert "sudo chmod o+x /tmp/evlab/www/private" in message
