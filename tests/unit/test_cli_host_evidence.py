@@ -74,3 +74,34 @@ def test_namei_names_the_directory_the_workers_cannot_search(cli: list[str]) -> 
     message = findings(d)["path-not-searchable"]
     assert "nobody cannot search /tmp/evlab/www/private (drwx------ root:root" in message
     assert "sudo chmod o+x /tmp/evlab/www/private" in message
+
+
+def test_the_certificate_command_carries_the_files_of_nginx_T(cli: list[str]) -> None:
+    d = diagnose(cli, CASES / "ssl-alert-certificate-expired.log", CASES / "nginx-T-temp-paths-on-tmpfs.txt")
+    commands = {n["evidence"]: n["command"] for n in d["needs"]}
+    crt, key = "/tmp/evlab/certs/shop.example.test.crt", "/tmp/evlab/certs/shop.example.test.key"
+    assert commands["certificate"] == f"openssl x509 -in {crt} -noout -subject -dates; ls -l {crt} {key}"
+    alone = diagnose(cli, CASES / "cannot-load-certificate.log")
+    commands = {n["evidence"]: n["command"] for n in alone["needs"]}
+    assert commands["certificate"] == f"openssl x509 -in {crt} -noout -subject -dates; ls -l {crt} KEY"
+
+
+def test_the_certificates_dates_say_it_expired(cli: list[str]) -> None:
+    d = diagnose(cli, CASES / "ssl-alert-certificate-expired.log", CASES / "x509-expired.txt")
+    assert "certificate" in d["evidence"] and not d["problems"]
+    assert "certificate" not in [n["evidence"] for n in d["needs"]]
+    assert (
+        "shop.example.test (/tmp/evlab/certs/shop.example.test.crt) expired on 2025-11-30"
+        in (findings(d)["certificate-expired"])
+    )
+
+
+def test_ls_says_the_certificate_is_gone(cli: list[str]) -> None:
+    d = diagnose(
+        cli,
+        CASES / "cannot-load-certificate.log",
+        CASES / "nginx-T-temp-paths-on-tmpfs.txt",
+        CASES / "x509-certificate-gone.txt",
+    )
+    assert "certificate-expired" not in findings(d)
+    assert "ssl_certificate at /tmp/evlab/conf/nginx.conf:37 names it" in findings(d)["certificate-file-missing"]

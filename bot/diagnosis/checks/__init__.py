@@ -12,6 +12,8 @@ from types import ModuleType
 
 from bot.diagnosis.checks import (
     cache_manager_connections,
+    certificate_expired,
+    certificate_file_missing,
     disk_has_room,
     fastcgi_pool_saturated,
     fd_limit_at_connections,
@@ -33,6 +35,8 @@ from bot.diagnosis.checks.context import Check, CheckContext, Facts
 
 _MODULES: tuple[ModuleType, ...] = (
     cache_manager_connections,
+    certificate_expired,
+    certificate_file_missing,
     disk_has_room,
     fastcgi_pool_saturated,
     fd_limit_at_connections,
