@@ -105,3 +105,19 @@ def test_ls_says_the_certificate_is_gone(cli: list[str]) -> None:
     )
     assert "certificate-expired" not in findings(d)
     assert "ssl_certificate at /tmp/evlab/conf/nginx.conf:37 names it" in findings(d)["certificate-file-missing"]
+
+
+def test_the_access_log_command_carries_the_access_log_of_nginx_T(cli: list[str]) -> None:
+    d = diagnose(cli, CASES / "timeout-and-413.log", CASES / "nginx-T-temp-paths-on-tmpfs.txt")
+    commands = {n["evidence"]: n["command"] for n in d["needs"]}
+    assert commands["access-log"] == "tail -n 200 /tmp/evlab/logs/access.log"
+
+
+def test_the_access_log_says_how_long_the_504s_ran_and_which_uploads_got_413(cli: list[str]) -> None:
+    d = diagnose(cli, CASES / "timeout-and-413.log", CASES / "access-log-timed.txt")
+    assert "access-log" in d["evidence"] and not d["problems"]
+    assert "access-log" not in [n["evidence"] for n in d["needs"]]
+    message = findings(d)["failing-requests"]
+    assert "504 x1 (GET /report/monthly; ran up to 1.001 s, upstream 1.001 s)" in message
+    assert "413 x1 (POST /avatar" in message
+    assert "499 x1 (GET /export/all.csv; the client gave up after 0.5 s" in message
