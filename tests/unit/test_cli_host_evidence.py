@@ -121,3 +121,20 @@ def test_the_access_log_says_how_long_the_504s_ran_and_which_uploads_got_413(cli
     assert "504 x1 (GET /report/monthly; ran up to 1.001 s, upstream 1.001 s)" in message
     assert "413 x1 (POST /avatar" in message
     assert "499 x1 (GET /export/all.csv; the client gave up after 0.5 s" in message
+
+
+def test_proc_1_cgroup_says_docker_and_the_plan_follows(cli: list[str]) -> None:
+    before = diagnose(cli, CASES / "refused-lab-backend-down.log")
+    assert before["environment"] == {"id": "systemd-host", "title": before["environment"]["title"], "detected": False}
+    assert "environment" in [n["evidence"] for n in before["needs"]]
+    d = diagnose(cli, CASES / "refused-lab-backend-down.log", EVIDENCE / "run-env" / "docker-cgroup-v1.txt")
+    assert "environment" in d["evidence"] and not d["problems"]
+    assert "environment" not in [n["evidence"] for n in d["needs"]]
+    assert (d["environment"]["id"], d["environment"]["detected"]) == ("docker", True)
+    assert any(c["command"].startswith("docker exec") for c in d["commands"])
+
+
+def test_systemctl_status_says_systemd(cli: list[str]) -> None:
+    d = diagnose(cli, CASES / "refused-lab-backend-down.log", EVIDENCE / "run-env" / "systemd-active-prompt.txt")
+    assert "environment" in d["evidence"]
+    assert (d["environment"]["id"], d["environment"]["detected"]) == ("systemd-host", True)
