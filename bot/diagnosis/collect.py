@@ -91,7 +91,8 @@ class Collected:
     disk: DiskUsage | None = None
     permissions: list[PathPermissions] = field(default_factory=list)
     certificates: list[Certificate] = field(default_factory=list)
-    access: AccessLog | None = None
+    access: list[AccessLog] = field(default_factory=list)
+    """Access-log sections, each as read (a log that mixes error and access lines gives several)."""
     run_env: RunEnvironment | None = None
     """How nginx is run (systemd, Docker, Kubernetes), from ``systemctl status`` and ``/proc/1/cgroup``."""
     questions: list[str] = field(default_factory=list)

@@ -36,11 +36,9 @@ def _summary(status: int, entries: list[AccessEntry]) -> dict[str, Any]:
 
 def check(c: CheckContext) -> Facts | None:
     """Per failing status (5xx, 408, 413, 429, 499): count, top URLs, the longest request and upstream times."""
-    log = c.ev.access
-    if log is None:
-        return None
+    entries = [e for log in c.ev.access for e in log.entries]
     by_status: dict[int, list[AccessEntry]] = {}
-    for e in log.entries:
+    for e in entries:
         if e.status >= 500 or e.status in _NOTABLE:
             by_status.setdefault(e.status, []).append(e)
     if not by_status:
@@ -48,7 +46,7 @@ def check(c: CheckContext) -> Facts | None:
     statuses = [_summary(s, es) for s, es in sorted(by_status.items(), key=lambda kv: (-len(kv[1]), kv[0]))]
     return {
         "failed": sum(s["count"] for s in statuses),
-        "total": len(log.entries),
+        "total": len(entries),
         "statuses": statuses[:6],
-        "timed": any(e.request_time is not None for e in log.entries),
+        "timed": any(e.request_time is not None for e in entries),
     }
