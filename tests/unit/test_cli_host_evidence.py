@@ -138,3 +138,11 @@ def test_systemctl_status_says_systemd(cli: list[str]) -> None:
     d = diagnose(cli, CASES / "refused-lab-backend-down.log", EVIDENCE / "run-env" / "systemd-active-prompt.txt")
     assert "environment" in d["evidence"]
     assert (d["environment"]["id"], d["environment"]["detected"]) == ("systemd-host", True)
+
+
+def test_all_five_in_one_paste_mostly_without_prompts(cli: list[str]) -> None:
+    d = diagnose(cli, EVIDENCE / "sniff" / "host-outputs.txt")
+    assert {"disk-usage", "file-permissions", "certificate", "access-log", "environment"} <= set(d["evidence"])
+    assert not d["problems"]
+    assert {"filesystem-full", "path-not-searchable", "certificate-expired", "failing-requests"} <= set(findings(d))
+    assert d["environment"]["id"] == "docker"
