@@ -146,3 +146,14 @@ def test_all_five_in_one_paste_mostly_without_prompts(cli: list[str]) -> None:
     assert not d["problems"]
     assert {"filesystem-full", "path-not-searchable", "certificate-expired", "failing-requests"} <= set(findings(d))
     assert d["environment"]["id"] == "docker"
+
+
+def test_a_finding_from_evidence_alone_shows_in_the_terminal(cli: list[str]) -> None:
+    """No error line at all, only `nginx -T` and `df`: the text output still says the disk is full."""
+    text = "\n".join(
+        p.read_text() for p in (CASES / "nginx-T-temp-paths-on-tmpfs.txt", CASES / "df-full-and-inodes-full.txt")
+    )
+    proc = subprocess.run([*cli, "diagnose", "-"], input=text, capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert "No known NGINX error found" in proc.stdout
+    assert "filesystem-full" in proc.stdout and "/tmp/evfull (tmpfs) is full" in proc.stdout
