@@ -106,7 +106,7 @@ def command_values(ev: Collected, group: MatchGroup | None) -> dict[str, Any]:
         "peer": facts.get("peer", ""),
         "hostname": facts.get("hostname", ""),
         "resolver": resolver_address(ev, place),
-        "path": _shell_word(facts.get("path") or ""),
+        "path": _shell_word(facts.get("path") or socket),
         "cert": _shell_word(cert),
         "key": _shell_word(key),
         "access_log": _shell_word(access_log_path(ev, place)),

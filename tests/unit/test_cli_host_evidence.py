@@ -157,3 +157,14 @@ def test_a_finding_from_evidence_alone_shows_in_the_terminal(cli: list[str]) -> 
     assert proc.returncode == 0, proc.stderr
     assert "No known NGINX error found" in proc.stdout
     assert "filesystem-full" in proc.stdout and "/tmp/evfull (tmpfs) is full" in proc.stdout
+
+
+def test_the_namei_command_takes_the_socket_of_a_refused_unix_connect(cli: list[str], tmp_path: Path) -> None:
+    log = tmp_path / "socket.log"
+    log.write_text(
+        "2026/12/02 10:11:12 [crit] 1207#1207: *3 connect() to unix:/run/php/php8.2-fpm.sock failed "
+        "(13: Permission denied) while connecting to upstream, client: 10.0.0.5, server: shop.example.test, "
+        'request: "GET /index.php HTTP/1.1", upstream: "fastcgi://unix:/run/php/php8.2-fpm.sock:", host: "shop"\n'
+    )
+    commands = {n["evidence"]: n["command"] for n in diagnose(cli, log)["needs"]}
+    assert commands["file-permissions"].startswith("namei -l /run/php/php8.2-fpm.sock; ")

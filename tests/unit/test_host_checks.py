@@ -75,3 +75,18 @@ def test_certificate_expired_against_now(days: int, fires: bool) -> None:
     ev.certificates.append(Certificate("CN = a.test", now - timedelta(days=800), now + timedelta(days=days)))
     facts = CHECKS["certificate-expired"](CheckContext(ev, None, {"handshake": []}))
     assert (facts is not None) == fires
+
+
+@pytest.mark.parametrize(
+    ("path", "word"),
+    [
+        ("/run/php/php8.2-fpm.sock", "/run/php/php8.2-fpm.sock"),
+        ("/srv/my site/index.html", "'/srv/my site/index.html'"),
+        ("/x/it's;rm -rf", "'/x/it'\\''s;rm -rf'"),
+        ("", ""),
+    ],
+)
+def test_a_path_from_a_log_line_is_one_shell_word(path: str, word: str) -> None:
+    from bot.diagnosis.user_values import _shell_word
+
+    assert _shell_word(path) == word
