@@ -131,6 +131,7 @@ _COMMAND_KINDS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\bsystemctl\s+(?:status|is-active)\b|/proc/(?:1|self)/cgroup\b"), "run-env"),
     (re.compile(r"\bdf\b(?:\s+-[a-zA-Z]{1,8}){0,4}(?:\s|$)"), "df"),
     (re.compile(r"\bnamei\b|\bps\b.{0,80}\buser=\s"), "namei"),
+    (re.compile(r"/[\w.-]{0,100}access[._-]?log\b"), "access-log"),  # a file such as /var/log/nginx/access.log
     (re.compile(r"\bopenssl\s+x509\b|\bls\b.{0,400}(?:\.(?:crt|pem|key|cer)\b|\bCERT\b|\bKEY\b)"), "x509"),
     (re.compile(r"/proc/.{0,200}?/limits\b"), "proc-limits"),
     (re.compile(r"file-nr"), "file-nr"),
@@ -148,7 +149,6 @@ _COMMAND_KINDS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\bss\s+(?:-\w*s\w*|--summary)\b"), "ss-s"),
     (re.compile(r"\b(?:ps|pgrep)\b"), "ps"),
     (re.compile(r"\bnginx(?:-debug)?\b.*\s-[tT]\b"), "nginx-t"),
-    (re.compile(r"access[._-]?log"), "access-log"),
     (re.compile(r"error\.log|\berror\b|\bjournalctl\b|\blogs\b"), "errorlog"),
 )
 
