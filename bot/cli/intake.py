@@ -100,6 +100,17 @@ def collect(
     return ev
 
 
+def warn_if_slow(size: int) -> None:
+    """One stderr line when a big input will take the pure-Python path (no C accelerator):
+    it is ~16x slower and nothing else would tell the user why, or how to get it."""
+    from bot.cli.doctor import BIG_INPUT_TEXTS, native_state
+    from bot.knowledge.texts import say
+
+    state, _path = native_state()
+    if state != "ok":
+        sys.stderr.write(say(BIG_INPUT_TEXTS[state], mb=size >> 20) + "\n")
+
+
 def _collect(
     files: list[Path] | None,
     matcher: Matcher,
@@ -117,6 +128,8 @@ def _collect(
             _take_stream(ev, sys.stdin.buffer, "stdin", matcher, redaction)
             continue
         size = check_path(path)
+        if size > SNIFF_MAX_BYTES:
+            warn_if_slow(size)
         if size > PARALLEL_MIN_BYTES and len(sources) == 1:
             with path.open("rb") as f:
                 check_sample(f.read(65536), str(path))
