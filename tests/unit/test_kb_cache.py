@@ -69,7 +69,7 @@ def test_an_edited_file_is_seen_even_with_the_same_size_at_once(kb_copy):
     path = kb_copy / "errors" / "bind-address-in-use.yaml"
     text = path.read_text()
     # same length, written right after the cache: a size+mtime key could miss this
-    path.write_text(text.replace("title: \"bind() failed", "title: \"bind() FAILED", 1))
+    path.write_text(text.replace('title: "bind() failed', 'title: "bind() FAILED', 1))
     assert "FAILED" in fresh([kb_copy]).errors["bind-address-in-use"].title
 
 
@@ -93,7 +93,7 @@ def test_kb_extra_dir_changes_what_is_loaded(kb_copy, tmp_path, monkeypatch):
         d.mkdir()
         src = (kb_copy / "errors" / "bind-address-in-use.yaml").read_text()
         head, _, rest = src.partition("\ntitle: ")
-        (d / "bind-address-in-use.yaml").write_text(f"{head}\ntitle: \"{title}\"\n{rest.split(chr(10), 1)[1]}")
+        (d / "bind-address-in-use.yaml").write_text(f'{head}\ntitle: "{title}"\n{rest.split(chr(10), 1)[1]}')
 
     def extra_dirs() -> list[Path]:
         extra = os.environ.get("KB_EXTRA_DIR")
