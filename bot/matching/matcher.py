@@ -20,7 +20,6 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import ahocorasick
-from rapidfuzz import fuzz, process
 
 from bot.evidence.errorlog import LogLine, parse_line
 from bot.knowledge.catalog.lookup import Catalog, CatalogMessage, load_catalog
@@ -276,6 +275,8 @@ class Matcher:
     # -- slow path -------------------------------------------------------------------
 
     def _fuzzy_uncached(self, shape: str) -> tuple[int, float] | None:
+        from rapidfuzz import fuzz, process  # only lines the fast path misses come here
+
         templates, owners = self._fuzzy_templates()
         best = process.extractOne(shape, templates, scorer=fuzz.WRatio, score_cutoff=FUZZY_THRESHOLD)
         if best is None:
