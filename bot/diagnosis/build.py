@@ -147,7 +147,7 @@ def diagnose_evidence(
     if environment and environment in kb.environments:
         env_id, detected = environment, True
     else:
-        env_id, detected = detect_environment(kb, ev.env_text)
+        env_id, detected = detect_environment(kb, ev.env_text, ev.run_env.kind if ev.run_env else None)
     env = kb.environments.get(env_id)
     fired = fired_checks(kb, ev, rec, env)
     runs = recipe_runs(kb, entries, ev, rec, [(entry.recipes, facts) for entry, facts in fired], env)

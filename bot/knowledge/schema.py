@@ -211,6 +211,11 @@ class EnvironmentEntry(Strict):
     )
     specificity: int = Field(default=0, description="on a detection tie the higher wins (compose beats docker)")
     traits: list[str] = Field(default_factory=list, description="what holds here, for findings (kebab-case)")
+    runs_as: list[Literal["systemd", "container", "kubernetes"]] = Field(
+        default_factory=list,
+        description="how nginx runs here as `systemctl status nginx` and /proc/1/cgroup tell it (kind of "
+        "bot.evidence.system.model.RunEnvironment): a pasted one narrows detection to these environments",
+    )
 
 
 class EvidenceKindEntry(Strict):
