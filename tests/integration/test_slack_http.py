@@ -93,13 +93,14 @@ def run_whole_conversation(bot: BotUnderTest, fake: FakeSlack, root: str) -> Non
     assert status == 200
     first = replies(fake, root, 1, "first reply")[0]
     assert "worker_connections are not enough" in content(first)
-    assert "nginx -T" in first.text and "/limits" in first.text  # the evidence needed, with the commands
-    assert first.thread_ts == root
+    assert "nginx -T" in first.text  # the one piece of evidence needed, with its command
+    assert len(first.text) <= 1500 and first.thread_ts == root
 
     # 2. nginx -T pasted as a thread reply (no mention): the bot is in this thread, so it answers.
     bot.event(thread_message("here is nginx -T:\n" + NGINX_T, f"{root[:-3]}201", root), f"Ev{root}2")
     second = replies(fake, root, 2)[1]
-    assert "nginx.conf:5" in content(second)
+    assert "nginx.conf:5" in content(second)  # the note of what changed ...
+    assert "nginx.conf:5" in content(first) and first.edits >= 1  # ... and the first answer, updated in place
 
     # 3. The worker's limits as an uploaded file: files.info, download with the bot token, full answer.
     file_id = fake.add_file("worker-limits.txt", LIMITS.encode())
@@ -107,7 +108,7 @@ def run_whole_conversation(bot: BotUnderTest, fake: FakeSlack, root: str) -> Non
         thread_message("", f"{root[:-3]}301", root, files=[files_entry(file_id, "worker-limits.txt")]), f"Ev{root}3"
     )
     third = replies(fake, root, 3)[2]
-    assert "evidence this fix needs" in content(third)
+    assert "what this fix needs" in content(third)
     downloads = fake.calls_to("file.download")
     assert downloads and all(c.headers.get("Authorization") == f"Bearer {BOT_TOKEN}" for c in downloads)
     diffs = fake.wait_for(
