@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass, replace
 
 from bot.conversation import texts
-from bot.conversation.first_answer import diagnosis_replies
+from bot.conversation.first_answer import diagnosis_replies, focused
 from bot.conversation.guide import (
     Verdict,
     build_steps,
@@ -273,7 +273,7 @@ class ConversationEngine:
         state.guide_step = None
         state.awaiting_paste = None
         text = say("conversation.finished", total=len(build_steps(self.kb, d)))
-        if d.alert_rule:
+        if focused(self.kb, d).alert_rule:
             text += say("conversation.finished_alert")
             attachments: tuple[Attachment, ...] = (
                 Attachment(texts.ALERT_FILE, say("conversation.alert_title"), d.alert_rule, "yaml"),

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bot.conversation.guide import required_kinds
+from bot.conversation.guide import nginx_changes, required_kinds
 from bot.conversation.model import Attachment, Button, ConversationState, Reply
 from bot.conversation.texts import (
     DIFF_FILE,
@@ -26,9 +26,8 @@ from bot.conversation.texts import (
     first_sentences,
     fit,
 )
-from bot.diagnosis.model import Diagnosis, Need, Recommendation
+from bot.diagnosis.model import Diagnosis, Need
 from bot.knowledge.loader import KnowledgeBase
-from bot.knowledge.recipes_schema import Block
 from bot.knowledge.texts import say
 from bot.render.markdown import render_markdown
 
@@ -36,11 +35,6 @@ FIRST_ANSWER_CHARS = 1500
 """At most this many characters in the first answer (about one screen in Slack or a terminal)."""
 
 MAX_CHANGES_SHOWN = 3
-
-NGINX_BLOCKS: frozenset[str] = frozenset({"main", "events", "http", "server", "location", "stream", "upstream"})
-"""Contexts of nginx's own configuration; a recommendation elsewhere (a php-fpm pool) leaves nginx as it is."""
-
-_POOL: Block = "php-fpm-pool"
 
 
 def concerns_capacity(kb: KnowledgeBase, d: Diagnosis) -> bool:
@@ -53,17 +47,6 @@ def focused(kb: KnowledgeBase, d: Diagnosis) -> Diagnosis:
     if not d.matches or concerns_capacity(kb, d):
         return d
     return replace(d, capacity={}, sizing_explain=[], alert_rule="", reproduce="")
-
-
-def in_nginx(rec: Recommendation) -> bool:
-    """Whether the change is in nginx's configuration (not a php-fpm pool or another service)."""
-    head = rec.context.split()[0] if rec.context.strip() else "main"
-    return head in NGINX_BLOCKS and rec.context != _POOL
-
-
-def nginx_changes(d: Diagnosis) -> bool:
-    """Whether anything in nginx changes (a reload is needed)."""
-    return any(in_nginx(r) for r in d.recommendations)
 
 
 def needed_now(kb: KnowledgeBase, d: Diagnosis) -> Need | None:
