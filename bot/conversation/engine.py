@@ -242,6 +242,8 @@ class ConversationEngine:
     ) -> tuple[ConversationState, list[Reply]]:
         before = self.diagnose(state.pastes, state) if state.pastes else None
         state.pastes.extend(p.text for p in parts)
+        if any(s.kind == "nginx-T" for p in parts for s in sniff(p.text)):
+            state.config_stale = False
         after = self.diagnose(state.pastes, state)
         replies = diagnosis_replies(self.kb, state, after, before, texts.masked_note(masked))
         for q in (q for p in parts for q in p.questions):
@@ -288,6 +290,8 @@ class ConversationEngine:
             state.guide_done.append(number)
         state.awaiting_paste = None
         steps = build_steps(self.kb, d)
+        if steps[number - 1].kind == "change" and d.diff:
+            state.config_stale = True  # the thread's `nginx -T` predates the change now
         if number >= len(steps):
             return self._finish(state, d)
         state.guide_step = number + 1

@@ -160,6 +160,9 @@ def diagnosis_replies(
     answer is, ``state.answer_ref``) that answer updated in place plus a short note of what
     changed. The full report is attached once per thread; the diff whenever it changes."""
     d = focused(kb, d)
+    if state.config_stale and d.diff:
+        # A diff from the `nginx -T` taken before the applied change would patch the old lines.
+        d = replace(d, diff="", problems=[*d.problems, say("answer.fresh_config_needed")])
     changes = diagnosis_changes(before, d, kb)
     in_place = before is not None and state.answer_ref is not None
     end = f"\n\n{note}" if note else ""

@@ -147,6 +147,9 @@ class ConversationState:
     answer_ref: str | None = None
     """Where the front door posted the thread's first answer (Slack: the message ts), so later
     pastes update it in place; None in the terminal, or before the first answer."""
+    config_stale: bool = False
+    """Whether a change was applied after the thread's last `nginx -T`: a new diff then needs a
+    fresh `nginx -T` (the old one would patch lines that moved)."""
     report_sent: bool = False
     """Whether the full report was attached already: it is attached once per thread."""
     environment: str | None = None
