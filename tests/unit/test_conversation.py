@@ -98,7 +98,7 @@ def test_nginx_T_and_limits_later_give_file_line_and_a_diff(engine):
     assert "`/tmp/ngx/nginx.conf:5`" in reply.text
     assert "**What changed with your new paste**" in reply.text
     assert "I can now name the line" in reply.text
-    assert "**Still needed**" not in reply.text
+    assert "**Still needed:**" not in reply.text
     diff = next(a for a in reply.attachments if a.filename == DIFF_FILE)
     assert diff.filetype == "diff"
     assert "-    worker_connections 16;" in diff.content and "+    worker_connections 1024;" in diff.content
