@@ -62,7 +62,7 @@ def test_typed_done_works_after_a_question_in_between(engine):
 
 
 def test_a_later_paste_updates_the_first_answer_and_says_what_changed(engine):
-    state, replies = _thread(engine, answer_ref="1700000000.000100")
+    _state, replies = _thread(engine, answer_ref="1700000000.000100")
     main, note = replies
     assert main.replaces == "1700000000.000100" and main.kind == "diagnosis"
     assert note.kind == "update" and "Updated the answer above" in note.text
