@@ -190,6 +190,9 @@ def diagnosis_replies(
     lines = (
         [say("answer.updated_heading"), *(f"- {c}" for c in changes)] if changes else [say("answer.updated_nothing")]
     )
+    fresh = [p for p in d.problems if before is None or p not in before.problems]
+    if fresh:  # what this paste could not give (a partial `nginx -T`): said here, not only above
+        lines += [say("answer.problems_heading"), *(f"- {first_sentences(p, 700)}" for p in fresh[:2])]
     if d.matches:
         lines.append(_next(kb, d)[0])
     return [main, Reply("update", "\n".join(lines) + end, diagnosis=None)]
