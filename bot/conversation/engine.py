@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass, replace
 
 from bot.conversation import texts
-from bot.conversation.first_answer import diagnosis_replies, focused
+from bot.conversation.first_answer import concerns_capacity, diagnosis_replies, focused
 from bot.conversation.guide import (
     Verdict,
     build_steps,
@@ -208,7 +208,7 @@ class ConversationEngine:
         text = "\n".join(p.text for p in parts).strip()
         note = texts.masked_note(masked)
         d = self.diagnose(state.pastes, state) if state.pastes else None
-        own = answer_from_thread(d, text)
+        own = answer_from_thread(d, text, d is not None and concerns_capacity(self.kb, d))
         if own is not None:
             body, files = texts.fit(own)
             return state, [texts.with_note(Reply("explain", body, attachments=files), note)]

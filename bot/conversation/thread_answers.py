@@ -53,7 +53,7 @@ def _sized(d: Diagnosis, question: str) -> Recommendation | None:
     return chosen[0] if chosen else None
 
 
-def _enough(d: Diagnosis, question: str) -> str | None:
+def _enough(d: Diagnosis, question: str, about_capacity: bool) -> str | None:
     m = _ENOUGH.search(question) or _ENOUGH_FIRST.search(question)
     if m is None:
         return None
@@ -61,7 +61,8 @@ def _enough(d: Diagnosis, question: str) -> str | None:
     rec = _sized(d, question)
     target = d.target_concurrency.get("value")
     if rec is None or not d.capacity:
-        return say("answer.enough_unknown")
+        # Only a thread about capacity can say; elsewhere the KB answers the question.
+        return say("answer.enough_unknown") if about_capacity else None
     needed = int(rec.recommended)
     demand = say("answer.demand", target=target, directive=rec.directive, needed=needed)
     lines: list[str] = []
@@ -110,14 +111,15 @@ def _ignore(d: Diagnosis) -> str:
     return "\n".join(out)
 
 
-def answer_from_thread(d: Diagnosis | None, question: str) -> str | None:
-    """The answer from the thread's diagnosis, or None when the question is not about it."""
+def answer_from_thread(d: Diagnosis | None, question: str, about_capacity: bool = False) -> str | None:
+    """The answer from the thread's diagnosis, or None when the question is not about it.
+    ``about_capacity``: a matched error is about capacity (then "is N enough?" is ours to answer)."""
     q = question.strip()
     if not q or len(q) > MAX_QUESTION_CHARS:
         return None
     if d is None or not d.matches:
         return None
-    enough = _enough(d, q)
+    enough = _enough(d, q, about_capacity)
     if enough is not None:
         return enough
     if _WHICH_FILE.search(q):

@@ -104,3 +104,19 @@ def test_the_validator_checks_rich_text_and_expand():
     assert validate_blocks([{"type": "rich_text", "elements": []}])
     bad = [{"type": "section", "text": {"type": "mrkdwn", "text": "x"}, "expand": "yes"}]
     assert any("expand" in p for p in validate_blocks(bad))
+
+
+TIMEOUT_LINE = (
+    "2024/03/02 10:11:10 [error] 2719#2719: *50 upstream timed out (110: Connection timed out) while reading "
+    'response header from upstream, client: 10.0.0.2, server: x, request: "GET /slow HTTP/1.1", '
+    'upstream: "http://10.0.0.9:8080/slow", host: "x"'
+)
+
+
+def test_a_thread_not_about_capacity_does_not_answer_with_capacity(engine):
+    state, [first] = engine.handle(None, Incoming("t9", "u", TIMEOUT_LINE))
+    assert first.diagnosis is not None and not first.diagnosis.capacity
+    _, [reply] = engine.handle(state, Incoming("t9", "u", "is 2048 enough?"))
+    assert "concurrent requests" not in reply.text and "worker process')/limits" not in reply.text
+    _, [ignore] = engine.handle(state, Incoming("t9", "u", "can I ignore these?"))
+    assert "(high): no, requests fail while it happens" in ignore.text
