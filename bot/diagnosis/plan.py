@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from bot.diagnosis.collect import Collected
 from bot.diagnosis.config_diff import Edit, apply_command, make_diff
@@ -15,11 +16,13 @@ from bot.diagnosis.model import Command, Need, Recommendation
 from bot.diagnosis.user_values import command_values
 from bot.evidence import PASTED, NginxConfig
 from bot.knowledge.loader import KnowledgeBase
-from bot.knowledge.recipes_schema import Recipe
-from bot.knowledge.schema import EnvironmentEntry, ErrorEntry
 from bot.knowledge.templates import render_text
 from bot.knowledge.texts import say
 from bot.sizing import Recommendation as SizingRecommendation
+
+if TYPE_CHECKING:
+    from bot.knowledge.recipes_schema import Recipe
+    from bot.knowledge.schema import EnvironmentEntry, ErrorEntry
 
 DIFF_PATH = "/tmp/nginx-triage-fix.diff"
 DIFF_FILE = "nginx-triage-fix.diff"

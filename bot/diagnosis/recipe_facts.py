@@ -11,7 +11,7 @@ helpers (``size_limit``, ``seconds`` ...) and the environment's id and traits.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.diagnosis.collect import Collected
 from bot.diagnosis.recipe_values import HELPERS, number
@@ -26,8 +26,10 @@ from bot.evidence.nginx_config.routing import (
     route,
 )
 from bot.grouping import MatchGroup
-from bot.knowledge.schema import EnvironmentEntry
 from bot.knowledge.texts import say
+
+if TYPE_CHECKING:
+    from bot.knowledge.schema import EnvironmentEntry
 
 _ACTION_TIMEOUT = (("connecting", "connect"), ("sending", "send"), ("reading", "read"), ("upgraded", "read"))
 
