@@ -178,9 +178,11 @@ def test_two_bots_sharing_postgres_continue_each_others_threads(fake: FakeSlack,
             root = "1800000002.000100"
             a.event(mention(ALERT, root), "EvPG1")
             replies(fake, root, 1)
+            a.wait_idle()  # a's turn is over: it stored where its first answer is
             b.event(thread_message(NGINX_T, "1800000002.000201", root), "EvPG2")
             second = replies(fake, root, 2)[1]
-            assert "Updated the answer above" in second.text  # b saw a's paste
+            assert "Updated the answer above" in second.text  # b saw a's paste ...
+            assert fake.thread_messages(CHANNEL, root)[0].edits >= 1  # ... and updated a's first answer
             # The same retried event delivered to both replicas is answered once.
             a.event(thread_message(LIMITS, "1800000002.000301", root), "EvPG3")
             b.event(thread_message(LIMITS, "1800000002.000301", root), "EvPG3", retry_num=1)
