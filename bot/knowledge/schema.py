@@ -160,6 +160,11 @@ class ErrorEntry(Strict):
     examples: list[Example] = Field(min_length=1)
     near_misses: list[NearMiss] = Field(default_factory=list)
     meaning: str = Field(min_length=20)
+    users_saw: str | None = Field(
+        default=None,
+        min_length=10,
+        description="what the people using the site saw when nginx logged this (one sentence; first answer)",
+    )
     causes: list[str] = Field(min_length=1)
     needs: list[Need] = Field(default_factory=list)
     diagnostics: list[Diagnostic] = Field(min_length=1)
