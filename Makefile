@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 EXAMPLE := examples/worker-connections
 
-.PHONY: setup deps demo test lint bench serve chat clean
+.PHONY: setup deps demo test lint bench serve chat clean fuzz-native
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,12 +42,32 @@ lint: setup
 	$(BIN)/mypy --strict bot
 	$(BIN)/lint-imports
 
+# Each script exits non-zero when it misses its target; all of them run regardless (-).
 bench: setup
-	$(BIN)/python bench/bench_config.py
-	$(BIN)/python bench/bench_errorlog.py
-	$(BIN)/python bench/bench_slack.py
-	$(BIN)/python bench/soak_serve.py --turns $${SOAK_TURNS:-20000}
-	NGINX_TRIAGE_BURST=500 $(BIN)/python -m pytest -q -s -p no:cacheprovider tests/integration/test_slack_exactly_once.py -k burst
+	-$(BIN)/python bench/bench_startup.py
+	-$(BIN)/python bench/bench_errorlog.py
+	-$(BIN)/python bench/bench_slack.py
+	-$(BIN)/python bench/bench_config.py
+	-$(BIN)/python bench/soak_serve.py --turns $${SOAK_TURNS:-20000}
+	-NGINX_TRIAGE_BURST=500 $(BIN)/python -m pytest -q -s -p no:cacheprovider tests/integration/test_slack_exactly_once.py -k burst
+
+# The C scanner under AddressSanitizer + UBSan, fed >= FUZZ_LINES mutated and random lines
+# (bounded by FUZZ_SECONDS). Any finding aborts with the sanitizer's report (non-zero exit).
+FUZZ_DIR     := build/fuzz-native
+FUZZ_LINES   ?= 100000
+FUZZ_SECONDS ?= 120
+CC           ?= cc
+fuzz-native: setup
+	@mkdir -p $(FUZZ_DIR)
+	$(BIN)/python bot/native/layout.py $(FUZZ_DIR)/_fastscan_layout.h
+	$(CC) -shared -fPIC -O1 -g -std=c99 -fno-omit-frame-pointer -fno-strict-aliasing \
+		-fsanitize=address,undefined -fno-sanitize-recover=undefined \
+		-I "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["include"])')" -I $(FUZZ_DIR) \
+		bot/native/_fastscan.c -o $(FUZZ_DIR)/_fastscan.so
+	LD_PRELOAD="$$($(CC) -print-file-name=libasan.so)" PYTHONMALLOC=malloc \
+		ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:strict_string_checks=1 \
+		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		$(BIN)/python tests/fuzz/fuzz_native.py --module-dir $(FUZZ_DIR) --lines $(FUZZ_LINES) --seconds $(FUZZ_SECONDS)
 
 serve: setup
 	$(BIN)/nginx-triage serve --port $${PORT:-3000}

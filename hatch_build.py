@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -26,6 +27,8 @@ from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
 SOURCE = Path("bot") / "native" / "_fastscan.c"
 MODULE = "_fastscan"
+LAYOUT = Path("bot") / "native" / "layout.py"
+"""Writes ``_fastscan_layout.h``: the constants C shares with Python, from the Python side."""
 
 
 def compile_extension(root: Path, out_dir: Path) -> Path | None:
@@ -39,18 +42,33 @@ def compile_extension(root: Path, out_dir: Path) -> Path | None:
     if not (Path(include) / "Python.h").is_file():
         print(f"nginx-triage: no Python.h in {include}; building without the C accelerator", file=sys.stderr)
         return None
+    layout_dir = Path(tempfile.mkdtemp(prefix="nginx-triage-layout-"))
+    try:  # the shared constants, from the Python side (bot/native/layout.py)
+        subprocess.run(
+            [sys.executable, str(root / LAYOUT), str(layout_dir / "_fastscan_layout.h")],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        print(
+            f"nginx-triage: cannot generate the C layout header ({exc}); building without the C accelerator",
+            file=sys.stderr,
+        )
+        return None
     cc = os.environ.get("CC")
     ldshared = sysconfig.get_config_var("LDSHARED") or "cc -shared"
     cmd = shlex.split(ldshared)
     if cc:  # honour CC like distutils does: replace the compiler, keep the link flags
         cmd = [*shlex.split(cc), *cmd[1:]]
     cmd += shlex.split(sysconfig.get_config_var("CCSHARED") or "-fPIC")
-    cmd += ["-O2", "-std=c99", "-fno-strict-aliasing", "-I", include, str(src), "-o", str(out)]
+    cmd += ["-O2", "-std=c99", "-fno-strict-aliasing", "-I", include, "-I", str(layout_dir), str(src), "-o", str(out)]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
     except (OSError, subprocess.SubprocessError) as exc:
         print(f"nginx-triage: cannot run the C compiler ({exc}); building without the C accelerator", file=sys.stderr)
         return None
+    shutil.rmtree(layout_dir, ignore_errors=True)
     if proc.returncode != 0 or not out.is_file():
         print(
             f"nginx-triage: compiling {SOURCE} failed; building without the C accelerator\n"

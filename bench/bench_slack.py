@@ -34,10 +34,12 @@ sys.path.insert(0, str(ROOT))
 
 from tests.fakes.fake_slack import FakeSlack, event_body, sign  # noqa: E402
 from tests.fakes.serve_harness import ServeProcess, http_env  # noqa: E402
-from tests.fakes.slack_harness import CHANNEL, mention  # noqa: E402
+from tests.fakes.slack_harness import CHANNEL, files_entry, mention, thread_message  # noqa: E402
 
 MAX_ACK_P99_S = 0.100
 MAX_REPLY_MEDIAN_S = 1.0
+MAX_FILE_REPLY_MEDIAN_S = 2.0
+FILE_LINES = 10_000
 REPLY_TIMEOUT_S = 120.0
 
 
@@ -48,6 +50,67 @@ def paste_100_lines() -> str:
     while len(out) < 100:
         out.extend(lines)
     return "\n".join(out[:100])
+
+
+def file_10k_lines() -> bytes:
+    """A 10,000-line error log of mixed real shapes (bench/gen_errorlog.py), under Slack's 2 MB file cap."""
+    from bench.gen_errorlog import generate
+
+    with tempfile.TemporaryDirectory(prefix="nginx-triage-bench-") as tmp:
+        path = Path(tmp) / "error.log"
+        generate(path, FILE_LINES * 6)
+        lines = [ln for ln in path.read_bytes().splitlines() if len(ln) < 200][:FILE_LINES]
+    assert len(lines) == FILE_LINES
+    return b"\n".join(lines) + b"\n"
+
+
+def file_phase(port: int, fake: FakeSlack, content: bytes, files: int, paste: str) -> tuple[list[float], list[float]]:
+    """``files`` times: a 10,000-line file shared in a thread the bot is in; seconds from the
+    event to the answer in the thread. Meanwhile a signed two-line mention every 250 ms in
+    other threads: their ack times (what Slack sees while the big file is being read)."""
+    root = "1900000003.000001"
+    send(port, fake, root, paste)  # the thread the files are shared in
+    replies: list[float] = []
+    acks: list[float] = []
+    for i in range(files):
+        file_id = fake.add_file(f"error-{i}.log", content)
+        ts = f"1900000003.{100 + i:06d}"
+        body = event_body(thread_message("", ts, root, files=[files_entry(file_id, f"error-{i}.log")]), f"EvF{i}")
+        before = len([c for c in fake.calls_to("chat.postMessage") if c.params.get("thread_ts") == root])
+        stop = threading.Event()
+
+        def background(i: int = i, stop: threading.Event = stop) -> None:
+            n = 0
+            while not stop.is_set() and n < 50:
+                other = f"1900000004.{i * 100 + n:06d}"
+                req_body, headers = signed(other, "\n".join(paste.splitlines()[:2]))
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                started = time.monotonic()
+                conn.request("POST", "/slack/events", body=req_body, headers=headers)
+                conn.getresponse().read()
+                acks.append(time.monotonic() - started)
+                conn.close()
+                n += 1
+                stop.wait(0.25)
+
+        noise = threading.Thread(target=background, daemon=True)
+        started = time.monotonic()
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn.request("POST", "/slack/events", body=body, headers={"Content-Type": "application/json", **sign(body)})
+        assert conn.getresponse().status == 200
+        conn.close()
+        noise.start()
+
+        def answered(before: int = before) -> list[float]:
+            posts = [c for c in fake.calls_to("chat.postMessage") if c.params.get("thread_ts") == root]
+            return [c.at for c in posts[before:]]
+
+        at = fake.wait_for(answered, REPLY_TIMEOUT_S, f"answer to file {i}")[0]
+        replies.append(at - started)
+        stop.set()
+        noise.join(timeout=60)
+        fake.wait_quiet(0.3, REPLY_TIMEOUT_S)
+    return replies, acks
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -122,7 +185,7 @@ def bucket_quantile(before: dict[float, float], after: dict[float, float], q: fl
     return float("inf")
 
 
-def run_once(opts: argparse.Namespace, paste: str) -> dict[str, float]:
+def run_once(opts: argparse.Namespace, paste: str, content: bytes) -> dict[str, float]:
     """One fresh ``serve``: the burst, then pastes one at a time; the numbers of this run."""
     fake = FakeSlack().start()
     with tempfile.TemporaryDirectory(prefix="nginx-triage-bench-") as tmp:
@@ -144,6 +207,7 @@ def run_once(opts: argparse.Namespace, paste: str) -> dict[str, float]:
             sequential = []
             for i in range(opts.sequential):
                 sequential.append(send(port, fake, f"1900000002.{i:06d}", paste))
+            file_replies, file_acks = file_phase(port, fake, content, opts.files, paste) if opts.files else ([], [])
         finally:
             serve.terminate()
             fake.stop()
@@ -158,6 +222,16 @@ def run_once(opts: argparse.Namespace, paste: str) -> dict[str, float]:
         "reply_median_s": round(statistics.median([r for _, r in sequential]), 3),
         "reply_burst_median_s": round(statistics.median(burst_replies), 3),
         "reply_burst_max_s": round(max(burst_replies), 3),
+        **(
+            {
+                "file_reply_median_s": round(statistics.median(file_replies), 3),
+                "file_reply_max_s": round(max(file_replies), 3),
+                "file_ack_p99_ms": round(percentile(file_acks, 99) * 1000, 1) if file_acks else 0.0,
+                "file_acks": len(file_acks),
+            }
+            if file_replies
+            else {}
+        ),
     }
 
 
@@ -166,13 +240,15 @@ def main() -> int:
     ap.add_argument("--events", type=int, default=50)
     ap.add_argument("--sequential", type=int, default=10, help="single pastes, one at a time, for the reply median")
     ap.add_argument("--runs", type=int, default=1, help="repeat with a fresh serve; report the medians")
+    ap.add_argument("--files", type=int, default=5, help="10,000-line files shared in a thread, one at a time")
     ap.add_argument("--json", action="store_true", help="print the numbers as JSON")
     opts = ap.parse_args()
 
     paste = paste_100_lines()
+    content = file_10k_lines()
     runs = []
     for i in range(max(1, opts.runs)):
-        runs.append(run_once(opts, paste))
+        runs.append(run_once(opts, paste, content))
         if opts.runs > 1 and not opts.json:
             print(f"  run {i + 1}: " + ", ".join(f"{k} {v}" for k, v in runs[-1].items()), flush=True)
     result: dict[str, object] = {
@@ -181,9 +257,19 @@ def main() -> int:
         "runs": len(runs),
         "turns": os.environ.get("NGINX_TRIAGE_TURNS", "processes"),
         **{key: round(statistics.median(r[key] for r in runs), 3) for key in runs[0]},
-        "targets": {"ack_p99_ms": MAX_ACK_P99_S * 1000, "reply_median_s": MAX_REPLY_MEDIAN_S},
+        "targets": {
+            "ack_p99_ms": MAX_ACK_P99_S * 1000,
+            "reply_median_s": MAX_REPLY_MEDIAN_S,
+            "file_reply_median_s": MAX_FILE_REPLY_MEDIAN_S,
+        },
     }
     ok = float(result["ack_p99_ms"]) < MAX_ACK_P99_S * 1000 and float(result["reply_median_s"]) < MAX_REPLY_MEDIAN_S
+    if opts.files:
+        ok = (
+            ok
+            and float(result["file_reply_median_s"]) < MAX_FILE_REPLY_MEDIAN_S
+            and float(result["file_ack_p99_ms"]) < MAX_ACK_P99_S * 1000
+        )
     result["ok"] = ok
     if opts.json:
         print(json.dumps(result))
@@ -206,6 +292,12 @@ def main() -> int:
             f"  reply posted     burst of {opts.events}: median {result['reply_burst_median_s']} s, "
             f"max {result['reply_burst_max_s']} s (queued behind the workers)"
         )
+        if opts.files:
+            print(
+                f"  10,000-line file {median}answered in median {result['file_reply_median_s']} s after the event "
+                f"(max {result['file_reply_max_s']} s, {opts.files} files, target < {MAX_FILE_REPLY_MEDIAN_S} s); "
+                f"meanwhile ack p99 {result['file_ack_p99_ms']} ms over {result['file_acks']} events"
+            )
         print("  " + ("PASS" if ok else "FAIL"))
     return 0 if ok else 1
 

@@ -2,81 +2,70 @@
 
 Exit codes are a contract (DESIGN.md): 0 ok, 1 input that could not be used (with a
 one-line reason on stderr), 2 usage. Nothing a user types or pastes may end in a traceback.
+
+Start-up is part of the product: a two-line ``diagnose`` must answer in a blink, so this
+module imports only the standard library at the top. ``argparse`` parses (typer, click and
+rich cost more than the whole diagnosis of a short paste), each command imports what it
+uses when it runs, and the KB comes from the compiled cache (``bot.knowledge.kb_cache``).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
 from collections.abc import Callable, Iterator
-from enum import Enum
 from pathlib import Path
-from typing import Annotated, BinaryIO, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
-import typer
-from rich.console import Console
-
-from bot.evidence import InputError, iter_lines_binary, open_input
-from bot.knowledge.loader import KnowledgeBase
-from bot.matching import Matcher
-
-app = typer.Typer(
-    add_completion=False,
-    no_args_is_help=True,
-    help="Turn pasted NGINX error-log lines into a tailored fix.",
-    pretty_exceptions_enable=False,
-)
-kb_app = typer.Typer(help="Inspect and check the knowledge base.", no_args_is_help=True)
-app.add_typer(kb_app, name="kb")
-store_app = typer.Typer(help="Manage what the Slack bot stored.", no_args_is_help=True)
-app.add_typer(store_app, name="store")
-
-NoRedact = Annotated[
-    bool,
-    typer.Option("--no-redact", help="Read secrets in the input as they are (by default they are masked first)."),
-]
+if TYPE_CHECKING:
+    from bot.knowledge.loader import KnowledgeBase
+    from bot.matching import Matcher
 
 PROGRESS_MIN_BYTES = 4 << 20
 """Show a progress bar on a terminal for inputs bigger than this."""
 
 
-class DiagnoseFormat(str, Enum):
-    text = "text"
-    markdown = "markdown"
-    json = "json"
-    diff = "diff"
+class CliExit(Exception):
+    """Leave with ``code`` (raised by commands; ``main`` turns it into the exit status)."""
 
-
-class MatchFormat(str, Enum):
-    jsonl = "jsonl"
-    text = "text"
-
-
-class AskFormat(str, Enum):
-    text = "text"
-    json = "json"
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
 
 
 def _fail(message: str, code: int = 1) -> NoReturn:
     """One clear line on stderr, then exit."""
-    Console(stderr=True, highlight=False).print(f"[bold red]nginx-triage:[/] {message}", soft_wrap=True)
-    raise typer.Exit(code)
+    sys.stderr.write(f"nginx-triage: {message}\n")
+    raise CliExit(code)
 
 
-def _load() -> tuple[KnowledgeBase, Matcher]:
-    """Load the KB and build the matcher, turning KB errors into a clear failure."""
+def _console(stderr: bool = False) -> Any:
+    """A rich console for the human-readable formats (imported only when one is printed)."""
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False)
+
+
+def _load(*, from_source: bool = False) -> tuple[KnowledgeBase, Matcher]:
+    """Load the KB (from the compiled cache unless ``from_source``) and build the matcher,
+    turning KB errors into a clear failure."""
+    from bot.knowledge.kb_cache import cached_kb
     from bot.knowledge.loader import KnowledgeBaseError, load_kb
+    from bot.matching import Matcher
 
     try:
-        kb = load_kb()
+        kb = load_kb() if from_source else cached_kb()
     except KnowledgeBaseError as exc:
         _fail(str(exc))
     return kb, Matcher(kb)
 
 
-def _input_lines(files: list[Path] | None, show_progress: bool) -> Iterator[str]:
+def _input_lines(files: list[Path] | None) -> Iterator[str]:
     """Lines from every file in order, or stdin; streamed and bounded."""
+    from bot.evidence import InputError, iter_lines_binary, open_input
+
     sources = files or [Path("-")]
     for path in sources:
         if str(path) == "-":
@@ -86,81 +75,43 @@ def _input_lines(files: list[Path] | None, show_progress: bool) -> Iterator[str]
                 )
             yield from iter_lines_binary(sys.stdin.buffer, "stdin")
             continue
-        stream, size = open_input(path)
+        stream, _size = open_input(path)
         with stream:
-            if show_progress and size > PROGRESS_MIN_BYTES and sys.stderr.isatty():
-                yield from _with_progress(stream, size, path)
-            else:
-                yield from iter_lines_binary(stream, str(path))
+            yield from iter_lines_binary(stream, str(path))
 
 
-def _with_progress(stream: BinaryIO, size: int, path: Path) -> Iterator[str]:
-    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
-
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        DownloadColumn(),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    ) as progress:
-        task = progress.add_task(f"reading {path.name}", total=size)
-        advance: Callable[[int], None] = lambda n: progress.advance(task, n)  # noqa: E731
-        yield from iter_lines_binary(stream, str(path), on_bytes=advance)
-
-
-@app.command()
 def diagnose(
-    files: Annotated[
-        list[Path] | None,
-        typer.Argument(help="Error logs, `nginx -T` dumps, /proc/PID/limits, ... (any mix); stdin when none or '-'."),
-    ] = None,
-    fmt: Annotated[DiagnoseFormat, typer.Option("--format", "-f", help="Output format.")] = DiagnoseFormat.text,
-    target_concurrency: Annotated[
-        int | None, typer.Option("--target-concurrency", min=1, help="Peak concurrent requests the fix must carry.")
-    ] = None,
-    environment: Annotated[
-        str | None,
-        typer.Option(
-            "--environment",
-            "-e",
-            help=(
-                "systemd-host, docker, docker-compose, kubernetes-ingress-nginx, official-nginx-image, "
-                "plain-host (default: detected)."
-            ),
-        ),
-    ] = None,
-    no_redact: NoRedact = False,
+    files: list[Path] | None, fmt: str, target_concurrency: int | None, environment: str | None, no_redact: bool
 ) -> None:
     """Explain NGINX errors and say how to fix them."""
     from bot.cli.intake import collect
     from bot.cli.redacting import IntakeRedaction
     from bot.diagnosis import diagnose_evidence
+    from bot.evidence import InputError
 
     kb, matcher = _load()
     if environment is not None and environment not in kb.environments:
         _fail(f"unknown environment {environment!r}; one of: {', '.join(sorted(kb.environments))}", 2)
     redaction = IntakeRedaction(enabled=not no_redact)
     try:
-        evidence = collect(files, matcher, _progress_hook if fmt is DiagnoseFormat.text else None, redaction)
+        evidence = collect(files, matcher, _progress_hook if fmt == "text" else None, redaction)
     except InputError as exc:
         _fail(str(exc))
     diagnosis = diagnose_evidence(evidence, kb, target_concurrency, environment)
-    if fmt is not DiagnoseFormat.json and redaction.masked:
+    if fmt != "json" and redaction.masked:
         sys.stderr.write(redaction.note() + "\n")
-    if fmt is DiagnoseFormat.json:
+    if fmt == "json":
         from bot.cli.catalog_report import unmatched_details
 
         out = diagnosis.to_json()
         out["unmatched"] = unmatched_details(diagnosis.unmatched_samples, matcher)
         out["redacted"] = redaction.to_json()
         sys.stdout.write(json.dumps(out, indent=2) + "\n")
-    elif fmt is DiagnoseFormat.markdown:
+    elif fmt == "markdown":
         from bot.render import render_markdown
 
         sys.stdout.write(render_markdown(diagnosis))
-    elif fmt is DiagnoseFormat.diff:
+    elif fmt == "diff":
         if not diagnosis.diff:
             settings = [c.command for c in diagnosis.commands if "settings" in c.purpose]
             if settings:
@@ -179,7 +130,7 @@ def diagnose(
         from bot.cli.catalog_report import print_known_messages
         from bot.render import render_text
 
-        console = Console(highlight=False)
+        console = _console()
         for part in render_text(diagnosis):
             console.print(part.body, soft_wrap=part.soft_wrap)
         print_known_messages(diagnosis.unmatched_samples, matcher, console)
@@ -196,7 +147,7 @@ def _progress_hook(path: Path, size: int) -> Callable[[int], None] | None:
         BarColumn(),
         DownloadColumn(),
         TimeRemainingColumn(),
-        console=Console(stderr=True),
+        console=_console(stderr=True),
         transient=True,
     )
     task = progress.add_task(f"reading {path.name}", total=size)
@@ -212,23 +163,19 @@ def _progress_hook(path: Path, size: int) -> Callable[[int], None] | None:
     return advance
 
 
-@app.command()
-def match(
-    files: Annotated[list[Path] | None, typer.Argument(help="Log files; stdin when none or '-'.")] = None,
-    fmt: Annotated[MatchFormat, typer.Option("--format", "-f")] = MatchFormat.jsonl,
-    no_redact: NoRedact = False,
-) -> None:
+def match(files: list[Path] | None, fmt: str, no_redact: bool) -> None:
     """Match each input line against the knowledge base: one result per line."""
     from bot.cli.catalog_report import catalog_json
     from bot.cli.redacting import IntakeRedaction
+    from bot.evidence import InputError
 
     _kb, matcher = _load()
     out = sys.stdout
     redaction = IntakeRedaction(enabled=not no_redact)
     try:
-        lines = redaction.lines(_input_lines(files, False))
+        lines = redaction.lines(_input_lines(files))
         for no, (line, m) in enumerate(matcher.match_lines(lines), 1):
-            if fmt is MatchFormat.jsonl:
+            if fmt == "jsonl":
                 row = {
                     "line_no": no,
                     "kb_id": m.kb_id if m else None,
@@ -246,11 +193,7 @@ def match(
         sys.stderr.write(redaction.note() + "\n")
 
 
-@app.command()
-def ask(
-    question: Annotated[str, typer.Argument(help="A question about NGINX errors, in your words.")],
-    fmt: Annotated[AskFormat, typer.Option("--format", "-f")] = AskFormat.text,
-) -> None:
+def ask(question: str, fmt: str) -> None:
     """Answer a question from the FAQ, or list the closest questions."""
     from dataclasses import asdict
 
@@ -260,10 +203,10 @@ def ask(
         _fail('empty question; ask e.g. `nginx-triage ask "why does a proxied request use two connections"`', 2)
     kb, matcher = _load()
     answer = FaqIndex(kb, matcher).ask(question)
-    if fmt is AskFormat.json:
+    if fmt == "json":
         sys.stdout.write(json.dumps(asdict(answer), indent=2) + "\n")
         return
-    console = Console(highlight=False)
+    console = _console()
     if answer.declined:
         from bot.knowledge.texts import say
 
@@ -280,59 +223,35 @@ def ask(
         console.print(f'  - {alt.question}  [dim]nginx-triage ask "{alt.question}"[/]')
 
 
-@app.command()
-def chat() -> None:
+def chat() -> int:
     """The Slack conversation in the terminal: paste, answer, walk through the fix."""
     from bot.cli.chat import run_chat
 
     kb, matcher = _load()
-    raise typer.Exit(run_chat(kb, matcher, sys.stdin, Console(highlight=False)))
+    return run_chat(kb, matcher, sys.stdin, _console())
 
 
-@app.command()
-def serve(
-    port: Annotated[
-        int,
-        typer.Option(
-            "--port",
-            "-p",
-            min=1,
-            max=65535,
-            envvar="PORT",
-            help="HTTP port (events at /slack/events, plus /healthz, /readyz, /metrics); also $PORT.",
-        ),
-    ] = 3000,
-    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "0.0.0.0",
-) -> None:
+def serve(port: int, host: str) -> int:
     """The Slack bot: Socket Mode when SLACK_APP_TOKEN is set, else HTTP on --port."""
     from bot.slack.serve import serve as run_serve
 
-    raise typer.Exit(run_serve(port, host))
+    return run_serve(port, host)
 
 
-@store_app.command("purge")
-def store_purge(
-    days: Annotated[
-        int | None,
-        typer.Option(
-            "--days", min=1, help="Delete what is older than this (default: $NGINX_TRIAGE_RETENTION_DAYS, 30)."
-        ),
-    ] = None,
-) -> None:
+def store_purge(days: int | None) -> int:
     """Delete stored conversations, feedback and unmatched lines older than the retention (DATABASE_URL)."""
     from bot.cli.store_purge import purge_command
 
-    raise typer.Exit(purge_command(days))
+    return purge_command(days)
 
 
-@kb_app.command("lint")
 def kb_lint() -> None:
     """Validate every KB file, run each entry's examples and near misses, time every regex."""
     from bot.cli.kb_lint import lint
 
-    kb, matcher = _load()
+    kb, matcher = _load(from_source=True)
     problems = lint(kb, matcher)
-    console = Console(highlight=False)
+    console = _console()
     if problems:
         for p in problems:
             console.print(p, soft_wrap=True, markup=False)
@@ -340,66 +259,73 @@ def kb_lint() -> None:
     console.print(f"ok: {len(kb.errors)} errors, {len(kb.faqs)} FAQs, {len(kb.environments)} environments")
 
 
-class StatsFormat(str, Enum):
-    text = "text"
-    json = "json"
-
-
-@kb_app.command("stats")
-def kb_stats(
-    fmt: Annotated[StatsFormat, typer.Option("--format", "-f", help="text or json.")] = StatsFormat.text,
-) -> None:
+def kb_stats(fmt: str) -> int:
     """How many NGINX catalogue messages the curated KB entries explain."""
     from bot.cli.catalog_report import stats_command
 
     _kb, matcher = _load()
-    raise typer.Exit(stats_command(fmt.value, matcher))
+    return stats_command(fmt, matcher)
 
 
-@kb_app.command("catalog")
-def kb_catalog(
-    source: Annotated[Path, typer.Argument(help="nginx source tree (the directory holding src/).")],
-    release: Annotated[str, typer.Option("--release", help="Release tag of that tree, e.g. release-1.31.4.")],
-    commit: Annotated[str, typer.Option("--commit", help="Commit id of that tag.")],
-    out: Annotated[Path | None, typer.Option("--out", help="Output directory (default: kb/catalog).")] = None,
-) -> None:
-    """Regenerate the NGINX message catalogue (kb/catalog) from an nginx source tree."""
-    from bot.cli.catalog_report import build_command
-
-    raise typer.Exit(build_command(source, release, commit, out))
-
-
-class GapsFormat(str, Enum):
-    text = "text"
-    json = "json"
-
-
-@kb_app.command("gaps")
-def kb_gaps(
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="How many line shapes to show.")] = 50,
-    fmt: Annotated[GapsFormat, typer.Option("--format", "-f", help="text or json.")] = GapsFormat.text,
-) -> None:
-    """Log lines nothing in the KB matched, most frequent first (the queue for new entries)."""
-    from bot.cli.gaps import gaps_command
-
-    raise typer.Exit(gaps_command(limit, fmt.value))
-
-
-@kb_app.command("list")
 def kb_list() -> None:
     """List the known errors and FAQs."""
     kb, _ = _load()
-    console = Console(highlight=False)
+    console = _console()
     for e in sorted(kb.errors.values(), key=lambda e: e.id):
         console.print(f"{e.id:40} {e.severity:9} {e.title}", markup=False)
     for f in sorted(kb.faqs.values(), key=lambda f: f.id):
         console.print(f"faq/{f.id:36} {f.question}", markup=False)
 
 
-def main() -> None:
+def _dispatch(opts: argparse.Namespace) -> int:
+    """Run the command ``opts`` names; its exit code."""
+    cmd = opts.command
+    if cmd == "diagnose":
+        diagnose(opts.files or None, opts.format, opts.target_concurrency, opts.environment, opts.no_redact)
+    elif cmd == "match":
+        match(opts.files or None, opts.format, opts.no_redact)
+    elif cmd == "ask":
+        ask(opts.question, opts.format)
+    elif cmd == "chat":
+        return chat()
+    elif cmd == "serve":
+        return serve(opts.port, opts.host)
+    elif cmd == "doctor":
+        from bot.cli.doctor import doctor
+
+        return doctor(opts.format)
+    elif cmd == "store":
+        return store_purge(opts.days)
+    elif opts.kb_command == "lint":
+        kb_lint()
+    elif opts.kb_command == "stats":
+        return kb_stats(opts.format)
+    elif opts.kb_command == "catalog":
+        from bot.cli.catalog_report import build_command
+
+        return build_command(opts.source, opts.release, opts.commit, opts.out)
+    elif opts.kb_command == "gaps":
+        from bot.cli.gaps import gaps_command
+
+        return gaps_command(opts.limit, opts.format)
+    else:
+        kb_list()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> None:
     """Console-script entry; turns any unexpected failure into one line (debug: NGINX_TRIAGE_DEBUG=1)."""
+    from bot.cli.args import build_parser
+
+    parser = build_parser()
+    args = sys.argv[1:] if argv is None else argv
+    if not args:  # `nginx-triage` alone: the commands, as --help shows them (a usage error)
+        parser.print_help()
+        sys.exit(2)
     try:
-        app()
+        code = _dispatch(parser.parse_args(args))
+    except CliExit as exc:
+        code = exc.code
     except KeyboardInterrupt:
         sys.stderr.write("nginx-triage: interrupted\n")
         sys.exit(130)
@@ -414,3 +340,8 @@ def main() -> None:
             f"nginx-triage: internal error: {type(exc).__name__}: {exc} (set NGINX_TRIAGE_DEBUG=1 for the traceback)\n"
         )
         sys.exit(1)
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    sys.exit(code)

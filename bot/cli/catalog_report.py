@@ -12,17 +12,14 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
-
-from rich.console import Console
-from rich.text import Text
+from typing import TYPE_CHECKING, Any
 
 from bot.evidence.errorlog import parse_line
-from bot.knowledge.catalog.build import source_data, write
-from bot.knowledge.catalog.extract import extract, read_tree
 from bot.knowledge.loader import builtin_kb_dir
-from bot.matching.coverage import catalog_coverage
 from bot.matching.matcher import Matcher
+
+if TYPE_CHECKING:  # rich and the catalogue builder load only for the commands that print or build
+    from rich.console import Console
 
 
 def catalog_json(raw: str, matcher: Matcher) -> dict[str, Any] | None:
@@ -50,6 +47,8 @@ def print_known_messages(samples: list[str], matcher: Matcher, console: Console)
         lines.append(known.describe(line.context.get("upstream")))
     if not lines:
         return
+    from rich.text import Text
+
     console.print()
     console.print(Text("Lines without a KB entry that nginx's message catalogue knows:", style="bold"))
     for text in lines:
@@ -58,6 +57,10 @@ def print_known_messages(samples: list[str], matcher: Matcher, console: Console)
 
 def stats_command(fmt: str, matcher: Matcher) -> int:
     """``kb stats``: catalogue size and how much of it curated entries explain."""
+    from rich.console import Console
+
+    from bot.matching.coverage import catalog_coverage
+
     report = catalog_coverage(matcher)
     if report is None:
         sys.stderr.write("nginx-triage: no message catalogue found (kb/catalog/messages.json)\n")
@@ -92,6 +95,9 @@ def build_command(source: Path, release: str, commit: str, out: Path | None) -> 
     tag; the release and commit are written into the data so that everyone knows what it says.
     Only the extracted data is written: no nginx source is copied into the repository.
     """
+    from bot.knowledge.catalog.build import source_data, write
+    from bot.knowledge.catalog.extract import extract, read_tree
+
     if not (source / "src" / "core" / "nginx.c").is_file():
         print(f"{source}: not an nginx source tree (no src/core/nginx.c)", file=sys.stderr)
         return 1

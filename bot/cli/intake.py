@@ -10,19 +10,31 @@ from __future__ import annotations
 
 import itertools
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
-from bot.cli.parallel import PARALLEL_MIN_BYTES, group_file_parallel, process_map
 from bot.cli.redacting import IntakeRedaction
 from bot.diagnosis.collect import Collected
 from bot.evidence import InputError, check_path, check_sample, iter_lines_binary
-from bot.grouping import fastgroup
 from bot.matching import Matcher
 
 SNIFF_MAX_BYTES = 32 << 20
 """Inputs up to this size are read whole and split into evidence sections."""
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+
+PARALLEL_MIN_BYTES = 32 << 20
+"""One file bigger than this is grouped on every CPU (``bot.cli.parallel``, imported only then):
+below it the fork and merge cost more than they save."""
+
+
+def process_map(fn: Callable[[_T], _R], items: Sequence[_T]) -> list[_R]:
+    """``bot.cli.parallel.process_map``, imported on first use (multiprocessing is slow to import)."""
+    from bot.cli.parallel import process_map as real
+
+    return real(fn, items)
 
 
 def _decode(data: bytes) -> str:
@@ -82,6 +94,8 @@ def _take_big_file_native(
     if room > 0:
         ev.env_text.extend(raw[:500] for raw in itertools.islice(iter_lines_binary(stream, name), room))
         stream.seek(0)
+    from bot.grouping import fastgroup
+
     fastgroup.group_stream_native(stream, name, matcher, grouper=ev.grouper, on_bytes=report)
     ev.present.add("error-log")
 
@@ -98,6 +112,17 @@ def collect(
     ev = _collect(files, matcher, progress, redaction)
     redaction.kept(ev)
     return ev
+
+
+def warn_if_slow(size: int) -> None:
+    """One stderr line when a big input will take the pure-Python path (no C accelerator):
+    it is ~16x slower and nothing else would tell the user why, or how to get it."""
+    from bot.cli.doctor import BIG_INPUT_TEXTS, native_state
+    from bot.knowledge.texts import say
+
+    state, _path = native_state()
+    if state != "ok":
+        sys.stderr.write(say(BIG_INPUT_TEXTS[state], mb=size >> 20) + "\n")
 
 
 def _collect(
@@ -117,9 +142,13 @@ def _collect(
             _take_stream(ev, sys.stdin.buffer, "stdin", matcher, redaction)
             continue
         size = check_path(path)
+        if size > SNIFF_MAX_BYTES:
+            warn_if_slow(size)
         if size > PARALLEL_MIN_BYTES and len(sources) == 1:
             with path.open("rb") as f:
                 check_sample(f.read(65536), str(path))
+            from bot.cli.parallel import group_file_parallel
+
             ev.grouper.merge(group_file_parallel(path, matcher))
             ev.present.add("error-log")
             redaction.streamed = True
@@ -130,6 +159,8 @@ def _collect(
                 report = progress(path, size) if progress else None
                 check_sample(stream.read(65536), str(path))
                 stream.seek(0)
+                from bot.grouping import fastgroup
+
                 if fastgroup.available():
                     _take_big_file_native(ev, stream, str(path), matcher, report)
                 else:

@@ -25,9 +25,6 @@ from bot.evidence import iter_lines_binary
 from bot.grouping import Grouper, fastgroup
 from bot.matching import Matcher
 
-PARALLEL_MIN_BYTES = 32 << 20
-"""Below this the fork and merge cost more than they save."""
-
 _MATCHER: Matcher | None = None  # set in the parent before forking
 
 _T = TypeVar("_T")

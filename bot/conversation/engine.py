@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass, replace
 
 from bot.conversation import texts
+from bot.conversation.first_answer import concerns_capacity, diagnosis_replies, focused
 from bot.conversation.guide import (
     Verdict,
     build_steps,
@@ -34,6 +35,8 @@ from bot.conversation.model import (
     Incoming,
     Reply,
 )
+from bot.conversation.thread_answers import answer_from_thread
+from bot.conversation.typed_actions import typed_action
 from bot.diagnosis.build import diagnose_evidence
 from bot.diagnosis.collect import Collected
 from bot.diagnosis.model import Diagnosis
@@ -43,7 +46,7 @@ from bot.faq.answer import Answer, FaqIndex
 from bot.knowledge.loader import KnowledgeBase
 from bot.knowledge.texts import say
 from bot.matching.matcher import Matcher
-from bot.render.markdown import cross_findings, render_markdown
+from bot.render.markdown import cross_findings
 
 HELP_WORDS = frozenset(
     {
@@ -159,6 +162,9 @@ class ConversationEngine:
         raw += [(f.name, f.text, f.masked) for f in incoming.files if f.text.strip()]
         if not raw or (not incoming.files and incoming.text.strip().lower().rstrip("!.") in HELP_WORDS):
             return state, [Reply("help", texts.help_text())]
+        typed = typed_action(incoming, state)
+        if typed is not None:
+            return self._action(state, typed)
         if not incoming.files and incoming.text.strip().lower() in THANKS_WORDS:
             return state, [Reply("feedback_thanks", say("conversation.thanks"))]
         size = sum(len(text.encode("utf-8", "replace")) for _, text, _ in raw)
@@ -201,6 +207,11 @@ class ConversationEngine:
     ) -> tuple[ConversationState, list[Reply]]:
         text = "\n".join(p.text for p in parts).strip()
         note = texts.masked_note(masked)
+        d = self.diagnose(state.pastes, state) if state.pastes else None
+        own = answer_from_thread(d, text, d is not None and concerns_capacity(self.kb, d))
+        if own is not None:
+            body, files = texts.fit(own)
+            return state, [texts.with_note(Reply("explain", body, attachments=files), note)]
         return state, [texts.with_note(reply, note) for reply in self._answer_question(text, parts)]
 
     def _answer_question(self, text: str, parts: list[_Part]) -> list[Reply]:
@@ -231,8 +242,10 @@ class ConversationEngine:
     ) -> tuple[ConversationState, list[Reply]]:
         before = self.diagnose(state.pastes, state) if state.pastes else None
         state.pastes.extend(p.text for p in parts)
+        if any(s.kind == "nginx-T" for p in parts for s in sniff(p.text)):
+            state.config_stale = False
         after = self.diagnose(state.pastes, state)
-        replies = [self._diagnosis_reply(after, before, masked)]
+        replies = diagnosis_replies(self.kb, state, after, before, texts.masked_note(masked))
         for q in (q for p in parts for q in p.questions):
             answer = self.faq.ask(q)
             if answer.confident and answer.answer:
@@ -240,74 +253,6 @@ class ConversationEngine:
                 body, files = texts.fit(asked)
                 replies.append(Reply("faq", body, answer=answer, attachments=files))
         return state, replies
-
-    def _matches_part(self, d: Diagnosis) -> tuple[list[str], bool]:
-        """What matched, what it means, the fix so far and the cross findings; and whether the
-        list was cut (the full report is attached then)."""
-        out = [say("conversation.found", lines=d.lines, kinds=len(d.matches))]
-        out += [texts.match_line(m) for m in d.matches[:MAX_MATCH_LINES]]
-        cut = len(d.matches) > MAX_MATCH_LINES
-        if cut:
-            out.append(say("conversation.more_matches", more=len(d.matches) - MAX_MATCH_LINES, file=texts.REPORT_FILE))
-        top = d.matches[0]
-        out.append(say("conversation.meaning", meaning=texts.first_sentences(top.meaning, 450)))
-        if d.recommendations:
-            out.append(say("conversation.fix_heading"))
-            out += [f"- {texts.change_line(r)}" for r in d.recommendations]
-            if any(r.file is None for r in d.recommendations) and "nginx-T" not in d.evidence:
-                out.append(say("conversation.fix_needs_config"))
-        else:
-            out.append(say("conversation.fix_text", fix=texts.first_sentences(top.fix, 600)))
-        special = cross_findings(d)
-        if special:
-            out.append(say("conversation.also_heading"))
-            out += [f"- {texts.first_sentences(f.message, 260)}" for f in special[:MAX_FINDINGS]]
-        return out, cut
-
-    def _needs_part(self, d: Diagnosis) -> list[str]:
-        """What evidence is still needed (decisive) or would help, numbered with its command."""
-        out: list[str] = []
-        if required_kinds(self.kb, d):
-            out.append(say("conversation.still_needed"))
-        elif d.matches:
-            out.append(say("conversation.evidence_complete"))
-            if d.needs:
-                out.append(say("conversation.optional_needs"))
-        elif d.needs:
-            out.append(say("conversation.helpful_needs"))
-        out += [
-            say("conversation.need_line", number=i, evidence=n.evidence, command=n.command, why=n.why)
-            for i, n in enumerate(d.needs, 1)
-        ]
-        return out
-
-    def _diagnosis_reply(self, d: Diagnosis, before: Diagnosis | None, masked: tuple[Masked, ...]) -> Reply:
-        complete = bool(d.matches) and not required_kinds(self.kb, d)
-        if d.matches:
-            out, cut = self._matches_part(d)
-            complete = complete or cut
-        elif d.lines:
-            out = [say("conversation.no_known_error", lines=d.lines, notes=d.notes)]
-        else:
-            out = [say("conversation.only_evidence", evidence=texts.evidence_list(d.evidence, self.kb))]
-        changes = texts.diagnosis_changes(before, d, self.kb)
-        if changes:
-            out.append(say("conversation.changes_heading"))
-            out += [f"- {c}" for c in changes]
-        out += self._needs_part(d)
-        if d.problems:
-            out.append(say("conversation.problems_heading"))
-            out += [f"- {p}" for p in d.problems[:3]]
-        note = texts.masked_note(masked)
-        attachments: list[Attachment] = []
-        if d.diff:
-            attachments.append(_diff_attachment(d))
-        if complete:
-            report = Attachment(texts.REPORT_FILE, say("conversation.report_title"), render_markdown(d), "markdown")
-            attachments.append(report)
-        body, files = texts.fit("\n".join(out), attachments, f"\n\n{note}" if note else "")
-        buttons = _buttons_for_diagnosis() if d.matches else _buttons_for_diagnosis()[1:]
-        return Reply("diagnosis", body, diagnosis=d, buttons=buttons, attachments=files)
 
     # -- guided mode ----------------------------------------------------------------------
 
@@ -330,7 +275,7 @@ class ConversationEngine:
         state.guide_step = None
         state.awaiting_paste = None
         text = say("conversation.finished", total=len(build_steps(self.kb, d)))
-        if d.alert_rule:
+        if focused(self.kb, d).alert_rule:
             text += say("conversation.finished_alert")
             attachments: tuple[Attachment, ...] = (
                 Attachment(texts.ALERT_FILE, say("conversation.alert_title"), d.alert_rule, "yaml"),
@@ -345,6 +290,8 @@ class ConversationEngine:
             state.guide_done.append(number)
         state.awaiting_paste = None
         steps = build_steps(self.kb, d)
+        if steps[number - 1].kind == "change" and d.diff:
+            state.config_stale = True  # the thread's `nginx -T` predates the change now
         if number >= len(steps):
             return self._finish(state, d)
         state.guide_step = number + 1

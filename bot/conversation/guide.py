@@ -12,6 +12,7 @@ at least the open-file limit the fix sized.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, get_args
 
@@ -19,9 +20,9 @@ from bot.conversation.model import GuideStep
 from bot.conversation.texts import DIFF_FILE, change_line, first_sentences
 from bot.diagnosis.build import diagnose_evidence
 from bot.diagnosis.collect import Collected
-from bot.diagnosis.model import Command, Diagnosis
+from bot.diagnosis.model import Command, Diagnosis, Recommendation
 from bot.diagnosis.recipes import find_directive
-from bot.evidence import ConfigParseError, parse_dump, sniff
+from bot.evidence import ConfigParseError, NginxConfig, parse_dump, sniff
 from bot.knowledge.guides_schema import Guide, Step
 from bot.knowledge.loader import KnowledgeBase
 from bot.knowledge.recipes_schema import Block
@@ -43,14 +44,37 @@ class Verdict:
     text: str
 
 
+NGINX_BLOCKS: frozenset[str] = frozenset({"main", "events", "http", "server", "location", "stream", "upstream"})
+"""Contexts of nginx's own configuration; a recommendation elsewhere (a php-fpm pool) leaves nginx as it is."""
+
+_POOL_CONTEXTS = frozenset({"php-fpm-pool", "php-fpm pool"})
+
+
+def in_nginx(rec: Recommendation) -> bool:
+    """Whether the change is in nginx's configuration (not a php-fpm pool or another service)."""
+    head = rec.context.split()[0] if rec.context.strip() else "main"
+    return head in NGINX_BLOCKS and rec.context not in _POOL_CONTEXTS
+
+
+def nginx_changes(d: Diagnosis) -> bool:
+    """Whether anything in nginx changes (then a test and a reload follow)."""
+    return any(in_nginx(r) for r in d.recommendations)
+
+
+def _recipe_ids(kb: KnowledgeBase, d: Diagnosis) -> list[str]:
+    """The recipes of the matched entries, then of the findings raised, in order."""
+    ids = [rid for m in d.matches if (e := kb.errors.get(m.kb_id)) for rid in e.recipes]
+    ids += [rid for f in d.findings if (entry := kb.findings.get(f.id)) for rid in entry.recipes]
+    return ids
+
+
 def guide_for(kb: KnowledgeBase, d: Diagnosis) -> Guide:
-    """The guide of the first matched entry's recipe that names one, else the default guide."""
-    for m in d.matches:
-        entry = kb.errors.get(m.kb_id)
-        for rid in entry.recipes if entry else ():
-            recipe = kb.recipes.get(rid)
-            if recipe is not None and recipe.guide in kb.guides:
-                return kb.guides[recipe.guide]
+    """The guide of the first matched entry's (or raised finding's) recipe that names one, else
+    the default guide."""
+    for rid in _recipe_ids(kb, d):
+        recipe = kb.recipes.get(rid)
+        if recipe is not None and recipe.guide in kb.guides:
+            return kb.guides[recipe.guide]
     guide = kb.default_guide
     if guide is None:
         raise LookupError("no guide in kb/guides says `default: true`; `nginx-triage kb lint` reports it")
@@ -92,6 +116,9 @@ def step_context(kb: KnowledgeBase, d: Diagnosis) -> dict[str, Any]:
     return {
         "d": d,
         "commands": _commands(d),
+        "checks": [c for c in d.commands if c.role == "check"],
+        "nginx_changes": nginx_changes(d),
+        "pool_changes": [r for r in d.recommendations if r.context in _POOL_CONTEXTS],
         "missing": missing,
         "missing_needs": [n for n in d.needs if n.evidence in missing],
         "finding_ids": [f.id for f in d.findings],
@@ -106,23 +133,29 @@ def step_context(kb: KnowledgeBase, d: Diagnosis) -> dict[str, Any]:
 # --- building the steps ------------------------------------------------------------------
 
 
+def _steps(kb: KnowledgeBase, d: Diagnosis, ctx: dict[str, Any] | None = None) -> list[Step]:
+    """The guide's steps that apply to this diagnosis (``when``): no reload when nginx keeps its configuration."""
+    ctx = ctx if ctx is not None else step_context(kb, d)
+    return [step for step in guide_for(kb, d).steps if evaluate(step.when, ctx)]
+
+
 def build_steps(kb: KnowledgeBase, d: Diagnosis) -> list[GuideStep]:
     """The numbered steps of this diagnosis's guide."""
-    guide = guide_for(kb, d)
     ctx = step_context(kb, d)
+    chosen = _steps(kb, d, ctx)
     steps = []
-    for number, step in enumerate(guide.steps, 1):
+    for number, step in enumerate(chosen, 1):
         variant = next(v for v in step.variants if evaluate(v.when, ctx))
         command = render_text(variant.command, ctx).strip() or None
         expect = render_text(variant.expect, ctx).strip() or None
         title, body = render_text(variant.title, ctx).strip(), render_text(variant.body, ctx).strip()
-        steps.append(GuideStep(number, len(guide.steps), step.kind, title, body, command, expect))
+        steps.append(GuideStep(number, len(chosen), step.kind, title, body, command, expect))
     return steps
 
 
 def guide_step(kb: KnowledgeBase, d: Diagnosis, number: int) -> Step:
-    """The guide's definition of step ``number`` (1-based)."""
-    return guide_for(kb, d).steps[number - 1]
+    """The guide's definition of step ``number`` (1-based, counting the steps that apply)."""
+    return _steps(kb, d)[number - 1]
 
 
 def _say(step: Step, key: str, **values: Any) -> str:
@@ -178,8 +211,25 @@ def check_reload_output(step: Step, text: str, kb: KnowledgeBase, matcher: Match
     return Verdict(True, _say(step, "passed"))
 
 
+def _value_now(config: NginxConfig, rec: Recommendation) -> str | None:
+    """The value the pasted configuration has where ``rec`` changes it: the recommended value if
+    any occurrence in the change's file has it, else the one at the change's line (or the first)."""
+    found = config.find(rec.directive)
+    if rec.file:
+        found = [x for x in found if x.file == rec.file]
+    elif rec.context in _BLOCKS:
+        directive = find_directive(config, rec.directive, rec.context)
+        found = [directive] if directive else []
+    values = [" ".join(x.args) for x in found]
+    if rec.recommended in values:
+        return rec.recommended
+    at_line = next((" ".join(x.args) for x in found if x.line == rec.line), None)
+    return at_line or (values[0] if values else None)
+
+
 def check_change_output(step: Step, text: str, d: Diagnosis) -> Verdict:
-    """A fresh `nginx -T` must show every planned directive at its recommended value."""
+    """A fresh `nginx -T` must show every planned nginx directive at its recommended value; an
+    unchanged configuration is refused with what is still different."""
     if not any(s.kind == "nginx-T" for s in sniff(text)):
         return Verdict(False, _say(step, "not_config"))
     try:
@@ -188,14 +238,49 @@ def check_change_output(step: Step, text: str, d: Diagnosis) -> Verdict:
         return Verdict(False, _say(step, "unreadable", error=exc))
     wrong = []
     for rec in d.recommendations:
-        if rec.context not in _BLOCKS:
-            continue  # a setting of a generated config (ingress-nginx), not a directive in nginx -T
-        directive = find_directive(config, rec.directive, rec.context)
-        now = " ".join(directive.args) if directive else None
+        if not in_nginx(rec) or (rec.context not in _BLOCKS and not rec.file):
+            continue  # a pool or a generated config's setting (ingress-nginx): not a directive in nginx -T
+        now = _value_now(config, rec)
         if now != rec.recommended:
             wrong.append({"directive": rec.directive, "now": now, "wanted": rec.recommended})
     if wrong:
         return Verdict(False, _say(step, "not_changed", wrong=wrong))
+    return Verdict(True, _say(step, "passed"))
+
+
+_POOL_LINE = re.compile(r"^(?:\S+:\d+:)?\s*(?P<name>[a-z_.]+)\s*=\s*(?P<value>\S+)", re.M)
+
+
+def check_pool_output(step: Step, text: str, d: Diagnosis) -> Verdict:
+    """The pool settings (``grep -Hn`` of the pool file or the file itself) at every planned value."""
+    seen: dict[str, str] = {}
+    for m in _POOL_LINE.finditer(text):
+        seen[m.group("name")] = m.group("value")
+    planned = [r for r in d.recommendations if r.context in _POOL_CONTEXTS]
+    if not any(r.directive in seen for r in planned):
+        return Verdict(False, _say(step, "not_pool"))
+    wrong = [
+        {"directive": r.directive, "now": seen.get(r.directive), "wanted": r.recommended}
+        for r in planned
+        if seen.get(r.directive) != r.recommended
+    ]
+    if wrong:
+        return Verdict(False, _say(step, "not_changed", wrong=wrong))
+    return Verdict(True, _say(step, "passed"))
+
+
+def check_error_gone(step: Step, text: str, d: Diagnosis, kb: KnowledgeBase, matcher: Matcher) -> Verdict:
+    """Output after the fix: ``must_show``, none of ``fails_on`` and no line of the thread's errors."""
+    if not text.strip():
+        return Verdict(False, _say(step, "absent"))
+    ev = Collected()
+    ev.add_text(text, matcher, "output")
+    still = [m.title for m in d.matches if m.kb_id in ev.grouper.groups]
+    low = text.lower()
+    if still or any(_contains(low, step.fails_on)):
+        return Verdict(False, _say(step, "failed", titles=still))
+    if not all(_contains(low, step.must_show)):
+        return Verdict(False, _say(step, "absent"))
     return Verdict(True, _say(step, "passed"))
 
 
@@ -273,6 +358,10 @@ def check_output(step: Step, text: str, d: Diagnosis, kb: KnowledgeBase, matcher
         return check_reload_output(step, text, kb, matcher)
     if step.check == "config-values":
         return check_change_output(step, text, d)
+    if step.check == "pool-values":
+        return check_pool_output(step, text, d)
+    if step.check == "error-gone":
+        return check_error_gone(step, text, d, kb, matcher)
     if step.check == "new-workers":
         return check_verify_output(step, text, d, kb, matcher)
     raise ValueError(f"step {step.kind}: check {step.check!r} is not judged here")

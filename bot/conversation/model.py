@@ -27,6 +27,7 @@ ReplyKind = Literal[
     "error",  # input that could not be used, and what to paste instead
     "feedback_thanks",
     "human_handoff",  # "get a human": who/where to ask, the thread summarised
+    "update",  # a later paste: what changed in the first answer (which is updated in place)
 ]
 
 ACTION_IDS = (
@@ -120,6 +121,11 @@ class Reply:
     step: GuideStep | None = None
     buttons: tuple[Button, ...] = ()
     attachments: tuple[Attachment, ...] = ()
+    command: str | None = None
+    """The one command the user should run next (Slack shows it as a rich_text code block)."""
+    replaces: str | None = None
+    """The front door's reference to the thread's first answer (Slack: its ts) when this reply
+    replaces it in place (``chat.update``); None posts a new message."""
 
 
 @dataclass
@@ -138,6 +144,14 @@ class ConversationState:
     awaiting_paste: int | None = None
     """The guide step whose output the user said they would paste next (``guide_paste``).
     Added after the first version: older JSON without it loads with None."""
+    answer_ref: str | None = None
+    """Where the front door posted the thread's first answer (Slack: the message ts), so later
+    pastes update it in place; None in the terminal, or before the first answer."""
+    config_stale: bool = False
+    """Whether a change was applied after the thread's last `nginx -T`: a new diff then needs a
+    fresh `nginx -T` (the old one would patch lines that moved)."""
+    report_sent: bool = False
+    """Whether the full report was attached already: it is attached once per thread."""
     environment: str | None = None
     target_concurrency: int | None = None
     feedback: list[dict[str, str]] = field(default_factory=list)

@@ -5,9 +5,41 @@ builds the diagnosis from it (``build``), with the findings, the directive edits
 commands for the environment (``findings``, ``plan``).
 """
 
-from bot.diagnosis.build import diagnose_evidence, diagnose_lines
-from bot.diagnosis.collect import Collected, LimitsPaste
-from bot.diagnosis.model import Command, Diagnosis, Finding, MatchSummary, Need, Recommendation
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.diagnosis.build import diagnose_evidence, diagnose_lines
+    from bot.diagnosis.collect import Collected, LimitsPaste
+    from bot.diagnosis.model import Command, Diagnosis, Finding, MatchSummary, Need, Recommendation
+
+# Names load on first use (PEP 562), so that importing one part of this package does not
+# import all of it: start-up time is part of the CLI (issue 11).
+_LAZY = {
+    "diagnose_evidence": "bot.diagnosis.build",
+    "diagnose_lines": "bot.diagnosis.build",
+    "Collected": "bot.diagnosis.collect",
+    "LimitsPaste": "bot.diagnosis.collect",
+    "Command": "bot.diagnosis.model",
+    "Diagnosis": "bot.diagnosis.model",
+    "Finding": "bot.diagnosis.model",
+    "MatchSummary": "bot.diagnosis.model",
+    "Need": "bot.diagnosis.model",
+    "Recommendation": "bot.diagnosis.model",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "Collected",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jinja2 import TemplateError
 
@@ -28,12 +28,14 @@ from bot.diagnosis.sizing_input import build_sizing_input
 from bot.diagnosis.user_values import command_values, fill_placeholders, pasted_names
 from bot.grouping import Grouper, MatchGroup, group_lines
 from bot.knowledge.loader import KnowledgeBase
-from bot.knowledge.schema import ErrorEntry
 from bot.knowledge.templates import evaluate, fix_template, render_text
 from bot.knowledge.texts import say
 from bot.matching.matcher import Matcher
 from bot.sizing import Capacity, SizingInput, capacity, recommend
 from bot.sizing import Recommendation as SizingRecommendation
+
+if TYPE_CHECKING:
+    from bot.knowledge.schema import ErrorEntry
 
 SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
 
@@ -145,7 +147,7 @@ def diagnose_evidence(
     if environment and environment in kb.environments:
         env_id, detected = environment, True
     else:
-        env_id, detected = detect_environment(kb, ev.env_text)
+        env_id, detected = detect_environment(kb, ev.env_text, ev.run_env.kind if ev.run_env else None)
     env = kb.environments.get(env_id)
     fired = fired_checks(kb, ev, rec, env)
     runs = recipe_runs(kb, entries, ev, rec, [(entry.recipes, facts) for entry, facts in fired], env)

@@ -45,6 +45,7 @@ from bot.evidence.backend.model import (
     Resolution,
 )
 from bot.evidence.backend.usage import NginxPs
+from bot.evidence.system.model import AccessLog, Certificate, DiskUsage, PathPermissions, RunEnvironment
 from bot.grouping import Grouper
 from bot.matching import Matcher
 
@@ -87,6 +88,13 @@ class Collected:
     memory: Memory | None = None
     resolutions: list[Resolution] = field(default_factory=list)
     build: NginxBuild | None = None
+    disk: DiskUsage | None = None
+    permissions: list[PathPermissions] = field(default_factory=list)
+    certificates: list[Certificate] = field(default_factory=list)
+    access: list[AccessLog] = field(default_factory=list)
+    """Access-log sections, each as read (a log that mixes error and access lines gives several)."""
+    run_env: RunEnvironment | None = None
+    """How nginx is run (systemd, Docker, Kubernetes), from ``systemctl status`` and ``/proc/1/cgroup``."""
     questions: list[str] = field(default_factory=list)
     limits_conf_lines: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)

@@ -8,14 +8,17 @@ meta-test run the same function, so an author sees what CI will say.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.diagnosis.build import diagnose_evidence
 from bot.diagnosis.checks import CHECKS, READS
 from bot.diagnosis.collect import Collected
 from bot.diagnosis.model import Diagnosis, Finding
-from bot.knowledge.findings_schema import FindingCase, FindingEntry
 from bot.knowledge.loader import KnowledgeBase
 from bot.matching.matcher import Matcher
+
+if TYPE_CHECKING:
+    from bot.knowledge.findings_schema import FindingCase, FindingEntry
 
 CASES_DIR = "cases"
 """Evidence files of the cases live in ``kb/findings/cases/``."""

@@ -8,16 +8,18 @@ What a finding says, when it applies and the cases that prove it are data in
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.diagnosis.checks import CHECKS, CheckContext, Facts
 from bot.diagnosis.collect import Collected
 from bot.diagnosis.model import Finding
-from bot.knowledge.findings_schema import EachFact, FindingEntry
 from bot.knowledge.loader import KnowledgeBase
-from bot.knowledge.schema import EnvironmentEntry
 from bot.knowledge.templates import render_text
 from bot.sizing import Recommendation as SizingRecommendation
+
+if TYPE_CHECKING:
+    from bot.knowledge.findings_schema import FindingEntry
+    from bot.knowledge.schema import EnvironmentEntry
 
 
 def applies_in(entry: FindingEntry, env: EnvironmentEntry | None) -> bool:
@@ -32,7 +34,7 @@ def render_finding(entry: FindingEntry, facts: Facts) -> Finding:
     values: dict[str, Any] = dict(facts)
     evidence: list[str] = []
     for item in entry.evidence:
-        if isinstance(item, EachFact):
+        if not isinstance(item, str):  # an EachFact (a model, or its record from the KB cache)
             evidence += [str(v) for v in values[item.each]]
         elif line := render_text(item, values):
             evidence.append(line)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from bot.diagnosis.collect import Collected
 from bot.diagnosis.config_diff import Edit, apply_command, make_diff
@@ -15,11 +16,13 @@ from bot.diagnosis.model import Command, Need, Recommendation
 from bot.diagnosis.user_values import command_values
 from bot.evidence import PASTED, NginxConfig
 from bot.knowledge.loader import KnowledgeBase
-from bot.knowledge.recipes_schema import Recipe
-from bot.knowledge.schema import EnvironmentEntry, ErrorEntry
 from bot.knowledge.templates import render_text
 from bot.knowledge.texts import say
 from bot.sizing import Recommendation as SizingRecommendation
+
+if TYPE_CHECKING:
+    from bot.knowledge.recipes_schema import Recipe
+    from bot.knowledge.schema import EnvironmentEntry, ErrorEntry
 
 DIFF_PATH = "/tmp/nginx-triage-fix.diff"
 DIFF_FILE = "nginx-triage-fix.diff"
@@ -29,18 +32,26 @@ EXAMPLE_LIMIT = "65535"
 """The open-file limit environment commands are written with; the plan puts the computed one in."""
 
 
-def detect_environment(kb: KnowledgeBase, texts: Iterable[str]) -> tuple[str, bool]:
+def detect_environment(kb: KnowledgeBase, texts: Iterable[str], runs_as: str | None = None) -> tuple[str, bool]:
     """(environment id, detected?) from substrings in the pasted evidence.
 
-    The most ``detect`` hits wins; on a tie the higher ``specificity`` (a compose file also
-    says "docker"), then the id. Nothing found: the environment marked ``default``.
+    ``runs_as`` is how nginx runs as the pasted ``systemctl status`` / ``/proc/1/cgroup`` say
+    (``systemd``, ``container``, ``kubernetes``): only environments that declare it in
+    ``runs_as`` remain, and with no other hint the least specific of them wins (plain Docker
+    before compose). Then the most ``detect`` hits wins; on a tie the higher ``specificity``
+    (a compose file also says "docker"), then the id. Nothing found: the environment marked
+    ``default``.
     """
     blob = "\n".join(texts)
+    envs = list(kb.environments.values())
+    narrowed = [env for env in envs if runs_as and runs_as in env.runs_as]
     scores: dict[str, int] = {}
-    for env in kb.environments.values():
+    for env in narrowed or envs:
         hits = sum(1 for needle in env.detect if needle and needle in blob)
         if hits:
             scores[env.id] = hits
+    if not scores and narrowed:
+        return min(narrowed, key=lambda e: (e.specificity, e.id)).id, True
     if not scores:
         default = kb.default_environment
         return (default.id if default else ""), False

@@ -11,7 +11,7 @@ helpers (``size_limit``, ``seconds`` ...) and the environment's id and traits.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.diagnosis.collect import Collected
 from bot.diagnosis.recipe_values import HELPERS, number
@@ -26,8 +26,10 @@ from bot.evidence.nginx_config.routing import (
     route,
 )
 from bot.grouping import MatchGroup
-from bot.knowledge.schema import EnvironmentEntry
 from bot.knowledge.texts import say
+
+if TYPE_CHECKING:
+    from bot.knowledge.schema import EnvironmentEntry
 
 _ACTION_TIMEOUT = (("connecting", "connect"), ("sending", "send"), ("reading", "read"), ("upgraded", "read"))
 
@@ -144,6 +146,42 @@ def error_log_path(ev: Collected, place: RequestPlace | None) -> str:
     if ev.build is not None and ev.build.paths.get("error-log-path", "stderr") != "stderr":
         return ev.build.paths["error-log-path"]
     return say("plan.default_error_log")
+
+
+def _in_force(ev: Collected, place: RequestPlace | None, name: str) -> list[str]:
+    """The arguments of ``name`` where the request was handled, else of its first use in the dump."""
+    if place is not None and place.route.server is not None:
+        found = effective(place.route, name)
+        if found and found[0].args:
+            return list(found[0].args)
+    if ev.config is not None:
+        for d in ev.config.find(name):
+            if d.args:
+                return list(d.args)
+    return []
+
+
+def access_log_path(ev: Collected, place: RequestPlace | None) -> str:
+    """Where this request was logged: the ``access_log`` file in force there (else the first in the
+    dump, else the build's ``--http-log-path``); empty when unknown (the command then says the default)."""
+    args = _in_force(ev, place, "access_log")
+    if args and args[0] != "off" and not args[0].startswith(("syslog:", "memory:")) and "$" not in args[0]:
+        return args[0]
+    if ev.build is not None and ev.build.paths.get("http-log-path"):
+        return ev.build.paths["http-log-path"]
+    return ""
+
+
+def certificate_paths(ev: Collected, place: RequestPlace | None, facts: dict[str, str]) -> tuple[str, str]:
+    """(certificate, key) files: the line's own file when it names one, else ``ssl_certificate`` and
+    ``ssl_certificate_key`` where the request was handled (else the first in the dump)."""
+    path = facts.get("path") or ""
+    is_key = "key" in (facts.get("kind") or "") or path.endswith(".key")
+    cert_args = _in_force(ev, place, "ssl_certificate")
+    key_args = _in_force(ev, place, "ssl_certificate_key")
+    cert = "" if is_key else path
+    key = path if is_key else ""
+    return cert or (cert_args[0] if cert_args else ""), key or (key_args[0] if key_args else "")
 
 
 def upstream_target(upstream: str | None) -> str:

@@ -10,7 +10,7 @@ user, the edits the diff is built from, and the checks with the user's values.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.diagnosis.collect import Collected
 from bot.diagnosis.config_diff import Edit
@@ -21,10 +21,12 @@ from bot.evidence import Directive, NginxConfig
 from bot.evidence.nginx_config.routing import Block as ConfigBlock
 from bot.evidence.nginx_config.routing import block_label, build_tree
 from bot.knowledge.loader import KnowledgeBase
-from bot.knowledge.recipes_schema import Change, Recipe
-from bot.knowledge.schema import EnvironmentEntry, ErrorEntry
 from bot.knowledge.templates import evaluate, render_text
 from bot.sizing import Recommendation as SizingRecommendation
+
+if TYPE_CHECKING:
+    from bot.knowledge.recipes_schema import Change, Recipe
+    from bot.knowledge.schema import EnvironmentEntry, ErrorEntry
 
 MAIN = "main"
 """The block name recipes use for nginx's main context (outside every block)."""

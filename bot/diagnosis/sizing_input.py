@@ -8,12 +8,16 @@ declares the sizing inputs its lines supply (``sizing:`` in ``kb/errors/<id>.yam
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from bot.diagnosis.collect import Collected
 from bot.evidence import NginxConfig
 from bot.grouping import MatchGroup
 from bot.knowledge.loader import KnowledgeBase
-from bot.knowledge.schema import SizingFeed
 from bot.sizing import SizingInput
+
+if TYPE_CHECKING:
+    from bot.knowledge.schema import SizingFeed
 
 LogValue = int | bool | None
 

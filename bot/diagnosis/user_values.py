@@ -15,7 +15,14 @@ from collections.abc import Iterable
 from typing import Any
 
 from bot.diagnosis.collect import Collected
-from bot.diagnosis.recipe_facts import error_log_path, place_request, upstream_target
+from bot.diagnosis.recipe_facts import (
+    RequestPlace,
+    access_log_path,
+    certificate_paths,
+    error_log_path,
+    place_request,
+    upstream_target,
+)
 from bot.evidence.nginx_config.routing import backend_module
 from bot.grouping import MatchGroup
 
@@ -78,6 +85,7 @@ def command_values(ev: Collected, group: MatchGroup | None) -> dict[str, Any]:
     if m is not None:
         host, port, path = m.group(1), m.group(2) or "", m.group(3) or ""
     place = place_request(ev, facts) if ev.config is not None and facts else None
+    cert, key = certificate_paths(ev, place, facts)
     return {
         "container": "",
         "service": "",
@@ -96,4 +104,40 @@ def command_values(ev: Collected, group: MatchGroup | None) -> dict[str, Any]:
         "uri": (facts.get("request") or " / ").split(" ")[1] if " " in (facts.get("request") or "") else "/",
         "error_log": error_log_path(ev, place),
         "peer": facts.get("peer", ""),
+        "hostname": facts.get("hostname", ""),
+        "resolver": resolver_address(ev, place),
+        "path": _shell_word(facts.get("path") or socket),
+        "cert": _shell_word(cert),
+        "key": _shell_word(key),
+        "access_log": _shell_word(access_log_path(ev, place)),
     }
+
+
+def _shell_word(value: str) -> str:
+    """A path as one shell word: as it is when plain, single-quoted otherwise (it came from a log line)."""
+    if not value or re.fullmatch(r"[A-Za-z0-9_./@%+=:,-]{1,4096}", value):
+        return value
+    return "'" + value.replace("'", "'\\''") + "'"
+
+
+def resolver_address(ev: Collected, place: RequestPlace | None) -> str:
+    """The first address of the ``resolver`` in force where the request was handled (else the first
+    one in the dump), for asking the DNS server nginx itself asks; empty when none is known."""
+    blocks = [place.tree, *place.route.path] if place is not None else []
+    for block in reversed(blocks):
+        own = block.own("resolver")
+        if own and own[0].args:
+            return _address_only(own[0].args[0])
+    if ev.config is not None:
+        for d in ev.config.find("resolver"):
+            if d.args:
+                return _address_only(d.args[0])
+    return ""
+
+
+def _address_only(arg: str) -> str:
+    """``127.0.0.11:53`` → ``127.0.0.11``, ``[::1]:53`` → ``::1``: ``dig @`` takes the port apart."""
+    if arg.startswith("["):
+        return arg[1:].partition("]")[0]
+    host, sep, port = arg.rpartition(":")
+    return host if sep and port.isascii() and port.isdigit() and ":" not in host else arg

@@ -23,6 +23,11 @@ from bot.evidence.limits.descriptors import parse_proc_limits, parse_systemctl_s
 from bot.evidence.limits.kernel import parse_cpus, parse_file_nr, parse_sysctl
 from bot.evidence.limits.sockets import parse_ss_count, parse_ss_summary
 from bot.evidence.nginx_config.parse import Mapper, parse_dump
+from bot.evidence.system.access_log import parse_access_log
+from bot.evidence.system.certificate import parse_certificate
+from bot.evidence.system.disk import parse_df
+from bot.evidence.system.permissions import parse_namei
+from bot.evidence.system.run_env import parse_run_environment
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +70,11 @@ SECTION_KINDS: Mapping[str, SectionKind] = MappingProxyType(
         "free": SectionKind(parse_free, "memory", "memory"),
         "getent": SectionKind(parse_getent, "dns", "resolutions"),
         "nginx-V": SectionKind(parse_nginx_build, "nginx-V", "build"),
+        "df": SectionKind(parse_df, "disk-usage", "disk"),
+        "namei": SectionKind(parse_namei, "file-permissions", "permissions"),
+        "x509": SectionKind(parse_certificate, "certificate", "certificates"),
+        "access-log": SectionKind(parse_access_log, "access-log", "access"),
+        "run-env": SectionKind(parse_run_environment, "environment", "run_env"),
         "question": SectionKind(str.strip, None, "questions"),
         "unknown": SectionKind(None, None, None),
     }

@@ -21,7 +21,7 @@ The JSON shape of ``nginx-triage ask`` is ``{id, score, confident, answer, alter
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from rapidfuzz import fuzz
@@ -56,6 +56,21 @@ CONFIDENT_SCORE = 2.5
 OFF_TOPIC_COVERAGE = 0.4
 """Below this share of the question in its best entry, the question is about something else
 (apache, kubernetes pods, the weather) and is declined in one line."""
+
+MEANING_BOOST = 1.5
+"""A question that asks what something means ("what does X mean", the vocabulary's
+``asks_meaning`` words) is about a message: error entries' scores count this much more, so
+the entry that explains the message beats a FAQ that merely shares its words."""
+
+WHOLE_QUESTION = 0.95
+WHOLE_QUESTION_LEAD = 0.1
+"""A first place that holds the whole question while the runner-up misses a tenth of it
+answers even on a near tie in score: the runner-up is about less than what was asked."""
+
+MEANING_COVERAGE = 0.3
+"""A question asking what a message means, with an error entry clearly first
+(``CLEAR_LEAD_MARGIN``), is answered from this share on: its other words are the message's
+own, which the entry holds as formats and anchors rather than as prose."""
 
 ALTERNATIVES = 3
 
@@ -148,7 +163,7 @@ class Answer:
     """True when the question is about something else; ``answer`` is then None and the caller declines."""
 
 
-def _clear_first_place(terms: list[str], ranked: list[Ranked], index: Bm25Index) -> bool:
+def _clear_first_place(terms: list[str], ranked: list[Ranked], index: Bm25Index, meaning: bool = False) -> bool:
     """The confidence rule: enough of the question, clearly ahead, and not half another entry's."""
     best = ranked[0]
     runner = ranked[1] if len(ranked) > 1 else None
@@ -157,6 +172,14 @@ def _clear_first_place(terms: list[str], ranked: list[Ranked], index: Bm25Index)
         return False
     if runner is not None and index.share(runner.matched - best.matched, terms) >= SPLIT_QUESTION:
         return False
+    if (
+        runner is not None
+        and best.coverage >= WHOLE_QUESTION
+        and runner.coverage <= best.coverage - WHOLE_QUESTION_LEAD
+    ):
+        return margin > 0
+    if meaning and best.doc.kind == "error" and best.coverage >= MEANING_COVERAGE and margin >= CLEAR_LEAD_MARGIN:
+        return True
     return (best.coverage >= CONFIDENT_COVERAGE and margin >= CONFIDENT_MARGIN) or (
         best.coverage >= CLEAR_LEAD_COVERAGE and margin >= CLEAR_LEAD_MARGIN
     )
@@ -197,14 +220,26 @@ class FaqIndex:
         entry = self.kb.errors[doc_id]
         return say("faq.error_answer", meaning=entry.meaning, causes=entry.causes).strip()
 
+    def asks_meaning(self, question: str) -> bool:
+        """Whether the question asks what a message means (words listed in kb/faq/synonyms.yaml)."""
+        vocabulary = self.kb.vocabulary
+        words = set(_WORD.findall(question.lower()))
+        return vocabulary is not None and bool(words & set(vocabulary.asks_meaning))
+
     def ask(self, question: str) -> Answer:
         """The confident answer; else the closest questions, marked ``declined`` when off topic."""
         terms, ranked = self.index.rank(question)
+        meaning = self.asks_meaning(question)
+        if ranked and meaning:
+            ranked = sorted(
+                (replace(r, score=r.score * MEANING_BOOST) if r.doc.kind == "error" else r for r in ranked),
+                key=lambda r: (-r.score, r.doc.kind, r.doc.id),
+            )
         if not ranked:
             return Answer(None, 0.0, False, None, None, self._closest_by_wording(question), declined=True)
         recognised = self._recognised(terms, question, ranked)
         best = recognised or ranked[0]
-        confident = recognised is not None or _clear_first_place(terms, ranked, self.index)
+        confident = recognised is not None or _clear_first_place(terms, ranked, self.index, meaning)
         score = round(best.coverage, 3)
         if confident:
             alts = self._alternatives([r for r in ranked if r is not best][:ALTERNATIVES])

@@ -13,6 +13,7 @@ numpy are imported then, so commands that never ask a question do not load them.
 from __future__ import annotations
 
 import math
+import os
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -35,6 +36,13 @@ UNKNOWN_WORD_WEIGHT = 2.0
 word often names what the question is really about ("apache", "ssh", "haiku")."""
 
 _PRINTF = re.compile(r"%[-+ #0-9.*]*[a-zA-Z]+")
+_ERRNO_ANCHOR = re.compile(r"^\((\d{1,3}):$")
+
+
+def _errno_texts(numbers: Iterable[int]) -> list[str]:
+    """The C library's words for each errno ("Permission denied" for 13): what the log line
+    says after the number, and what people type when they ask about it."""
+    return [os.strerror(n) for n in sorted(set(numbers))]
 
 
 @dataclass(frozen=True)
@@ -63,6 +71,9 @@ def documents(kb: KnowledgeBase) -> list[Document]:
     docs = [Document(f.id, "faq", "\n".join([f.question, *f.phrasings])) for f in kb.faqs.values()]
     for e in kb.errors.values():
         messages = [_PRINTF.sub(" ", m.format) for m in e.messages] + list(e.match.anchors)
+        errnos = [*e.match.errno, *(int(m.group(1)) for a in e.match.anchors if (m := _ERRNO_ANCHOR.match(a)))]
+        errnos += [int(x.facts["errno"]) for x in e.examples if x.facts.get("errno", "").isdigit()]
+        messages += _errno_texts(errnos)
         docs.append(Document(e.id, "error", "\n".join([e.title, *messages])))
     return docs
 

@@ -15,10 +15,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from functools import cache
+from typing import TYPE_CHECKING
 
 from rapidfuzz import fuzz, process
 
-from bot.knowledge.vocabulary_schema import Vocabulary
+if TYPE_CHECKING:
+    from bot.knowledge.vocabulary_schema import Vocabulary
+
 
 KEEP_WORDS = frozenset({"no", "not", "too", "off", "down", "up", "over", "before", "after", "all"})
 """Stop words that tell NGINX errors apart ("no live upstreams", "not enough", "too many",

@@ -34,6 +34,7 @@ from bot.evidence.reading import InputError, check_sample
 from bot.grouping.groups import MAX_DISTINCT, TALLIED, BoundedCounter, Grouper, MatchGroup
 from bot.matching.matcher import Match, Matcher
 from bot.native import fastscan
+from bot.native.layout import CTX_KINDS
 
 if TYPE_CHECKING:
     from bot.native._fastscan import Scanner
@@ -48,7 +49,7 @@ FLUSH_PENDING = 2048
 """Lines parsed in Python (not in standard form) held before a fold."""
 
 _SNIFF_BYTES = 65536
-_CTX_KINDS = ("client", "server", "upstream", "host")  # value kinds 1..4 of the scanner; 0 is pid
+_CTX_KINDS = CTX_KINDS  # value kinds 1..4 of the scanner; 0 is pid
 _TALLY_ORDER = {key: i for i, key in enumerate(TALLIED)}
 
 Item = tuple[int, str, int]  # (first sequence number, value, count)

@@ -17,11 +17,16 @@ from bot.knowledge.schema import KEBAB_ID, Strict
 
 StepKind = Literal["check", "change", "test", "reload", "verify"]
 
-CheckKind = Literal["evidence", "config-values", "nginx-test", "reload-output", "new-workers"]
+CheckKind = Literal[
+    "evidence", "config-values", "pool-values", "nginx-test", "reload-output", "new-workers", "error-gone"
+]
 """How pasted output is judged: ``evidence`` adds it to the thread and wants the missing kinds;
 ``config-values`` wants a fresh ``nginx -T`` with every planned value; ``nginx-test`` wants
 ``must_show`` and none of ``fails_on``; ``reload-output`` fails on any of ``fails_on``;
-``new-workers`` wants a new worker's limits (not the master's, not an old worker's)."""
+``new-workers`` wants a new worker's limits (not the master's, not an old worker's);
+``pool-values`` wants the php-fpm pool settings (``grep -Hn`` of the pool file) at every planned
+value; ``error-gone`` wants output (``curl``, ``grep -c``, log lines) with ``must_show``, none of
+``fails_on`` and no line of the errors the thread diagnosed."""
 
 
 class StepVariant(Strict):
@@ -38,6 +43,10 @@ class Step(Strict):
     """One numbered step: how it reads, why it is there, and how its output is checked."""
 
     kind: StepKind
+    when: str = Field(
+        default="true",
+        description="Jinja2 expression; false leaves the step out (no reload when nothing in nginx changes)",
+    )
     variants: list[StepVariant] = Field(min_length=1)
     explain: str = Field(min_length=3, description="Jinja2 template; paragraphs separated by a blank line")
     check: CheckKind

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from jinja2 import TemplateSyntaxError
 
-from bot.knowledge.findings_schema import EachFact
 from bot.knowledge.loader import KnowledgeBase, node_line
 from bot.knowledge.templates import TEXT_ENV
+
+if TYPE_CHECKING:
+    pass
 
 Location = tuple[str, Sequence[int | str], str, bool]
 """(kb source key, field path, text, is an expression)."""
@@ -28,7 +31,7 @@ def _templates(kb: KnowledgeBase) -> Iterator[Location]:
     for fid, finding in kb.findings.items():
         yield f"findings/{fid}", ("message",), finding.message, False
         for i, item in enumerate(finding.evidence):
-            if not isinstance(item, EachFact):
+            if isinstance(item, str):  # not an EachFact
                 yield f"findings/{fid}", ("evidence", i), item, False
     yield from _recipe_templates(kb)
     yield from _diagnostic_templates(kb)

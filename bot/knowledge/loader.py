@@ -10,17 +10,21 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import yaml
-from pydantic import BaseModel, ValidationError
+# Importing this module must stay cheap: every command imports it for ``KnowledgeBase``, and
+# the compiled KB cache (``bot.knowledge.kb_cache``) serves the everyday calls without YAML or
+# pydantic. The parser and the schema load only when a KB is validated from source.
+if TYPE_CHECKING:
+    import yaml
+    from pydantic import BaseModel
 
-from bot.knowledge.findings_schema import FindingEntry
-from bot.knowledge.guides_schema import Guide
-from bot.knowledge.recipes_schema import Recipe
-from bot.knowledge.schema import EnvironmentEntry, ErrorEntry, EvidenceKindEntry, FaqEntry
-from bot.knowledge.texts_schema import TextCatalog
-from bot.knowledge.vocabulary_schema import Vocabulary
+    from bot.knowledge.findings_schema import FindingEntry
+    from bot.knowledge.guides_schema import Guide
+    from bot.knowledge.recipes_schema import Recipe
+    from bot.knowledge.schema import EnvironmentEntry, ErrorEntry, EvidenceKindEntry, FaqEntry
+    from bot.knowledge.texts_schema import TextCatalog
+    from bot.knowledge.vocabulary_schema import Vocabulary
 
 VOCABULARY_FILE = "synonyms.yaml"
 """The one file in ``kb/faq/`` that is not a FAQ: the question vocabulary (``Vocabulary``)."""
@@ -53,10 +57,14 @@ REQUIRED_FAQ_IDS: tuple[str, ...] = (
     "systemd-limitnofile", "total-capacity", "keepalive-slots", "http2-connections",
 )  # fmt: skip
 
-M = TypeVar("M", bound=BaseModel)
+M = TypeVar("M", bound="BaseModel")
 
-# libyaml's parser where it is built in (it is ~15x faster: the KB loads at every start).
-_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+def _yaml_loader() -> Any:
+    """libyaml's parser where it is built in (~15x faster than the pure-Python one)."""
+    import yaml
+
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class KnowledgeBaseError(Exception):
@@ -114,6 +122,8 @@ def kb_dirs_from_env() -> list[Path]:
 
 def _node_line(node: yaml.Node | None, loc: Sequence[int | str]) -> int | None:
     """1-based line of the YAML node at a pydantic error location, as deep as it exists."""
+    import yaml
+
     line = node.start_mark.line + 1 if node is not None else None
     for key in loc:
         if isinstance(node, yaml.MappingNode):
@@ -133,21 +143,26 @@ def _node_line(node: yaml.Node | None, loc: Sequence[int | str]) -> int | None:
 
 def node_line(path: Path, loc: Sequence[int | str]) -> int | None:
     """1-based line of the field at ``loc`` in the YAML file ``path`` (None if unreadable)."""
+    import yaml
+
     try:
-        node = yaml.compose(path.read_text(encoding="utf-8"), Loader=_LOADER)
+        node = yaml.compose(path.read_text(encoding="utf-8"), Loader=_yaml_loader())
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return None
     return _node_line(node, loc)
 
 
 def _load_one(path: Path, model: type[M], problems: list[str]) -> M | None:
+    import yaml
+    from pydantic import ValidationError
+
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         problems.append(f"{path}: cannot read: {exc}")
         return None
     try:
-        data: Any = yaml.load(text, Loader=_LOADER)
+        data: Any = yaml.load(text, Loader=_yaml_loader())
         node = None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -161,7 +176,7 @@ def _load_one(path: Path, model: type[M], problems: list[str]) -> M | None:
         entry = model.model_validate(data)
     except ValidationError as exc:
         # Line numbers are only needed to report a problem: compose the node tree then.
-        node = yaml.compose(text, Loader=_LOADER)
+        node = yaml.compose(text, Loader=_yaml_loader())
         for err in exc.errors():
             loc = [p for p in err["loc"] if isinstance(p, int | str)]
             fld = ".".join(str(p) for p in loc) or "(top level)"
@@ -170,7 +185,7 @@ def _load_one(path: Path, model: type[M], problems: list[str]) -> M | None:
         return None
     entry_id = getattr(entry, "id", None)
     if entry_id != path.stem:
-        node = yaml.compose(text, Loader=_LOADER)
+        node = yaml.compose(text, Loader=_yaml_loader())
         problems.append(
             f"{path}:{_node_line(node, ['id']) or 1}: id: {entry_id!r} must equal the file name {path.stem!r}"
         )
@@ -204,12 +219,14 @@ def _flat_files(base: Path, problems: list[str]) -> dict[str, list[Path]]:
     (``phrasings``), an environment (``commands``), a finding (``summary``), a recipe
     (``changes``), a guide (``steps``) and a text catalog (``texts``).
     """
+    import yaml
+
     out: dict[str, list[Path]] = {kind: [] for kind, _ in _KIND_KEYS}
     for path in _yaml_files(base):
         if path.name == "evidence.yaml":
             continue
         try:
-            data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
+            data = yaml.load(path.read_text(encoding="utf-8"), Loader=_yaml_loader())
         except (OSError, UnicodeDecodeError, yaml.YAMLError):
             data = None  # _load_one reports it with its line below
         kind = next((k for k, key in _KIND_KEYS if isinstance(data, dict) and key in data), None)
@@ -229,6 +246,11 @@ def _flat_files(base: Path, problems: list[str]) -> dict[str, list[Path]]:
 
 def load_kb(dirs: Sequence[Path] | None = None, *, require_builtin_ids: bool = False) -> KnowledgeBase:
     """Load every KB directory in order; a later file with the same id replaces an earlier one."""
+    from bot.knowledge.findings_schema import FindingEntry
+    from bot.knowledge.guides_schema import Guide
+    from bot.knowledge.recipes_schema import Recipe
+    from bot.knowledge.schema import EnvironmentEntry, ErrorEntry, FaqEntry
+
     dirs = list(dirs) if dirs is not None else kb_dirs_from_env()
     problems: list[str] = []
     errors: dict[str, ErrorEntry] = {}
@@ -290,6 +312,10 @@ def _merge_vocabulary(
     base: Path, flat: dict[str, list[Path]], into: Vocabulary | None, sources: dict[str, Path], problems: list[str]
 ) -> Vocabulary | None:
     """``faq/synonyms.yaml`` (or a flat file with ``synonyms``): a later directory adds groups and words."""
+    from pydantic import ValidationError
+
+    from bot.knowledge.vocabulary_schema import Vocabulary
+
     paths = [p for p in [base / "faq" / VOCABULARY_FILE] if p.is_file()] + flat["vocabulary"]
     for path in paths:
         loaded = _load_one(path, Vocabulary, problems)
@@ -334,6 +360,8 @@ def _merge_texts(
     problems: list[str],
 ) -> None:
     """Text catalogs merge key by key: an extra directory may reword a few sentences only."""
+    from bot.knowledge.texts_schema import TextCatalog
+
     loaded: dict[str, TextCatalog] = {}
     _load_kind(base, "texts", flat, TextCatalog, loaded, sources, problems)
     for cid, catalog in loaded.items():
@@ -356,12 +384,17 @@ def load_texts(dirs: Sequence[Path]) -> dict[str, TextCatalog]:
 
 def _load_evidence(path: Path, problems: list[str]) -> dict[str, EvidenceKindEntry]:
     """The evidence-kind table (optional in an extra KB directory)."""
+    import yaml
+    from pydantic import ValidationError
+
+    from bot.knowledge.schema import EvidenceKindEntry
+
     if not path.is_file():
         return {}
     try:
         text = path.read_text(encoding="utf-8")
-        node = yaml.compose(text, Loader=_LOADER)
-        data: Any = yaml.load(text, Loader=_LOADER)
+        node = yaml.compose(text, Loader=_yaml_loader())
+        data: Any = yaml.load(text, Loader=_yaml_loader())
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         problems.append(f"{path}: cannot read: {exc}")
         return {}
@@ -383,12 +416,14 @@ def _check_needs(
     errors: dict[str, ErrorEntry], evidence: dict[str, EvidenceKindEntry], sources: dict[str, Path], problems: list[str]
 ) -> None:
     """Every ``needs.evidence`` must name a kind of ``evidence.yaml``: the one evidence-kind vocabulary."""
+    import yaml
+
     for entry in errors.values():
         for i, need in enumerate(entry.needs):
             if need.evidence in evidence:
                 continue
             path = sources[f"errors/{entry.id}"]
-            node = yaml.compose(path.read_text(encoding="utf-8"), Loader=_LOADER)
+            node = yaml.compose(path.read_text(encoding="utf-8"), Loader=_yaml_loader())
             line = _node_line(node, ["needs", i, "evidence"]) or 1
             problems.append(
                 f"{path}:{line}: needs.{i}.evidence: unknown kind {need.evidence!r}; "

@@ -160,6 +160,11 @@ class ErrorEntry(Strict):
     examples: list[Example] = Field(min_length=1)
     near_misses: list[NearMiss] = Field(default_factory=list)
     meaning: str = Field(min_length=20)
+    users_saw: str | None = Field(
+        default=None,
+        min_length=10,
+        description="what the people using the site saw when nginx logged this (one sentence; first answer)",
+    )
     causes: list[str] = Field(min_length=1)
     needs: list[Need] = Field(default_factory=list)
     diagnostics: list[Diagnostic] = Field(min_length=1)
@@ -211,6 +216,11 @@ class EnvironmentEntry(Strict):
     )
     specificity: int = Field(default=0, description="on a detection tie the higher wins (compose beats docker)")
     traits: list[str] = Field(default_factory=list, description="what holds here, for findings (kebab-case)")
+    runs_as: list[Literal["systemd", "container", "kubernetes"]] = Field(
+        default_factory=list,
+        description="how nginx runs here as `systemctl status nginx` and /proc/1/cgroup tell it (kind of "
+        "bot.evidence.system.model.RunEnvironment): a pasted one narrows detection to these environments",
+    )
 
 
 class EvidenceKindEntry(Strict):

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.knowledge.templates import render_text
-from bot.knowledge.texts_schema import TextCatalog
+
+if TYPE_CHECKING:
+    from bot.knowledge.texts_schema import TextCatalog
 
 
 class TextBook:
@@ -35,10 +37,15 @@ class TextBook:
 
 @cache
 def default_book() -> TextBook:
-    """The texts of the configured KB directories, loaded on first use."""
-    from bot.knowledge.loader import kb_dirs_from_env, load_texts
+    """The texts of the configured KB directories, loaded on first use: from the compiled KB
+    cache when the whole KB is valid, else only the text catalogs (so errors can be said)."""
+    from bot.knowledge.kb_cache import cached_kb
+    from bot.knowledge.loader import KnowledgeBaseError, kb_dirs_from_env, load_texts
 
-    return TextBook(load_texts(kb_dirs_from_env()).values())
+    try:
+        return TextBook(cached_kb().texts.values())
+    except KnowledgeBaseError:
+        return TextBook(load_texts(kb_dirs_from_env()).values())
 
 
 def say(key: str, /, **values: Any) -> str:

@@ -43,6 +43,10 @@ class Vocabulary(Strict):
     id: Literal["synonyms"]
     synonyms: list[SynonymGroup] = Field(min_length=1)
     ignore: list[str] = Field(default_factory=list, description="words dropped from questions and entries")
+    asks_meaning: list[str] = Field(
+        default_factory=list,
+        description='words that ask what a message means ("what does X mean"): error entries rank higher then',
+    )
 
     @model_validator(mode="after")
     def _each_phrase_once(self) -> Vocabulary:
@@ -52,7 +56,7 @@ class Vocabulary(Strict):
                 if phrase in seen and seen[phrase] != group.term:
                     raise ValueError(f"phrase {phrase!r} is in the groups {seen[phrase]!r} and {group.term!r}")
                 seen[phrase] = group.term
-        for word in self.ignore:
+        for word in [*self.ignore, *self.asks_meaning]:
             if not re.match(TERM, word):
                 raise ValueError(f"ignored word {word!r} must be one lower-case word")
         return self

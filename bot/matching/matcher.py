@@ -17,17 +17,19 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import ahocorasick
-from rapidfuzz import fuzz, process
 
 from bot.evidence.errorlog import LogLine, parse_line
 from bot.knowledge.catalog.lookup import Catalog, CatalogMessage, load_catalog
 from bot.knowledge.catalog.pattern import instance
 from bot.knowledge.loader import KnowledgeBase
-from bot.knowledge.schema import ErrorEntry
 from bot.matching.masking import mask, mask_format
 from bot.matching.syscall_errno import errno_kind
+
+if TYPE_CHECKING:
+    from bot.knowledge.schema import ErrorEntry
 
 FUZZY_THRESHOLD = 88.0
 """Minimum rapidfuzz score (0-100) for a fuzzy match; calibrated on examples and near misses."""
@@ -66,14 +68,22 @@ class Match:
     facts: dict[str, str]
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Compiled:
     entry: ErrorEntry
-    regexes: tuple[re.Pattern[str], ...]
     exclude: tuple[str, ...]
     errno: frozenset[int]
     priority: int
     message_levels: frozenset[str]
+    _regexes: tuple[re.Pattern[str], ...] | None = None
+
+    @property
+    def regexes(self) -> tuple[re.Pattern[str], ...]:
+        """The entry's regexes, compiled when an anchor first selects the entry: compiling all
+        of them costs more than a short paste's whole diagnosis, and most never run."""
+        if self._regexes is None:
+            self._regexes = tuple(re.compile(r, re.IGNORECASE) for r in self.entry.match.regexes)
+        return self._regexes
 
 
 _BUNDLED = object()
@@ -94,7 +104,6 @@ class Matcher:
             self._entries.append(
                 _Compiled(
                     entry=entry,
-                    regexes=tuple(re.compile(r, re.IGNORECASE) for r in entry.match.regexes),
                     exclude=tuple(x.lower() for x in entry.match.exclude),
                     errno=frozenset(entry.match.errno),
                     priority=entry.match.priority,
@@ -107,18 +116,26 @@ class Matcher:
             self._automaton.add_word(anchor, tuple(sorted(owners)))
         self._automaton.make_automaton()
         self.anchors: tuple[str, ...] = tuple(sorted(anchor_owners))
-        self._templates: list[str] = []
-        self._template_owner: list[int] = []
-        for idx, comp in enumerate(self._entries):
-            shapes = {mask_format(m.format) for m in comp.entry.messages}
-            shapes |= {mask(parse_line(ex.line).message) for ex in comp.entry.examples}
-            for shape in sorted(s for s in shapes if len(s) >= FUZZY_MIN_CHARS):
-                self._templates.append(shape)
-                self._template_owner.append(idx)
+        self._fuzzy_index: tuple[list[str], list[int]] | None = None
         # head -> (winning entry, other entries whose rules also accepted the line)
         self._head_cache: dict[str, tuple[int, str]] = {}
         self._fuzzy_cached = lru_cache(maxsize=4096)(self._fuzzy_uncached)
         self._index = {comp.entry.id: idx for idx, comp in enumerate(self._entries)}
+
+    def _fuzzy_templates(self) -> tuple[list[str], list[int]]:
+        """Masked message shapes for the fuzzy path and the entry each belongs to (built on the
+        first line that needs fuzzy matching: a clean paste never does)."""
+        if self._fuzzy_index is None:
+            templates: list[str] = []
+            owners: list[int] = []
+            for idx, comp in enumerate(self._entries):
+                shapes = {mask_format(m.format) for m in comp.entry.messages}
+                shapes |= {mask(parse_line(ex.line).message) for ex in comp.entry.examples}
+                for shape in sorted(s for s in shapes if len(s) >= FUZZY_MIN_CHARS):
+                    templates.append(shape)
+                    owners.append(idx)
+            self._fuzzy_index = (templates, owners)
+        return self._fuzzy_index
 
     # -- the message catalogue -----------------------------------------------------------
 
@@ -261,15 +278,18 @@ class Matcher:
     # -- slow path -------------------------------------------------------------------
 
     def _fuzzy_uncached(self, shape: str) -> tuple[int, float] | None:
-        best = process.extractOne(shape, self._templates, scorer=fuzz.WRatio, score_cutoff=FUZZY_THRESHOLD)
+        from rapidfuzz import fuzz, process  # only lines the fast path misses come here
+
+        templates, owners = self._fuzzy_templates()
+        best = process.extractOne(shape, templates, scorer=fuzz.WRatio, score_cutoff=FUZZY_THRESHOLD)
         if best is None:
             return None
         _tmpl, score, pos = best
         # A short query inside a long template scores high with partial matching; demand
         # that the query also covers a fair share of the template's own wording.
-        if len(shape) < 0.4 * len(self._templates[pos]) and fuzz.ratio(shape, _tmpl) < 60:
+        if len(shape) < 0.4 * len(templates[pos]) and fuzz.ratio(shape, _tmpl) < 60:
             return None
-        return self._template_owner[pos], float(score)
+        return owners[pos], float(score)
 
     def match_fuzzy(self, line: LogLine, rejected: frozenset[int] = frozenset()) -> Match | None:
         """Fuzzy fallback over masked templates; None for lines that are clearly not nginx.

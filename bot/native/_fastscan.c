@@ -19,14 +19,22 @@
 #include <stdint.h>
 #include <string.h>
 
-#define MAX_LINE_BYTES 16384
-#define MAX_LINE_CHARS 8192
-#define NKINDS 5 /* 0 pid, 1 client, 2 server, 3 upstream, 4 host */
+/* The constants shared with the Python line path, generated from bot/native/layout.py. */
+#include "_fastscan_layout.h"
+
+#define MAX_LINE_BYTES NT_MAX_LINE_BYTES
+#define MAX_LINE_CHARS NT_MAX_LINE_CHARS
+#define NCTX NT_NCTX
+#define NKINDS (NCTX + 1) /* 0 pid, then the context kinds: client, server, upstream, host */
 #define KIND_HEAD 7
-#define NLEVELS 8
+#define NLEVELS NT_NLEVELS
 #define TIME_LEN 19
 
-static const char *LEVEL_NAMES[NLEVELS] = {"emerg", "alert", "crit", "error", "warn", "notice", "info", "debug"};
+static const char *LEVEL_NAMES[NLEVELS] = NT_LEVEL_NAMES;
+/* The parser below is written for nginx's 8 levels and 4 context kinds: fail the build if the
+ * Python side ever says otherwise, rather than scan differently from it. */
+typedef char nt_check_levels[(NLEVELS == 8) ? 1 : -1];
+typedef char nt_check_ctx[(NCTX == 4) ? 1 : -1];
 
 typedef struct {
     uint64_t hash;
@@ -418,8 +426,8 @@ static void context_value(const char *m, Py_ssize_t n, Py_ssize_t start, const c
     *vn = b - a;
 }
 
-static const char *CTX_KEYS[4] = {"client: ", "server: ", "upstream: ", "host: "};
-static const Py_ssize_t CTX_LENS[4] = {8, 8, 10, 6};
+static const char *CTX_KEYS[NCTX] = NT_CTX_KEYS;
+static const Py_ssize_t CTX_LENS[NCTX] = NT_CTX_LENS;
 
 /* ---- aggregation -------------------------------------------------------------------- */
 
@@ -529,7 +537,7 @@ static int aggregate(Scanner *s, const char *raw, Py_ssize_t rawlen, const Parse
     if (add_value(s, hi, 0, ps->pid, (size_t)ps->pid_len, seq) < 0)
         return -1;
     if (cut >= 0) {
-        Py_ssize_t at[4] = {cut, -1, -1, -1};
+        Py_ssize_t at[NCTX] = {cut, -1, -1, -1};
         int missing = 3;
         Py_ssize_t i = cut + 1;
         while (missing > 0 && i + 1 < n) {
@@ -538,7 +546,7 @@ static int aggregate(Scanner *s, const char *raw, Py_ssize_t rawlen, const Parse
                 break;
             i = q - m;
             if (m[i + 1] == ' ') {
-                for (int k = 1; k < 4; k++) {
+                for (int k = 1; k < NCTX; k++) {
                     if (at[k] < 0 && i + 2 + CTX_LENS[k] <= n && memcmp(m + i + 2, CTX_KEYS[k], CTX_LENS[k]) == 0) {
                         at[k] = i;
                         missing--;
@@ -548,7 +556,7 @@ static int aggregate(Scanner *s, const char *raw, Py_ssize_t rawlen, const Parse
             }
             i++;
         }
-        for (int k = 0; k < 4; k++) {
+        for (int k = 0; k < NCTX; k++) {
             if (at[k] < 0)
                 continue;
             const char *vp;
@@ -885,6 +893,16 @@ PyMODINIT_FUNC PyInit__fastscan(void)
     PyObject *m = PyModule_Create(&fastscan_module);
     if (m == NULL)
         return NULL;
+    if (PyModule_AddIntConstant(m, "LAYOUT_VERSION", NT_LAYOUT_VERSION) < 0 ||
+        PyModule_AddIntConstant(m, "MAX_LINE_BYTES", MAX_LINE_BYTES) < 0 ||
+        PyModule_AddIntConstant(m, "MAX_LINE_CHARS", MAX_LINE_CHARS) < 0 ||
+        PyModule_AddObject(m, "LEVELS", Py_BuildValue("(ssssssss)", LEVEL_NAMES[0], LEVEL_NAMES[1], LEVEL_NAMES[2],
+                                                      LEVEL_NAMES[3], LEVEL_NAMES[4], LEVEL_NAMES[5], LEVEL_NAMES[6],
+                                                      LEVEL_NAMES[7])) < 0 ||
+        PyModule_AddObject(m, "CTX_KEYS", Py_BuildValue("(ssss)", CTX_KEYS[0], CTX_KEYS[1], CTX_KEYS[2], CTX_KEYS[3])) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
     Py_INCREF(&ScannerType);
     if (PyModule_AddObject(m, "Scanner", (PyObject *)&ScannerType) < 0) {
         Py_DECREF(&ScannerType);

@@ -16,6 +16,13 @@ _Head = tuple[
     tuple[int, int, int, int, int],
 ]
 
+# The shared constants it was compiled with (bot/native/layout.py -> _fastscan_layout.h)
+LAYOUT_VERSION: int
+MAX_LINE_BYTES: int
+MAX_LINE_CHARS: int
+LEVELS: tuple[str, ...]
+CTX_KEYS: tuple[str, ...]
+
 class Scanner:
     full: bool
     heads: int

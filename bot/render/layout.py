@@ -14,6 +14,7 @@ Every value derived from users or logs reaches a template through the ``esc``, `
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
@@ -31,6 +32,7 @@ from bot.render.slack_limits import (
     MAX_FIELD_TEXT,
     MAX_FIELDS,
     MAX_HEADER_TEXT,
+    MAX_RICH_TEXT,
     SPLIT_AT,
 )
 
@@ -46,6 +48,22 @@ SEVERITY_EMOJI = {
 def clip(text: str, limit: int) -> str:
     """Visibly shorten a quote (an ellipsis shows it); full text stays in ``details.md``."""
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+_SENTENCE_END = re.compile(r"(?<!\be\.g\.)(?<!\bi\.e\.)(?<=[.!?])\s+")
+
+
+def sentences(text: str, limit: int) -> str:
+    """Whole sentences from the start, up to about ``limit`` characters (the first one always
+    whole): a shortened explanation never stops inside a sentence."""
+    out: list[str] = []
+    used = 0
+    for sentence in _SENTENCE_END.split(" ".join(text.split())):
+        if out and used + len(sentence) + 1 > limit:
+            break
+        out.append(sentence)
+        used += len(sentence) + 1
+    return " ".join(out)
 
 
 def plural(n: int, word: str, plural: str | None = None) -> str:
@@ -64,7 +82,7 @@ def template_env() -> Environment:
         undefined=StrictUndefined,
         extensions=["jinja2.ext.do"],
     )
-    env.filters.update(esc=escape, md=from_markdown, code=code_block, ic=inline_code, clip=clip)
+    env.filters.update(esc=escape, md=from_markdown, code=code_block, ic=inline_code, clip=clip, sentences=sentences)
     env.globals.update(plural=plural, sev=SEVERITY_EMOJI)
     return env
 
@@ -190,7 +208,18 @@ def expand(item: dict[str, Any]) -> list[dict[str, Any]]:
         # Too long for a header: the same words as a bold section, nothing lost.
         return [{"type": "section", "text": mrkdwn(f"*{escape(text)}*")}]
     if kind == "section":
-        return [{"type": "section", "text": mrkdwn(chunk)} for chunk in split_text(str(item["text"]))]
+        extra = {"expand": bool(item["expand"])} if "expand" in item else {}
+        return [{"type": "section", "text": mrkdwn(chunk), **extra} for chunk in split_text(str(item["text"]))]
+    if kind == "rich_text":
+        # A command to copy: a preformatted rich_text block (Slack's own code block), in pieces
+        # at line boundaries when long; the text is raw (rich_text does no mrkdwn escaping).
+        return [
+            {
+                "type": "rich_text",
+                "elements": [{"type": "rich_text_preformatted", "elements": [{"type": "text", "text": chunk}]}],
+            }
+            for chunk in split_text(str(item["code"]).strip("\n"), MAX_RICH_TEXT)
+        ]
     if kind == "fields":
         fields = [str(f) for f in item.get("fields", []) if str(f).strip()]
         long = [f for f in fields if len(f) > MAX_FIELD_TEXT]

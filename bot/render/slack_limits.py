@@ -25,6 +25,9 @@ MAX_BLOCK_ID = 255
 MAX_ACTIONS_ELEMENTS = 25
 MAX_CONTEXT_ELEMENTS = 10
 MAX_CONTEXT_TEXT = 3000
+MAX_RICH_TEXT = 2900
+"""Characters in one rich_text block's text elements: kept under the section limit, since Slack
+documents none of its own for preformatted text."""
 MAX_TOTAL_TEXT = 11_000
 """Cumulative block text: Slack answers ``msg_blocks_too_long`` somewhere around 11-13k."""
 MAX_FALLBACK_TEXT = 3000
@@ -40,7 +43,7 @@ MENTION = re.compile(r"<[!@#]")
 def text_length(node: Any) -> int:
     """Characters of text in a block tree, as Slack's cumulative limit counts them."""
     if isinstance(node, dict):
-        if node.get("type") in ("mrkdwn", "plain_text") and isinstance(node.get("text"), str):
+        if node.get("type") in ("mrkdwn", "plain_text", "text") and isinstance(node.get("text"), str):
             return len(node["text"])
         return sum(text_length(v) for v in node.values())
     if isinstance(node, list):
@@ -117,18 +120,45 @@ def _check_actions(block: dict[str, Any], where: str) -> list[str]:
     return problems
 
 
+def _check_rich_text(block: dict[str, Any], where: str) -> list[str]:
+    problems: list[str] = []
+    els = block.get("elements")
+    if not isinstance(els, list) or not els:
+        return [f"{where}.elements: a rich_text block needs elements"]
+    for j, el in enumerate(els):
+        w = f"{where}.elements[{j}]"
+        if el.get("type") not in ("rich_text_section", "rich_text_preformatted", "rich_text_list", "rich_text_quote"):
+            problems.append(f"{w}: unknown rich_text element {el.get('type')!r}")
+        parts = el.get("elements")
+        if not isinstance(parts, list) or not parts:
+            problems.append(f"{w}.elements: empty")
+            continue
+        size = sum(len(str(p.get("text", ""))) for p in parts)
+        if size > MAX_RICH_TEXT:
+            problems.append(f"{w}: {size} chars > {MAX_RICH_TEXT}")
+        if not any(str(p.get("text", "")).strip() for p in parts):
+            problems.append(f"{w}: empty text")
+    return problems
+
+
+def _check_section_expand(block: dict[str, Any], where: str) -> list[str]:
+    if "expand" in block and not isinstance(block["expand"], bool):
+        return [f"{where}.expand: must be true or false"]
+    return []
+
+
 def _no_check(block: dict[str, Any], where: str) -> list[str]:
     return []
 
 
 _BLOCK_CHECKS: dict[str, Callable[[dict[str, Any], str], list[str]]] = {
     "header": _check_header,
-    "section": _check_section,
+    "section": lambda block, where: _check_section(block, where) + _check_section_expand(block, where),
     "context": _check_context,
     "actions": _check_actions,
     "divider": _no_check,
     "image": _no_check,
-    "rich_text": _no_check,
+    "rich_text": _check_rich_text,
     "markdown": _no_check,
 }
 """Block types this bot may send, each with the checks of its own limits."""

@@ -32,9 +32,12 @@ def render_text(diagnosis: Diagnosis) -> list[TextPart]:
     """The diagnosis as terminal output, in the order it is printed."""
     d = diagnosis
     if not d.matches:
-        return [TextPart(f"[bold]No known NGINX error found[/] in {d.lines} line(s).")] + [
-            TextPart(escape(note)) for note in d.notes
-        ]
+        # Findings from pasted evidence alone (a full disk in `df`, an expired certificate) still show.
+        return (
+            [TextPart(f"[bold]No known NGINX error found[/] in {d.lines} line(s).")]
+            + [TextPart(escape(note)) for note in d.notes]
+            + (_findings(d) if d.findings else [])
+        )
     parts = [
         TextPart(
             f"[bold]NGINX triage[/]: {len(d.matches)} kind(s) of error in {d.lines} line(s)"

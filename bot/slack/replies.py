@@ -123,6 +123,16 @@ class ThreadDestination:
         self.client = client
         self.channel = channel
         self.thread_ts = thread_ts
+        self.answer_ts: str | None = None
+        """The ts of a first answer (a diagnosis posted as a new message) this destination posted:
+        the turn handler stores it, so later pastes update that message in place."""
+
+    def update_text(self, ts: str, text: str, blocks: list[dict[str, Any]] | None = None) -> bool:
+        """Replace the message ``ts`` in place (``chat.update``); False when Slack refused."""
+        resp = call_slack(
+            "chat.update", self.client.chat_update, channel=self.channel, ts=ts, text=text, blocks=blocks or []
+        )
+        return resp is not None
 
     def post_text(
         self, text: str, blocks: list[dict[str, Any]] | None = None, metadata: dict[str, Any] | None = None
@@ -167,8 +177,14 @@ class ThreadDestination:
         metadata, done = self._keyed()
         if done:
             return True
-        if self.post_text(msg.text, msg.blocks, metadata) is None:
-            return False
+        if reply.replaces and self.update_text(reply.replaces, msg.text, msg.blocks):
+            pass  # the thread's first answer, updated in place; a refused update posts it anew below
+        else:
+            ts = self.post_text(msg.text, msg.blocks, metadata)
+            if ts is None:
+                return False
+            if reply.kind == "diagnosis":
+                self.answer_ts = ts
         count_matches(reply)
         for attachment in msg.files:
             snippet = attachment.filetype if attachment.filetype in SNIPPET_TYPES else None
@@ -229,6 +245,11 @@ class FallbackDestination:
     def __init__(self, primary: Destination, fallback: Destination) -> None:
         self._primary = primary
         self._fallback = fallback
+
+    @property
+    def answer_ts(self) -> str | None:
+        """The first answer's ts when the primary (a thread) posted it."""
+        return getattr(self._primary, "answer_ts", None)
 
     def post(self, reply: Reply) -> bool:
         """Post to the primary destination, else to the fallback."""

@@ -65,6 +65,8 @@ class Message:
     user: str = BOT_USER
     metadata: dict[str, Any] | None = None
     """Message metadata (``event_type``, ``event_payload``) as chat.postMessage got it."""
+    edits: int = 0
+    """How often ``chat.update`` replaced this message."""
 
 
 @dataclass
@@ -311,6 +313,22 @@ class FakeSlack:
             {},
         )
 
+    def _chat_update(self, params: dict[str, Any]) -> Answer:
+        """Replace a posted message's text and blocks, as Slack shows the edit."""
+        blocks = params.get("blocks") or []
+        if isinstance(blocks, str):
+            blocks = json.loads(blocks)
+        with self._lock:
+            msg = next(
+                (m for m in self.messages if m.channel == str(params.get("channel")) and m.ts == params.get("ts")), None
+            )
+            if msg is None:
+                return 200, {"ok": False, "error": "message_not_found"}, {}
+            msg.text = str(params.get("text") or "")
+            msg.blocks = blocks
+            msg.edits += 1
+        return 200, {"ok": True, "channel": msg.channel, "ts": msg.ts, "text": msg.text}, {}
+
     def _ok(self, params: dict[str, Any]) -> Answer:
         return 200, {"ok": True}, {}
 
@@ -375,7 +393,7 @@ class FakeSlack:
     _METHODS: ClassVar[dict[str, Callable[[FakeSlack, dict[str, Any]], Answer]]] = {
         "auth.test": _auth_test,
         "chat.postMessage": _chat_post_message,
-        "chat.update": _ok,
+        "chat.update": _chat_update,
         "chat.postEphemeral": _ok,
         "views.publish": _ok,
         "reactions.add": _ok,

@@ -87,7 +87,7 @@ def test_fenced_paste_keeps_blank_lines_and_quit_leaves(tmp_path):
     code, out = run(fenced + "\n\nquit\n\n" + ALERT_LOG, tmp_path)
     assert code == 0
     assert "/tmp/ngx/nginx.conf:5" in out
-    assert out.count("What I found") == 1  # nothing after quit was read
+    assert out.count("What happened") == 1  # nothing after quit was read
 
 
 def test_file_command_and_unreadable_file(tmp_path):

@@ -106,7 +106,10 @@ def test_bracketed_paste_of_a_raw_multi_file_dump(tmp_path):
     assert replies(chat.paste(ALERT)) == ["diagnosis"]
     screen = chat.paste(dump)
     assert replies(screen) == ["diagnosis"], screen  # one message, one answer
-    assert "I now also have nginx -T" in " ".join(screen.split())
+    flat = " ".join(screen.split())
+    assert "I now also have nginx -T" in flat
+    # One evidence section: the dump is read whole, not cut at its blank lines into pieces.
+    assert "Could not read everything" not in flat and flat.count("─ diagnosis ─") <= 1
     assert "\x1b[?2004l" in chat.quit()  # bracketed paste off again
 
     diff = (tmp_path / "nginx-triage-fix.diff").read_text()

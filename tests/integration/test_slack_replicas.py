@@ -318,7 +318,7 @@ def test_killing_a_replica_mid_conversation_loses_nothing(cluster: Cluster, fake
     # The limits go through nginx; whichever replica nginx tries first, the live one answers.
     assert front.event(thread_message("limits of a worker:\n" + LIMITS, "1800000302.000301", root), "EvKill3")[0] == 200
     third = replies(fake, root, 3, "the answer after the kill")[2]
-    assert "evidence this fix needs" in content(third)
+    assert "what this fix needs" in content(third)
     # The diff uses all three pastes: the alert (worker_connections), nginx -T (the file and its
     # current value) and the limits (the new value fits the worker's open-files limit).
     diffs = fake.wait_for(

@@ -12,6 +12,7 @@ import pytest
 from bot.cli import intake
 from bot.cli.redacting import IntakeRedaction
 from bot.diagnosis.collect import Collected
+from bot.grouping import fastgroup
 from bot.matching import Matcher
 
 SECRET = "Zq5streamSecret"
@@ -42,7 +43,7 @@ def test_a_big_log_file_is_redacted_in_what_the_grouper_keeps(
 ) -> None:
     monkeypatch.setattr(intake, "SNIFF_MAX_BYTES", 4096)  # "big" without writing 32 MB
     if not native:
-        monkeypatch.setattr(intake.fastgroup, "available", lambda: False)
+        monkeypatch.setattr(fastgroup, "available", lambda: False)  # intake imports it when a file is big
     log = tmp_path / "error.log"
     log.write_text(_log(300))
     redaction = IntakeRedaction()

@@ -72,9 +72,11 @@ def test_alert_asks_for_nginx_T_and_limits_with_commands(engine):
     assert reply.kind == "diagnosis"
     assert "worker_connections are not enough" in reply.text
     assert "113 lines" in reply.text
-    assert "**Still needed**" in reply.text
-    assert "`sudo nginx -T 2>&1`" in reply.text
-    assert "cat /proc/$(pgrep -nf '[n]ginx: worker process')/limits" in reply.text
+    assert "**Still needed:**" in reply.text
+    assert "`sudo nginx -T 2>&1`" in reply.text and reply.command == "sudo nginx -T 2>&1"
+    assert len(reply.text) <= 1500  # the first answer names one piece of evidence; the report has all
+    report = next(a.content for a in reply.attachments if a.filename == "nginx-triage-diagnosis.md")
+    assert "cat /proc/$(pgrep -nf '[n]ginx: worker process')/limits" in report
     assert [b.action_id for b in reply.buttons] == [
         "guide_start",
         "feedback_helpful",
@@ -96,7 +98,7 @@ def test_nginx_T_and_limits_later_give_file_line_and_a_diff(engine):
     assert "`/tmp/ngx/nginx.conf:5`" in reply.text
     assert "**What changed with your new paste**" in reply.text
     assert "I can now name the line" in reply.text
-    assert "**Still needed**" not in reply.text
+    assert "**Still needed:**" not in reply.text
     diff = next(a for a in reply.attachments if a.filename == DIFF_FILE)
     assert diff.filetype == "diff"
     assert "-    worker_connections 16;" in diff.content and "+    worker_connections 1024;" in diff.content

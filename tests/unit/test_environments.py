@@ -6,6 +6,7 @@ from __future__ import annotations
 from bot.diagnosis.build import diagnose_evidence
 from bot.diagnosis.collect import Collected
 from bot.diagnosis.plan import detect_environment
+from bot.knowledge.loader import KnowledgeBase
 
 CONF = """# configuration file /etc/nginx/nginx.conf:
 worker_processes 2;
@@ -101,3 +102,14 @@ def test_cli_diff_for_ingress_names_the_settings_command(tmp_path):
     )
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert "patch configmap" in proc.stderr and "max-worker-connections" in proc.stderr
+
+
+def test_a_pasted_run_environment_narrows_detection(kb: KnowledgeBase) -> None:
+    assert detect_environment(kb, ["nothing telling"], "container") == ("docker", True)
+    assert detect_environment(kb, ["docker compose logs nginx"], "container")[0] == "docker-compose"
+    assert detect_environment(kb, ["docker logs web"], "systemd") == ("systemd-host", True)
+    # a pod's cgroup does not say ingress-nginx: without its words, detection is as before
+    assert detect_environment(kb, ["nothing telling"], "kubernetes") == ("systemd-host", False)
+    assert detect_environment(kb, ["kubectl -n shop logs deploy/ingress-nginx-controller"], "kubernetes")[0] == (
+        "kubernetes-ingress-nginx"
+    )

@@ -178,7 +178,7 @@ def test_a_new_recipe_is_yaml_only(tmp_path, matcher):
 
 
 def test_a_recipe_names_its_guide_and_others_get_the_default(tmp_path, matcher):
-    from bot.conversation.guide import build_steps, check_output, guide_step
+    from bot.conversation.guide import build_steps, check_output, guide_for, guide_step
 
     extra = tmp_path / "extra"
     (extra / "guides").mkdir(parents=True)
@@ -209,7 +209,13 @@ def test_a_recipe_names_its_guide_and_others_get_the_default(tmp_path, matcher):
 
     timeout = ev_of(matcher, TIMEOUT_LINE)
     other = diagnose_evidence(timeout, kb)
-    assert build_steps(kb, other)[2].title == "Test the configuration"  # the default guide
+    assert guide_for(kb, other).id == "upstream-timeout-guide"  # its own recipe's guide (issue 10)
+    # without `nginx -T` nothing in nginx changes yet: no change, test or reload step
+    assert [s.kind for s in build_steps(kb, other)] == ["check", "verify"]
+    conflict = diagnose_evidence(
+        ev_of(matcher, 'nginx: [warn] conflicting server name "x" on 0.0.0.0:80, ignored\n'), kb
+    )
+    assert conflict.matches and guide_for(kb, conflict).id == "worker-limits-guide"  # no recipe: the default
 
 
 TIMEOUT_LINE = (

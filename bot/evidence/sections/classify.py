@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.evidence.sections.config_scan import ConfigScan
+from bot.evidence.sections.host_shapes import host_follows
 from bot.evidence.sections.prompts import CLASSIFY_CHARS, clean, command_kind, prompt
 from bot.evidence.sections.shapes import CONTINUATION, T_HEADER, is_question, loose_fits, strong_kind
 
@@ -122,6 +123,8 @@ class Classifier:
             return Label(kind)
         if self.hint is not None and loose_fits(self.hint, s):
             return Label(self.hint)
+        if self.prev is not None and host_follows(self.prev, s):
+            return Label(self.prev)  # a df row under its header, the users after namei, ls -l after openssl
         if self.prev == "errorlog" and (raw[:1].isspace() or CONTINUATION.match(s)):
             return Label("errorlog")  # a long line the terminal or chat client wrapped
         if is_question(s):

@@ -73,6 +73,10 @@ _KNOWN_COMMANDS = frozenset(
         "zcat",
         "free",
         "getent",
+        "df",
+        "namei",
+        "openssl",
+        "ls",
         "php-fpm",
         "php-fpm8.2",
     }
@@ -124,6 +128,11 @@ def prompt_command(line: str) -> str | None:
 
 _COMMAND_KINDS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"cpu\.max\b|cpu\.cfs_quota_us"), "nproc"),
+    (re.compile(r"\bsystemctl\s+(?:status|is-active)\b|/proc/(?:1|self)/cgroup\b"), "run-env"),
+    (re.compile(r"\bdf\b(?:\s+-[a-zA-Z]{1,8}){0,4}(?:\s|$)"), "df"),
+    (re.compile(r"\bnamei\b|\bps\b.{0,80}\buser=\s"), "namei"),
+    (re.compile(r"/[\w.-]{0,100}access[._-]?log\b"), "access-log"),  # a file such as /var/log/nginx/access.log
+    (re.compile(r"\bopenssl\s+x509\b|\bls\b.{0,400}(?:\.(?:crt|pem|key|cer)\b|\bCERT\b|\bKEY\b)"), "x509"),
     (re.compile(r"/proc/.{0,200}?/limits\b"), "proc-limits"),
     (re.compile(r"file-nr"), "file-nr"),
     (re.compile(r"\bulimit\b"), "ulimit"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from bot.evidence.errorlog import parse_line
+from bot.evidence.sections.host_shapes import host_follows, host_kind
 
 T_HEADER = re.compile(r"^# configuration file (?P<path>\S.*?):$")
 _T_VERDICT = re.compile(
@@ -106,7 +107,7 @@ def _loose_backend(kind: str, s: str) -> bool:
         return _PS_LOOSE.match(s) is not None or _PS_HEADER.match(s) is not None
     if kind == "getent":
         return _GETENT_LOOSE.match(s) is not None
-    return False
+    return host_follows(kind, s) or host_kind(s) == kind
 
 
 def _backend_kind(s: str) -> str | None:
@@ -155,4 +156,4 @@ def strong_kind(s: str, raw: str) -> str | None:
         return backend
     if "PID" in s and _PS_HEADER.match(s):
         return "ps"
-    return None
+    return host_kind(s)

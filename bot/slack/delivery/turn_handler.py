@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from bot.conversation.model import Incoming, IncomingFile, Reply
+from bot.conversation.model import ConversationState, Incoming, IncomingFile, Reply
 from bot.evidence.redact import redact
 from bot.slack.delivery.jobs import Turn
 from bot.slack.files import FileFetcher, FileRefused
@@ -101,6 +101,7 @@ class TurnHandler:
                     )
                 ]
             posted = sum(1 for reply in replies if dest.post(reply))
+            self._remember_answer(turn.thread, getattr(dest, "answer_ts", None))
             if posted:
                 REPLY_SECONDS.observe(time.monotonic() - turn.received_at)
             log.info(
@@ -112,6 +113,22 @@ class TurnHandler:
                 },
             )
             return replies
+
+    def _remember_answer(self, thread: str, ts: str | None) -> None:
+        """Store where the thread's first answer is, so later pastes update it (``chat.update``)."""
+        if not ts:
+            return
+
+        def remember(state: ConversationState | None) -> tuple[ConversationState, None]:
+            state = state if state is not None else ConversationState(thread=thread)
+            if state.answer_ref is None:
+                state.answer_ref = ts
+            return state, None
+
+        try:
+            self.store.update(thread, remember)
+        except StoreError as exc:
+            log.warning("could not store where the first answer is: %s", exc)
 
     def _replies(self, turn: Turn) -> list[Reply]:
         problems: list[Reply] = []

@@ -1,0 +1,135 @@
+"""The command line's grammar: every command, option and its help, for ``argparse``.
+
+``argparse`` is in the standard library and costs about a millisecond to import; the
+commands themselves live in ``bot.cli.app``. Usage errors exit 2 with the usage line
+(DESIGN.md exit codes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+
+def _at_least_one(value: str) -> int:
+    """A whole number >= 1 (``--days``, ``--limit``, ``--target-concurrency``)."""
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"{n} is not in the range x>=1")
+    return n
+
+
+def _port(value: str) -> int:
+    n = _at_least_one(value)
+    if n > 65535:
+        raise argparse.ArgumentTypeError(f"{n} is not in the range 1<=x<=65535")
+    return n
+
+
+def _env_port() -> int:
+    """``$PORT`` when set (as the platform gives it), else 3000."""
+    raw = os.environ.get("PORT", "")
+    try:
+        return _port(raw) if raw else 3000
+    except argparse.ArgumentTypeError:
+        return 3000
+
+
+def _no_redact(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--no-redact",
+        action="store_true",
+        help="Read secrets in the input as they are (by default they are masked first).",
+    )
+
+
+def _format(p: argparse.ArgumentParser, choices: tuple[str, ...], help_text: str = "Output format.") -> None:
+    p.add_argument("--format", "-f", choices=choices, default=choices[0], help=help_text)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole ``nginx-triage`` grammar."""
+    parser = argparse.ArgumentParser(
+        prog="nginx-triage", description="Turn pasted NGINX error-log lines into a tailored fix."
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("diagnose", help="Explain NGINX errors and say how to fix them.")
+    p.add_argument(
+        "files",
+        nargs="*",
+        type=Path,
+        metavar="FILES",
+        help="Error logs, `nginx -T` dumps, /proc/PID/limits, ... (any mix); stdin when none or '-'.",
+    )
+    _format(p, ("text", "markdown", "json", "diff"))
+    p.add_argument("--target-concurrency", type=_at_least_one, help="Peak concurrent requests the fix must carry.")
+    p.add_argument(
+        "--environment",
+        "-e",
+        help="systemd-host, docker, docker-compose, kubernetes-ingress-nginx, official-nginx-image, "
+        "plain-host (default: detected).",
+    )
+    _no_redact(p)
+
+    p = sub.add_parser("match", help="Match each input line against the knowledge base: one result per line.")
+    p.add_argument("files", nargs="*", type=Path, metavar="FILES", help="Log files; stdin when none or '-'.")
+    _format(p, ("jsonl", "text"))
+    _no_redact(p)
+
+    p = sub.add_parser("ask", help="Answer a question from the FAQ, or list the closest questions.")
+    p.add_argument("question", help="A question about NGINX errors, in your words.")
+    _format(p, ("text", "json"))
+
+    sub.add_parser("chat", help="The Slack conversation in the terminal: paste, answer, walk through the fix.")
+
+    p = sub.add_parser("serve", help="The Slack bot: Socket Mode when SLACK_APP_TOKEN is set, else HTTP on --port.")
+    p.add_argument(
+        "--port",
+        "-p",
+        type=_port,
+        default=_env_port(),
+        help="HTTP port (events at /slack/events, plus /healthz, /readyz, /metrics); also $PORT.",
+    )
+    p.add_argument("--host", default="0.0.0.0", help="Address to listen on.")
+
+    p = sub.add_parser("doctor", help="Check the installation: accelerator, KB cache, versions.")
+    _format(p, ("text", "json"))
+
+    store = sub.add_parser("store", help="Manage what the Slack bot stored.")
+    store_sub = store.add_subparsers(dest="store_command", metavar="COMMAND", required=True)
+    p = store_sub.add_parser(
+        "purge",
+        help="Delete stored conversations, feedback and unmatched lines older than the retention (DATABASE_URL).",
+    )
+    p.add_argument(
+        "--days",
+        type=_at_least_one,
+        help="Delete what is older than this (default: $NGINX_TRIAGE_RETENTION_DAYS, 30).",
+    )
+
+    kb = sub.add_parser("kb", help="Inspect and check the knowledge base.")
+    kb_sub = kb.add_subparsers(dest="kb_command", metavar="COMMAND", required=True)
+    kb_sub.add_parser(
+        "lint", help="Validate every KB file, run each entry's examples and near misses, time every regex."
+    )
+    p = kb_sub.add_parser("stats", help="How many NGINX catalogue messages the curated KB entries explain.")
+    _format(p, ("text", "json"), "text or json.")
+    p = kb_sub.add_parser(
+        "catalog", help="Regenerate the NGINX message catalogue (kb/catalog) from an nginx source tree."
+    )
+    p.add_argument("source", type=Path, help="nginx source tree (the directory holding src/).")
+    p.add_argument("--release", required=True, help="Release tag of that tree, e.g. release-1.31.4.")
+    p.add_argument("--commit", required=True, help="Commit id of that tag.")
+    p.add_argument("--out", type=Path, help="Output directory (default: kb/catalog).")
+    p = kb_sub.add_parser(
+        "gaps", help="Log lines nothing in the KB matched, most frequent first (the queue for new entries)."
+    )
+    p.add_argument("--limit", "-n", type=_at_least_one, default=50, help="How many line shapes to show.")
+    _format(p, ("text", "json"), "text or json.")
+    kb_sub.add_parser("list", help="List the known errors and FAQs.")
+    return parser

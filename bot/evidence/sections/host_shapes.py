@@ -1,0 +1,54 @@
+"""Shapes of the host outputs the bot asks for: ``df``, ``namei -l``, ``openssl x509`` + ``ls -l``,
+access-log lines and ``systemctl status`` / ``/proc/1/cgroup``.
+
+``host_kind`` names a line that proves its kind on its own (a ``df`` header, a ``namei -l``
+row, ``notAfter=``, a combined-format request line, ``Active: active (running)``);
+``host_follows`` says whether a line continues such a section (a ``df`` row under its
+header, the bare user names ``ps -o user=`` prints after ``namei``, ``ls -l`` of the
+certificate files). Every pattern is anchored and bounded: one pass per line.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.evidence.system import access_log, certificate, disk, permissions, run_env
+
+_OPENSSL_ERROR = re.compile(r"^[0-9A-F]{8,16}:error:[0-9A-Fa-f]{1,16}:")
+
+
+def host_kind(s: str) -> str | None:
+    """The host kind a line proves on its own, or None."""
+    if s.startswith("Filesystem") and (disk.BLOCKS_HEADER.match(s) or disk.INODES_HEADER.match(s)):
+        return "df"
+    if s.startswith("f: /") or (s[:1] in "dl-" and permissions.ROW.match(s) and not certificate.LS_ROW.match(s)):
+        return "namei"
+    if s.startswith(("subject=", "notBefore=", "notAfter=")) and (
+        certificate.SUBJECT.match(s) or certificate.DATE.match(s)
+    ):
+        return "x509"
+    if '] "' in s and access_log.LINE.match(s):
+        return "access-log"
+    if (
+        run_env.UNIT.match(s)
+        or (s.startswith(("Loaded: ", "Active: ")) and (run_env.LOADED.match(s) or run_env.ACTIVE.match(s)))
+        or (s[:1].isdigit() and run_env.CGROUP.match(s))
+    ):
+        return "run-env"
+    return None
+
+
+def host_follows(kind: str, s: str) -> bool:
+    """Whether ``s`` continues a section of ``kind`` (after its prompt or its first lines)."""
+    if kind == "df":
+        return disk.ROW.match(s) is not None or (" " not in s and s.startswith("/") and len(s) <= 4096)
+    if kind == "namei":
+        return permissions.MISSING.match(s) is not None or permissions.USER.match(s) is not None
+    if kind == "x509":
+        return (
+            certificate.LS_ROW.match(s) is not None
+            or certificate.LS_MISSING.match(s) is not None
+            or certificate.UNLOADABLE.match(s) is not None
+            or _OPENSSL_ERROR.match(s) is not None
+        )
+    return False

@@ -1,0 +1,160 @@
+"""The compiled knowledge base: the validated KB, cached per user, keyed by its files' content.
+
+Validating the YAML through pydantic costs about 0.1 s, and importing pydantic and the
+schema as much again, at every start of every command. The result of ``load_kb`` only
+changes when a KB file (or the code that validates it) changes, so it is stored, as plain
+frozen ``Record`` objects pickled, in ``$XDG_CACHE_HOME/nginx-triage`` (``~/.cache/...``).
+
+Never stale: the file name is a hash of the content of every file ``load_kb`` reads (the
+built-in KB and ``KB_EXTRA_DIR``, in order), of their names, and of the KB code's own
+files (size and mtime), so any edit, new or deleted file, or other ``KB_EXTRA_DIR`` names
+another cache file. Safe to delete at any time. A cache file that cannot be read or does
+not hold what its name promises is ignored and rewritten; a directory that cannot be
+written (a read-only root in a container) just means no cache. ``kb lint`` and the Slack
+bot validate from source; the cache serves the one-shot CLI calls.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.knowledge.loader import KnowledgeBase, kb_dirs_from_env, load_kb
+
+CACHE_FORMAT = 1
+"""Bump when ``Record`` or ``KnowledgeBase`` change shape: older cache files then miss."""
+
+KEEP_FILES = 4
+"""Cache files kept (one per KB content seen recently, e.g. with and without KB_EXTRA_DIR)."""
+
+_KINDS = ("errors", "faq", "environments", "findings", "recipes", "guides", "texts")
+"""The sub-directories ``load_kb`` reads (plus the YAML files directly in each KB directory)."""
+
+_MAGIC = b"nginx-triage-kb"
+_memo: dict[str, KnowledgeBase] = {}
+
+
+def cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/nginx-triage``, else ``~/.cache/nginx-triage`` (XDG base directories)."""
+    xdg = os.environ.get("XDG_CACHE_HOME", "")
+    base = Path(xdg) if os.path.isabs(xdg) else Path.home() / ".cache"
+    return base / "nginx-triage"
+
+
+def _kb_files(base: Path) -> list[Path]:
+    """The YAML files ``load_kb`` reads in one KB directory, in a stable order."""
+    out: list[Path] = []
+    for directory in (base, *(base / kind for kind in _KINDS)):
+        try:
+            names = sorted(os.listdir(directory))
+        except OSError:
+            continue
+        out += [directory / n for n in names if n.endswith((".yaml", ".yml"))]
+    return out
+
+
+def fingerprint(dirs: Sequence[Path]) -> str:
+    """A hash of everything the validated KB depends on: file names and contents, and the code."""
+    h = hashlib.blake2b(digest_size=20)
+    h.update(f"{_MAGIC!r} {CACHE_FORMAT} {sys.version}\0".encode())
+    for code in sorted(Path(__file__).parent.glob("*.py")):
+        st = code.stat()
+        h.update(f"{code.name} {st.st_size} {st.st_mtime_ns}\0".encode())
+    for base in dirs:
+        h.update(f"dir {base.resolve()}\0".encode())
+        for path in _kb_files(base):
+            try:
+                data = path.read_bytes()
+            except OSError as exc:  # load_kb reports it; the key just must differ
+                data = f"unreadable {exc.errno}".encode()
+            h.update(f"{path.relative_to(base)} {len(data)}\0".encode())
+            h.update(data)
+    return h.hexdigest()
+
+
+def cache_file(key: str) -> Path:
+    """Where the KB with fingerprint ``key`` is stored."""
+    return cache_dir() / f"kb-{key}.pickle"
+
+
+def _read(path: Path, key: str) -> KnowledgeBase | None:
+    """The cached KB, or None when the file is missing, broken or not the one for ``key``."""
+    try:
+        with path.open("rb") as f:
+            magic, stored_key, kb = pickle.load(f)
+    except Exception:  # a truncated, foreign or corrupt file: rebuild it
+        return None
+    if magic != _MAGIC or stored_key != key or not isinstance(kb, KnowledgeBase):
+        return None
+    return kb
+
+
+def _write(path: Path, key: str, kb: KnowledgeBase) -> None:
+    """Store atomically (temporary file + rename); any OS error just skips caching."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".kb-", suffix=".tmp")
+    except OSError:
+        return
+    try:
+        with os.fdopen(fd, "wb") as f:
+            pickle.dump((_MAGIC, key, kb), f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    except OSError:
+        Path(tmp).unlink(missing_ok=True)
+        return
+    _prune(path.parent, keep=path)
+
+
+def _prune(directory: Path, keep: Path) -> None:
+    """Drop all but the newest ``KEEP_FILES`` cache files, so the directory stays small."""
+    try:
+        files = sorted(directory.glob("kb-*.pickle"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
+        for old in [f for f in files if f != keep][KEEP_FILES - 1 :]:
+            old.unlink(missing_ok=True)
+    except OSError:
+        pass
+
+
+def compile_kb(kb: KnowledgeBase) -> KnowledgeBase:
+    """The same KB with every validated model as a plain ``Record`` (what the cache holds)."""
+    from bot.knowledge.records import to_records
+
+    return KnowledgeBase(**{name: to_records(getattr(kb, name)) for name in KnowledgeBase.__dataclass_fields__})
+
+
+def cached_kb(dirs: Sequence[Path] | None = None) -> KnowledgeBase:
+    """The validated KB of ``dirs`` (default: built-in + KB_EXTRA_DIR), from the cache when it is
+    current, else validated from source (raising ``KnowledgeBaseError``) and cached."""
+    dirs = list(dirs) if dirs is not None else kb_dirs_from_env()
+    key = fingerprint(dirs)
+    if (kb := _memo.get(key)) is not None:
+        return kb
+    path = cache_file(key)
+    kb = _read(path, key)
+    if kb is None:
+        kb = compile_kb(load_kb(dirs))
+        _write(path, key, kb)
+    _memo.clear()
+    _memo[key] = kb
+    return kb
+
+
+def cache_state(dirs: Sequence[Path] | None = None) -> dict[str, str]:
+    """What ``doctor`` reports: where the cache is and whether it holds the current KB."""
+    dirs = list(dirs) if dirs is not None else kb_dirs_from_env()
+    key = fingerprint(dirs)
+    path = cache_file(key)
+    if _read(path, key) is not None:
+        state = "current"
+    elif path.exists():
+        state = "unreadable (it is rebuilt at the next run)"
+    else:
+        state = "not built yet (it is built at the next run)"
+    writable = os.access(path.parent if path.parent.exists() else path.parent.parent, os.W_OK)
+    return {"path": str(path), "state": state, "writable": "yes" if writable else "no (runs without a cache)"}

@@ -1,0 +1,83 @@
+"""Compiled Jinja code for the KB's templates, kept between runs in the user's cache.
+
+Jinja compiles a template to Python code (about a millisecond each); a diagnosis renders a
+few dozen KB texts, so compiling them costs more than the rest of a short run. The code
+objects are stored with ``marshal`` next to the compiled KB (``bot.knowledge.kb_cache``),
+in one file named after everything the code depends on (Python, Jinja, the environment
+settings in ``templates.py``); each entry is keyed by its template's source, so an edited
+text simply misses. Safe to delete; unreadable means empty; unwritable means not saved.
+"""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import marshal
+import os
+import sys
+import tempfile
+from pathlib import Path
+from types import CodeType
+
+MAX_ENTRIES = 20000
+"""Beyond this many templates the cache stops growing (memory and file stay bounded)."""
+
+
+class CodeCache:
+    """``key -> code object``, read from disk on first use and written once at exit if it grew."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._codes: dict[str, CodeType] | None = None
+        self._dirty = False
+
+    def _load(self) -> dict[str, CodeType]:
+        if self._codes is None:
+            try:
+                data = marshal.loads(self.path.read_bytes())
+                ok = isinstance(data, dict) and all(isinstance(v, CodeType) for v in data.values())
+                self._codes = data if ok else {}
+            except (OSError, EOFError, ValueError, TypeError):
+                self._codes = {}
+        return self._codes
+
+    def get(self, key: str) -> CodeType | None:
+        return self._load().get(key)
+
+    def put(self, key: str, code: CodeType) -> None:
+        codes = self._load()
+        if len(codes) >= MAX_ENTRIES:
+            return
+        codes[key] = code
+        if not self._dirty:
+            self._dirty = True
+            atexit.register(self.save)
+
+    def save(self) -> None:
+        """Write atomically; any OS error just leaves the cache as it was."""
+        if not self._dirty or self._codes is None:
+            return
+        self._dirty = False
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".jinja-", suffix=".tmp")
+        except OSError:
+            return
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(marshal.dumps(self._codes))
+            os.replace(tmp, self.path)
+        except (OSError, ValueError):
+            Path(tmp).unlink(missing_ok=True)
+
+
+def default_cache(settings_file: Path) -> CodeCache:
+    """The cache for templates compiled with the environments defined in ``settings_file``."""
+    import jinja2
+
+    from bot.knowledge.kb_cache import cache_dir
+
+    st = settings_file.stat()
+    stamp = f"{sys.version} {jinja2.__version__} {settings_file.name} {st.st_size} {st.st_mtime_ns}"
+    key = hashlib.blake2b(stamp.encode(), digest_size=12).hexdigest()
+    return CodeCache(cache_dir() / f"jinja-{key}.marshal")
