@@ -48,6 +48,8 @@ bench: setup
 	-$(BIN)/python bench/bench_errorlog.py
 	-$(BIN)/python bench/bench_slack.py
 	-$(BIN)/python bench/bench_config.py
+	-$(BIN)/python bench/soak_serve.py --turns $${SOAK_TURNS:-20000}
+	-NGINX_TRIAGE_BURST=500 $(BIN)/python -m pytest -q -s -p no:cacheprovider tests/integration/test_slack_exactly_once.py -k burst
 
 # The C scanner under AddressSanitizer + UBSan, fed >= FUZZ_LINES mutated and random lines
 # (bounded by FUZZ_SECONDS). Any finding aborts with the sanitizer's report (non-zero exit).

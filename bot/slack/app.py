@@ -8,16 +8,36 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from slack_bolt import App, BoltContext, BoltResponse
+from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
 
 from bot.slack.listeners import register_listeners
 from bot.slack.logs import WithholdPayloads
 from bot.slack.metrics import EVENTS_RECEIVED
+from bot.slack.request_checks import check_parsed
 from bot.slack.triage_bot import CONTEXT_KEY, TriageBot
 from bot.slack.verification import QuietRequestVerification
 
 BOLT_LOGGER = "nginx_triage.slack.bolt"
 """Bolt's base logger: its own loggers copy this one's level, handlers and filters."""
+
+
+KNOWN_TYPES = frozenset(
+    {
+        "app_mention",
+        "message",
+        "app_home_opened",
+        "app_rate_limited",
+        "block_actions",
+        "message_action",
+        "shortcut",
+        "view_submission",
+        "view_closed",
+        "url_verification",
+        "event",
+        "unknown",
+    }
+)
+"""Metric labels a request may get; anything else is ``other`` (a payload must not grow the series)."""
 
 
 def request_type(body: dict[str, Any]) -> str:
@@ -27,8 +47,8 @@ def request_type(body: dict[str, Any]) -> str:
     kind = str(body.get("type") or "unknown")
     if kind == "event_callback":
         event = body.get("event") or {}
-        return str(event.get("type") or "event")
-    return kind
+        kind = str(event.get("type") or "event") if isinstance(event, dict) else "event"
+    return kind if kind in KNOWN_TYPES else "other"
 
 
 def build_app(bot: TriageBot) -> App:
@@ -64,9 +84,13 @@ def build_app(bot: TriageBot) -> App:
 
     @app.use
     def count_requests_and_add_the_bot(
-        body: dict[str, Any], context: BoltContext, next: Callable[[], BoltResponse]
+        req: BoltRequest, body: dict[str, Any], context: BoltContext, next: Callable[[], BoltResponse]
     ) -> BoltResponse:
         EVENTS_RECEIVED.labels(type=request_type(body)).inc()
+        if req.mode == "socket_mode":  # HTTP requests were checked at the front door already
+            rejection = check_parsed(body)
+            if rejection is not None:
+                return BoltResponse(status=rejection.status, body={"error": rejection.reason})
         context[CONTEXT_KEY] = bot  # listeners are module functions: they find the bot here
         return next()
 

@@ -14,8 +14,11 @@ import json
 import logging
 import re
 import sys
+import threading
 import time
+import traceback
 from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from bot.evidence.redaction import redact_intake
@@ -57,6 +60,20 @@ def logging_context(**fields: Any) -> Iterator[None]:
         log_context.reset(token)
 
 
+MAX_FRAMES = 8
+
+
+def exception_fields(exc: BaseException) -> dict[str, Any]:
+    """An exception as data: its type, message and innermost frames (``file:line function``),
+    never a multi-line traceback a log shipper splits apart or that quotes source lines."""
+    frames = traceback.extract_tb(exc.__traceback__)[-MAX_FRAMES:]
+    return {
+        "type": type(exc).__name__,
+        "message": str(exc)[:500],
+        "frames": [f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in frames],
+    }
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message, context and extra fields."""
 
@@ -72,7 +89,13 @@ class JsonFormatter(logging.Formatter):
         return _TOKEN_RE.sub("[secret]", text)
 
     def _clean(self, value: Any) -> Any:
-        return redact_intake(value).text if isinstance(value, str) else value
+        if isinstance(value, str):
+            return redact_intake(value).text
+        if isinstance(value, dict):
+            return {k: self._clean(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._clean(v) for v in value]
+        return value
 
     def format(self, record: logging.LogRecord) -> str:
         data: dict[str, Any] = {
@@ -86,8 +109,8 @@ class JsonFormatter(logging.Formatter):
         for key, value in vars(record).items():
             if key not in _STANDARD_ATTRS and not key.startswith("_"):
                 data[key] = value
-        if record.exc_info:
-            data["exc"] = self.formatException(record.exc_info)
+        if record.exc_info and record.exc_info[1] is not None:
+            data["exc"] = exception_fields(record.exc_info[1])
         data = {key: self._clean(value) for key, value in data.items()}
         return self.scrub(json.dumps(data, default=str, ensure_ascii=False))
 
@@ -105,5 +128,16 @@ def configure_logging(
             root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    threading.excepthook = _log_thread_exception
     # slack_sdk logs full request bodies at DEBUG; keep it quieter than our own lines.
     logging.getLogger("slack_sdk").setLevel(max(level, logging.INFO))
+
+
+def _log_thread_exception(args: threading.ExceptHookArgs) -> None:
+    """An exception that escaped a thread: one JSON line (not Python's raw traceback on stderr)."""
+    if args.exc_value is None or isinstance(args.exc_value, SystemExit):
+        return
+    logging.getLogger("nginx_triage.slack").error(
+        "a thread stopped on an unexpected error",
+        extra={"thread": args.thread.name if args.thread else None, "exc": exception_fields(args.exc_value)},
+    )

@@ -176,6 +176,46 @@ WORKERS_READY = Gauge("nginx_triage_workers_ready", "Turn worker processes up an
 INBOX_PENDING = Gauge(
     "nginx_triage_inbox_pending", "Open inbox items (acked, not yet answered), all replicas.", registry=REGISTRY
 )
+INBOX_DEFERRED = Gauge(
+    "nginx_triage_inbox_deferred",
+    "Deliveries in the inbox waiting for a free worker (the turn queue was full when they came), this process.",
+    registry=REGISTRY,
+)
+TURNS_DEFERRED = _counter(
+    "nginx_triage_turns_deferred_total",
+    "Turns that found the turn queue full and waited in the durable inbox instead of being refused.",
+)
+STRUCTURE_ITEMS = Gauge(
+    "nginx_triage_structure_items",
+    "Items held by a long-lived structure of the serving process (connections, inbox items held or deferred).",
+    ["structure"],
+    registry=REGISTRY,
+)
+STRUCTURE_BOUND = Gauge(
+    "nginx_triage_structure_bound",
+    "The most items that structure may hold (what keeps the process's memory flat).",
+    ["structure"],
+    registry=REGISTRY,
+)
+REQUESTS_REJECTED = _counter(
+    "nginx_triage_http_rejected_total",
+    "HTTP requests refused at the front door (bad signature, malformed or oversized), by status.",
+    ("status",),
+)
+HTTP_CONNECTIONS = Gauge("nginx_triage_http_connections", "Open HTTP connections to the front door.", registry=REGISTRY)
+HTTP_CONNECTION_CAP = Gauge(
+    "nginx_triage_http_connection_cap",
+    "Most HTTP connections held at once (derived from the descriptor limit); past it the oldest idle one goes.",
+    registry=REGISTRY,
+)
+HTTP_EVICTED = _counter(
+    "nginx_triage_http_connections_evicted_total",
+    "Idle or slow HTTP connections closed to make room for a new one (the connection cap was reached).",
+)
+HTTP_TIMEOUTS = _counter(
+    "nginx_triage_http_timeouts_total",
+    "HTTP connections closed because a request head or body did not arrive in time.",
+)
 
 
 def exposition() -> tuple[bytes, str]:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from slack_sdk import WebClient
@@ -48,6 +51,71 @@ class Destination(Protocol):
         ...
 
 
+REPLY_EVENT_TYPE = "nginx_triage_reply"
+"""Slack message metadata ``event_type`` on every reply posted for an inbox item."""
+MAX_HISTORY_PAGES = 5
+"""``conversations.replies`` pages read when checking what a re-run already posted (200 messages each)."""
+
+
+@dataclass
+class ReplyKey:
+    """The idempotency key of a turn's replies: the inbox item's event id, put in each reply's
+    message metadata with the reply's place in the turn (``part``). ``check``: this run may be
+    a re-run (its item was leased before and never completed), so read the thread first and
+    skip the parts already there."""
+
+    event_id: str
+    check: bool
+    posted: set[int] | None = None
+    next_part: int = 0
+    skipped: list[int] = field(default_factory=list)
+
+
+_REPLY_KEY: ContextVar[ReplyKey | None] = ContextVar("nginx_triage_reply_key", default=None)
+
+
+@contextmanager
+def idempotent_replies(event_id: str, *, check: bool) -> Iterator[ReplyKey]:
+    """While running one inbox item: thread replies carry ``event_id`` in their metadata, and
+    with ``check`` a reply already in the thread (posted by a run that died before it could
+    record it) is not posted again."""
+    key = ReplyKey(event_id, check)
+    token = _REPLY_KEY.set(key)
+    try:
+        yield key
+    finally:
+        _REPLY_KEY.reset(token)
+
+
+def parts_already_posted(client: WebClient, channel: str, thread_ts: str, event_id: str) -> set[int]:
+    """The ``part`` numbers of replies for ``event_id`` already in the thread (from their metadata)."""
+    found: set[int] = set()
+    cursor: str | None = None
+    for _ in range(MAX_HISTORY_PAGES):
+        resp = call_slack(
+            "conversations.replies",
+            client.conversations_replies,
+            channel=channel,
+            ts=thread_ts,
+            include_all_metadata=True,
+            limit=200,
+            **({"cursor": cursor} if cursor else {}),
+        )
+        if resp is None:
+            break
+        for message in resp.get("messages") or ():
+            meta = message.get("metadata") or {}
+            payload = meta.get("event_payload") or {}
+            if meta.get("event_type") == REPLY_EVENT_TYPE and payload.get("event_id") == event_id:
+                part = payload.get("part")
+                if isinstance(part, int):
+                    found.add(part)
+        cursor = (resp.get("response_metadata") or {}).get("next_cursor") or None
+        if not cursor:
+            break
+    return found
+
+
 class ThreadDestination:
     """Replies in a Slack thread: the message, then each attachment as an uploaded file."""
 
@@ -66,7 +134,9 @@ class ThreadDestination:
         )
         return resp is not None
 
-    def post_text(self, text: str, blocks: list[dict[str, Any]] | None = None) -> str | None:
+    def post_text(
+        self, text: str, blocks: list[dict[str, Any]] | None = None, metadata: dict[str, Any] | None = None
+    ) -> str | None:
         """Post a message in the thread; its ts, or None when Slack refused."""
         resp = call_slack(
             "chat.postMessage",
@@ -77,19 +147,40 @@ class ThreadDestination:
             blocks=blocks or None,
             unfurl_links=False,
             unfurl_media=False,
+            **({"metadata": metadata} if metadata else {}),
         )
         if resp is None:
             return None
         REPLIES_SENT.inc()
         return str(resp.get("ts") or "")
 
+    def _keyed(self) -> tuple[dict[str, Any] | None, bool]:
+        """(metadata for the next reply, whether a previous run already posted it)."""
+        key = _REPLY_KEY.get()
+        if key is None:
+            return None, False
+        part = key.next_part
+        key.next_part += 1
+        if key.check and key.posted is None:
+            key.posted = parts_already_posted(self.client, self.channel, self.thread_ts, key.event_id)
+        metadata = {"event_type": REPLY_EVENT_TYPE, "event_payload": {"event_id": key.event_id, "part": part}}
+        if key.posted and part in key.posted:
+            key.skipped.append(part)
+            log.warning("reply already posted by an earlier run; not posting it again", extra={"part": part})
+            return metadata, True
+        return metadata, False
+
     def post(self, reply: Reply) -> bool:
-        """Post the message, then upload its attachments into the same thread."""
+        """Post the message, then upload its attachments into the same thread (nothing when a
+        run that died already posted this reply: see ``idempotent_replies``)."""
         msg = render_checked(reply)
+        metadata, done = self._keyed()
+        if done:
+            return True
         if reply.replaces and self.update_text(reply.replaces, msg.text, msg.blocks):
             pass  # the thread's first answer, updated in place; a refused update posts it anew below
         else:
-            ts = self.post_text(msg.text, msg.blocks)
+            ts = self.post_text(msg.text, msg.blocks, metadata)
             if ts is None:
                 return False
             if reply.kind == "diagnosis":

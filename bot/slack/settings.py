@@ -16,10 +16,11 @@ MAX_REQUEST_BYTES = 4 * 1024 * 1024
 
 
 INBOX_MODES = ("auto", "on", "off")
-"""Durable inbox (``bot.slack.delivery.inbox``): ``auto`` = on with PostgreSQL (replicas, pods killed in
-deploys: an acked delivery must survive its replica), off with SQLite (one process, the
-fastest ack). ``on`` writes every delivery before the ack (at-least-once: a few ms more per
-ack, measured in bench/bench_slack.py); ``off`` is at-most-once (claimed on receipt)."""
+"""Durable inbox (``bot.slack.delivery.inbox``): ``auto`` (the default) and ``on`` write every
+delivery to the inbox before the ack, with SQLite as with PostgreSQL: an acked delivery
+survives kill -9 of the process that acked it (SQLite in WAL mode: a committed transaction is
+in the log file before the ack, whatever happens to the process). ``off`` is at-most-once
+(claimed on receipt, lost if the process dies before answering): only for benchmarks."""
 
 TURN_MODES = ("processes", "threads")
 """Where turns run: worker processes (``serve``'s default) or threads of the acking process."""
@@ -111,6 +112,9 @@ class SlackSettings:
     by the others this long after its last heartbeat."""
     inbox_poll_s: float = 5.0
     """How often each serving process renews its leases and looks for orphaned deliveries."""
+    working_note_s: float = 20.0
+    """A delivery waiting this long in the inbox for a free worker (a burst) gets one short
+    "working on it" note; shorter waits get nothing but the answer."""
     inbox_mode: str = "auto"
     """See ``INBOX_MODES``."""
     retention_days: int = DEFAULT_RETENTION_DAYS
@@ -118,9 +122,9 @@ class SlackSettings:
 
     def inbox_enabled(self, backend: str | None) -> bool:
         """Whether deliveries go through the durable inbox with this store backend."""
-        if self.inbox_mode == "auto":
-            return backend == "postgresql"
-        return self.inbox_mode == "on"
+        if backend not in (None, "sqlite", "postgresql"):
+            return False
+        return self.inbox_mode != "off"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> SlackSettings:
@@ -153,6 +157,7 @@ class SlackSettings:
             inbox_lease_s=_float_env(env, "NGINX_TRIAGE_INBOX_LEASE_S", 30.0),
             inbox_poll_s=_float_env(env, "NGINX_TRIAGE_INBOX_POLL_S", 5.0),
             inbox_mode=_choice_env(env, "NGINX_TRIAGE_INBOX", INBOX_MODES),
+            working_note_s=_float_env(env, "NGINX_TRIAGE_WORKING_NOTE_S", 20.0),
             retention_days=retention,
         )
 
@@ -160,6 +165,20 @@ class SlackSettings:
     def socket_mode(self) -> bool:
         """Socket Mode when an app-level token is configured, else HTTP."""
         return bool(self.app_token)
+
+    def response_url_allowed(self, url: str) -> bool:
+        """Whether a ``response_url`` from a payload may be posted to: https on Slack's hosts
+        (``hooks.slack.com``, ``*.slack.com``), or SLACK_API_URL's host:port when it is set (tests).
+        A forged or tampered payload must not turn the bot into a client of any other host."""
+        parsed = urlparse(url)
+        try:
+            port = parsed.port
+        except ValueError:
+            return False
+        if self.api_url_set and parsed.netloc.lower() == urlparse(self.api_url).netloc.lower():
+            return parsed.scheme in ("http", "https")
+        host = (parsed.hostname or "").lower()
+        return parsed.scheme == "https" and port in (None, 443) and (host == "slack.com" or host.endswith(".slack.com"))
 
     def secrets(self) -> tuple[str, ...]:
         """Configured secret values, for scrubbing logs."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 
 from slack_bolt import BoltContext
 from slack_sdk import WebClient
@@ -20,7 +21,7 @@ from bot.slack.delivery.jobs import InboxJob, Job, QueuedJob, Target
 from bot.slack.delivery.thread_runner import ThreadRunner
 from bot.slack.delivery.turn_handler import error_reply
 from bot.slack.logs import logging_context
-from bot.slack.metrics import TURNS_REJECTED
+from bot.slack.metrics import TURNS_DEFERRED, TURNS_REJECTED
 from bot.slack.ports import ConversationStore, Engine
 from bot.slack.settings import SlackSettings
 from bot.slack.webclient import build_web_client
@@ -32,6 +33,9 @@ CONTEXT_KEY = "triage"
 """Where the middleware puts the ``TriageBot`` in each request's Bolt context."""
 
 BUSY = "I'm swamped right now and could not take this on. Nothing was saved from it: send it again in a minute."
+"""Only when the durable inbox could not be written (database down) and the queue is full."""
+WORKING = "Lots of requests right now: yours is safely queued and I will answer here as soon as I get to it."
+"""Posted once for a delivery that waited ``working_note_s`` in the inbox for a free worker."""
 
 
 @dataclass
@@ -52,9 +56,11 @@ class TriageBot:
 
     def submit(self, job: QueuedJob) -> bool:
         """Called by listeners before the ack: write the job to the inbox (one INSERT; a
-        duplicate delivery stops here), then queue it for a worker. Never waits for room:
-        when the queue is full the job is refused, counted, logged, and the user told to
-        resend where the bot may speak (the note is posted off the ack path)."""
+        duplicate delivery stops here), then queue it for a worker. Never waits for room: when
+        the queue is full, a job in the inbox waits there (``Inbox.defer``) and runs as workers
+        free up, with one "working on it" note where the bot may speak if the wait is long.
+        Only a job the inbox could not take (database down) is refused, and the user told to
+        resend; False then."""
         queued: Job = job
         if self.inbox is not None:
             admitted = self.inbox.admit(job)
@@ -63,22 +69,27 @@ class TriageBot:
             queued = admitted
         if self.runner.submit(queued):
             return True
+        target = queued.busy_target
+        if isinstance(queued, InboxJob) and self.inbox is not None:
+            TURNS_DEFERRED.inc()
+            with logging_context(**queued.describe()):
+                log.info("turn queue full: the turn waits in the inbox")
+            note = None if target is None else partial(self._post_note, queued, target, WORKING)
+            self.inbox.defer(queued, note)
+            return True
         TURNS_REJECTED.labels(reason="queue_full").inc()
         with logging_context(**queued.describe()):
-            log.warning("turn queue full: turn refused", extra={"told_user": queued.busy_target is not None})
-        if isinstance(queued, InboxJob) and self.inbox is not None:
-            self.inbox.refused(queued)
-        target = queued.busy_target
+            log.warning("turn queue full: turn refused", extra={"told_user": target is not None})
         if target is not None:
-            self.notes.submit(self._post_busy, queued, target)
+            self.notes.submit(self._post_note, queued, target, BUSY)
         return False
 
-    def _post_busy(self, job: Job, target: Target) -> None:
+    def _post_note(self, job: Job, target: Target, text: str) -> None:
         with logging_context(**job.describe()):
             try:
-                open_target(target, self.client).post(error_reply(BUSY))
+                open_target(target, self.client).post(error_reply(text))
             except Exception:  # a note that cannot be posted is logged, never raised
-                log.exception("could not post the busy note")
+                log.exception("could not post the note")
 
     def shutdown(self, timeout: float = 20.0) -> bool:
         """Stop recovering, finish the turns in flight (up to ``timeout``), hand back to the

@@ -4,6 +4,7 @@ and one wrapper that turns every Slack failure into a log line with context inst
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -53,6 +54,15 @@ def error_code(exc: BaseException) -> str:
     return type(exc).__name__
 
 
+_LABEL = re.compile(r"[a-z0-9_.]{1,64}")
+
+
+def metric_label(code: str) -> str:
+    """An error code as a metric label: Slack's codes are short snake_case words; anything else
+    (a proxy's HTML page, an exception text) is ``other``, so the series stay few."""
+    return code if _LABEL.fullmatch(code) else "other"
+
+
 def call_slack(method: str, fn: Callable[..., SlackResponse], /, **kwargs: Any) -> SlackResponse | None:
     """Call one Web API method; on failure log method, error code and context, count it, return None.
 
@@ -63,7 +73,7 @@ def call_slack(method: str, fn: Callable[..., SlackResponse], /, **kwargs: Any) 
         return fn(**kwargs)
     except (SlackApiError, SlackClientError, OSError, ValueError) as exc:
         code = error_code(exc)
-        SLACK_API_ERRORS.labels(method=method, error=code).inc()
+        SLACK_API_ERRORS.labels(method=method, error=metric_label(code)).inc()
         details: dict[str, Any] = {"method": method, "error": code}
         channel = kwargs.get("channel") or kwargs.get("channel_id")
         if channel:

@@ -22,6 +22,10 @@ CONNECT_TIMEOUT_S = 5
 """A missing PostgreSQL must fail /readyz in seconds, not hang a worker thread."""
 SQLITE_BUSY_TIMEOUT_S = 30
 """How long a SQLite writer waits for another process's write lock before giving up."""
+SQLITE_CACHE_KIB = 512
+"""SQLite page cache per connection (SQLite's default is 2 MB). Every pooled connection of every
+process fills its cache as the files grow, so this is what the long-running bot's memory
+grows by before it levels off; the working set (recent conversations, open inbox items) fits."""
 SQLITE_BEGIN_OPTION = "nginx_triage_sqlite_begin"
 """Execution option naming the BEGIN flavour (``IMMEDIATE``) for the next SQLite transaction."""
 
@@ -145,6 +149,7 @@ def _sqlite_engine(url: URL) -> Engine:
         try:
             _set_wal(cursor)
             cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
         finally:
             cursor.close()
 

@@ -13,6 +13,7 @@ from slack_bolt.request import BoltRequest
 
 from bot.slack.delivery.jobs import Job, Turn
 from bot.slack.replies import Destination
+from bot.slack.settings import SlackSettings
 from bot.slack.triage_bot import CONTEXT_KEY
 from tests.fakes.fake_slack import BOT_USER
 
@@ -43,6 +44,7 @@ class RecordingTriage:
     """The ``TriageBot`` as a listener sees it: ``submit`` records the job (and accepts it)."""
 
     submitted: list[Job] = field(default_factory=list)
+    settings: SlackSettings = field(default_factory=SlackSettings)
 
     def submit(self, job: Job) -> bool:
         self.submitted.append(job)

@@ -8,6 +8,7 @@ calls of a method with HTTP 429 + Retry-After or with a Slack error code.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import itertools
@@ -62,6 +63,8 @@ class Message:
     thread_ts: str | None
     blocks: list[dict[str, Any]]
     user: str = BOT_USER
+    metadata: dict[str, Any] | None = None
+    """Message metadata (``event_type``, ``event_payload``) as chat.postMessage got it."""
     edits: int = 0
     """How often ``chat.update`` replaced this message."""
 
@@ -105,6 +108,7 @@ class FakeSlack:
         self.responses: list[Call] = []
         self.socket_url: str | None = None
         self._failures: dict[str, list[Answer]] = {}
+        self._delays: dict[str, list[float]] = {}
         self._lock = threading.Condition()
         self._ts = itertools.count(1)
         self._ids = itertools.count(1)
@@ -142,6 +146,18 @@ class FakeSlack:
             self._failures.setdefault(method, []).extend(
                 [(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(retry_after)})] * times
             )
+
+    def delay_answer_next(self, method: str, seconds: float, times: int = 1) -> None:
+        """Carry out the next ``times`` calls of ``method`` (a posted message is in the thread at
+        once) but hold the HTTP answer back ``seconds``: the caller dies in between in tests."""
+        with self._lock:
+            self._delays.setdefault(method, []).extend([seconds] * times)
+
+    def take_delay(self, method: str) -> float:
+        """How long to hold this call's answer (0: none scripted)."""
+        with self._lock:
+            queue = self._delays.get(method)
+            return queue.pop(0) if queue else 0.0
 
     def fail_next(self, method: str, error: str, times: int = 1) -> None:
         """Answer the next ``times`` calls of ``method`` with ``{"ok": false, "error": error}``."""
@@ -273,8 +289,16 @@ class FakeSlack:
         blocks = params.get("blocks") or []
         if isinstance(blocks, str):
             blocks = json.loads(blocks)
+        metadata = params.get("metadata")
+        if isinstance(metadata, str):
+            metadata = json.loads(metadata)
         msg = Message(
-            str(params.get("channel")), ts, str(params.get("text") or ""), params.get("thread_ts") or None, blocks
+            str(params.get("channel")),
+            ts,
+            str(params.get("text") or ""),
+            params.get("thread_ts") or None,
+            blocks,
+            metadata=metadata if isinstance(metadata, dict) else None,
         )
         with self._lock:
             self.messages.append(msg)
@@ -357,11 +381,14 @@ class FakeSlack:
 
     def _conversations_replies(self, params: dict[str, Any]) -> Answer:
         msgs = self.thread_messages(str(params.get("channel")), str(params.get("ts")))
-        return (
-            200,
-            {"ok": True, "messages": [{"ts": m.ts, "text": m.text, "thread_ts": m.thread_ts} for m in msgs]},
-            {},
-        )
+        with_metadata = str(params.get("include_all_metadata")).lower() in ("true", "1")
+        out = []
+        for m in msgs:
+            item: dict[str, Any] = {"ts": m.ts, "text": m.text, "thread_ts": m.thread_ts, "bot_id": BOT_ID}
+            if with_metadata and m.metadata:
+                item["metadata"] = m.metadata  # Slack returns metadata only when asked for it
+            out.append(item)
+        return 200, {"ok": True, "messages": out, "has_more": False}, {}
 
     _METHODS: ClassVar[dict[str, Callable[[FakeSlack, dict[str, Any]], Answer]]] = {
         "auth.test": _auth_test,
@@ -425,7 +452,11 @@ class _Handler(BaseHTTPRequestHandler):
             params = self._params(raw, parts.query)
             fake._record(Call(method, params, headers, raw))
             status, body, extra = fake.answer(method, params, headers.get("Authorization", ""))
-            self._reply(status, json.dumps(body).encode(), headers=extra)
+            delay = fake.take_delay(method)
+            if delay:
+                time.sleep(delay)
+            with contextlib.suppress(OSError):  # the caller may have died while the answer was held
+                self._reply(status, json.dumps(body).encode(), headers=extra)
         elif path.startswith("/files-pri/"):
             fake._record(Call("file.download", {"path": path}, headers))
             file_id = path.split("/")[2].split("-", 1)[-1]
@@ -475,6 +506,8 @@ class ForeignHost:
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
+
+            do_POST = do_GET  # a response_url the bot must never follow would be POSTed to
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True

@@ -63,14 +63,21 @@ class ServeProcess:
     log: Path
 
     @classmethod
-    def start(cls, env: Mapping[str, str], log_dir: Path, name: str = "serve") -> ServeProcess:
-        """Start it (without waiting); ``env`` holds its SLACK_* / DATABASE_URL / NGINX_TRIAGE_* settings."""
+    def start(
+        cls, env: Mapping[str, str], log_dir: Path, name: str = "serve", *, nofile: int | None = None
+    ) -> ServeProcess:
+        """Start it (without waiting); ``env`` holds its SLACK_* / DATABASE_URL / NGINX_TRIAGE_* settings.
+        ``nofile``: run it under that open-file limit (``ulimit -n`` in the spawning shell, as
+        systemd's default of 1,024 would)."""
         port = free_port()
+        command = [*serve_command(), "--host", "127.0.0.1", "--port", str(port)]
+        if nofile is not None:
+            command = ["/bin/sh", "-c", f'ulimit -n {int(nofile)} && exec "$@"', "sh", *command]
         base = {k: v for k, v in os.environ.items() if not k.startswith(OWN_PREFIXES)}
         log = log_dir / f"{name}.log"
         with log.open("wb") as out:
             proc = subprocess.Popen(
-                [*serve_command(), "--host", "127.0.0.1", "--port", str(port)],
+                command,
                 env={**base, **env},
                 stdout=subprocess.DEVNULL,
                 stderr=out,

@@ -57,7 +57,14 @@ class BotUnderTest:
         self.store = Store(database_url)
         self.bot: TriageBot = create_bot(self.settings, store=self.store, kb=kb)
         self.app = build_app(self.bot)
-        self.server = SlackHTTPServer(("127.0.0.1", 0), self.app, Readiness(store=self.store, kb_loaded=True))
+        if self.bot.inbox is not None:
+            self.bot.inbox.start()  # as serve does: renews leases, runs deferred and orphaned deliveries
+        self.server = SlackHTTPServer(
+            ("127.0.0.1", 0),
+            self.app,
+            Readiness(store=self.store, kb_loaded=True),
+            signing_secret=self.settings.signing_secret,
+        )
         self.server.start()
 
     @property

@@ -18,7 +18,7 @@ from bot.slack.delivery.jobs import ThreadTarget, Turn, TurnJob
 from bot.slack.delivery.process_runner import ProcessRunner, route
 from bot.slack.logs import JsonFormatter
 from bot.slack.metrics import REGISTRY
-from bot.slack.triage_bot import BUSY, create_bot
+from bot.slack.triage_bot import BUSY, WORKING, create_bot
 from bot.store import Store
 from tests.fakes.fake_slack import BOT_TOKEN, TEAM, FakeSlack, event_body, sign
 from tests.fakes.serve_harness import ServeProcess, http_env
@@ -99,15 +99,25 @@ def test_a_killed_worker_is_restarted_and_its_turn_logged(fake: FakeSlack, tmp_p
         assert runner.shutdown(20)
 
 
-def test_a_full_queue_refuses_at_once_and_says_busy(fake: FakeSlack, kb: KnowledgeBase, tmp_path: Path) -> None:
+def test_a_full_queue_defers_to_the_inbox_and_every_turn_is_answered(
+    fake: FakeSlack, kb: KnowledgeBase, tmp_path: Path
+) -> None:
     settings = replace(
-        settings_for(fake, f"sqlite:///{tmp_path / 'bot.db'}"), workers=1, worker_threads=1, queue_size=2
+        settings_for(fake, f"sqlite:///{tmp_path / 'bot.db'}"),
+        workers=1,
+        worker_threads=1,
+        queue_size=2,
+        inbox_poll_s=0.3,
+        working_note_s=1.0,
     )
     runner = ProcessRunner(settings).start()
     store = Store(settings.database_url)
     bot = create_bot(settings, store=store, kb=kb, runner=runner)
+    assert bot.inbox is not None  # on by default, with SQLite too
+    bot.inbox.start()
     try:
         assert runner.wait_ready(60)
+        deferred = sample("nginx_triage_turns_deferred_total")
         rejected = sample("nginx_triage_turns_rejected_total", reason="queue_full")
         fake.rate_limit_next("chat.postMessage", times=1, retry_after=3)  # keeps the first turn busy
         roots = [f"1800000401.{i:06d}" for i in range(1, 5)]
@@ -115,13 +125,45 @@ def test_a_full_queue_refuses_at_once_and_says_busy(fake: FakeSlack, kb: Knowled
         fake.wait_for(lambda: fake.calls_to("chat.postMessage"), WAIT_S, "the first turn's post (held by a 429)")
         started = time.monotonic()
         accepted = [bot.submit(turn_job(root, f"EvFull{i}")) for i, root in enumerate(roots[1:], 1)]
-        assert time.monotonic() - started < 2.0  # never waits for room (each refusal posts one short note)
+        assert time.monotonic() - started < 2.0  # never waits for room
+        assert accepted == [True, True, True]
+        assert sample("nginx_triage_turns_deferred_total") == deferred + 2
+        assert sample("nginx_triage_turns_rejected_total", reason="queue_full") == rejected
+        for root in roots:
+            answer = replies(fake, root, 2 if root in roots[2:] else 1)
+            assert all(BUSY not in m.text for m in answer)
+            if root in roots[2:]:  # waited over working_note_s: a short note first, then the answer
+                assert WORKING in answer[0].text
+                assert "worker_connections are not enough" in json.dumps(answer[1].blocks)
+            else:
+                assert "worker_connections are not enough" in json.dumps(answer[0].blocks)
+                assert all(WORKING not in m.text for m in answer)
+    finally:
+        assert bot.shutdown(20)
+        store.close()
+
+
+def test_without_the_inbox_a_full_queue_refuses_at_once_and_says_busy(
+    fake: FakeSlack, kb: KnowledgeBase, tmp_path: Path
+) -> None:
+    settings = replace(
+        settings_for(fake, f"sqlite:///{tmp_path / 'bot.db'}"), workers=1, worker_threads=1, queue_size=2
+    )
+    runner = ProcessRunner(settings).start()
+    store = Store(settings.database_url)
+    bot = create_bot(settings, store=store, kb=kb, runner=runner, durable=False)
+    try:
+        assert runner.wait_ready(60)
+        rejected = sample("nginx_triage_turns_rejected_total", reason="queue_full")
+        fake.rate_limit_next("chat.postMessage", times=1, retry_after=3)  # keeps the first turn busy
+        roots = [f"1800000402.{i:06d}" for i in range(1, 5)]
+        assert bot.submit(turn_job(roots[0], "EvFullOff0"))
+        fake.wait_for(lambda: fake.calls_to("chat.postMessage"), WAIT_S, "the first turn's post (held by a 429)")
+        accepted = [bot.submit(turn_job(root, f"EvFullOff{i}")) for i, root in enumerate(roots[1:], 1)]
         assert accepted == [True, False, False]
         assert sample("nginx_triage_turns_rejected_total", reason="queue_full") == rejected + 2
         for root in roots[2:]:
             assert BUSY in replies(fake, root, 1, "the busy note")[0].text
-        for root in roots[:2]:
-            assert "worker_connections are not enough" in json.dumps(replies(fake, root, 1)[0].blocks)
     finally:
         assert bot.shutdown(20)
         store.close()

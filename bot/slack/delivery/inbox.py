@@ -44,8 +44,10 @@ import socket
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from functools import partial
 
 from bot.slack.delivery.dispatcher import Dispatcher
@@ -55,11 +57,14 @@ from bot.slack.delivery.jobs import InboxJob, Job, QueuedJob
 from bot.slack.logs import logging_context
 from bot.slack.metrics import (
     EVENTS_DUPLICATE,
+    INBOX_DEFERRED,
     INBOX_GIVEN_UP,
     INBOX_PENDING,
     INBOX_RECOVERED,
     INBOX_WRITE_FAILURES,
     INBOX_WRITE_SECONDS,
+    STRUCTURE_BOUND,
+    STRUCTURE_ITEMS,
 )
 from bot.slack.settings import SlackSettings
 from bot.store import StoreError
@@ -68,6 +73,19 @@ log = logging.getLogger("nginx_triage.slack.inbox")
 
 RECOVERY_BATCH = 20
 """At most this many items leased per recovery round (the rest wait for the next one)."""
+MAX_DEFERRED_TRACKED = 10_000
+"""Deferred deliveries whose wait is watched for the note (the items themselves are all in the table)."""
+
+
+@dataclass
+class _Deferred:
+    """A delivery written to the inbox that found the turn queue full: it waits there."""
+
+    since: float
+    on_long_wait: Callable[[], None] | None
+    noted: bool = False
+
+
 PRUNE_EVERY_S = 600.0
 
 
@@ -102,12 +120,18 @@ class Inbox:
         self.owner = owner or new_owner()
         self.lease_s = settings.inbox_lease_s
         self.poll_s = settings.inbox_poll_s
+        self.long_wait_s = settings.working_note_s
         self._held: set[str] = set()
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._next_prune = 0.0
         self._notes = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nginx-triage-inbox")
+        self._deferred: OrderedDict[str, _Deferred] = OrderedDict()
+        self._wake = threading.Event()
+        # _held: what the turn queue holds (its capacity) plus one recovery batch.
+        STRUCTURE_BOUND.labels(structure="inbox_held").set(settings.queue_size * settings.workers + RECOVERY_BATCH)
+        STRUCTURE_BOUND.labels(structure="inbox_deferred").set(MAX_DEFERRED_TRACKED)
 
     # -- the ack path ---------------------------------------------------------------------------
 
@@ -138,16 +162,35 @@ class Inbox:
             self._held.add(event_id)
         return InboxJob(event_id, self.owner, job)
 
-    def refused(self, job: InboxJob) -> None:
-        """The pool refused the job (queue full) and the user is told to resend: close the item
-        (off the ack path), so it is not also answered later."""
+    def defer(self, job: InboxJob, on_long_wait: Callable[[], None] | None = None) -> None:
+        """The turn queue is full: the delivery stays in the inbox (durable, acked) and its lease is
+        handed back (off the ack path), so the recovery loop runs it when a worker frees up, in
+        received order. ``on_long_wait`` is called once if it still waits after ``working_note_s``."""
         with self._lock:
             self._held.discard(job.event_id)
-        self._notes.submit(
-            settle,
-            "closing a refused item",
-            lambda: self.store.complete(job.event_id, self.owner, "refused: the turn queue was full"),
-        )
+            self._deferred[job.event_id] = _Deferred(time.monotonic(), on_long_wait)
+            while len(self._deferred) > MAX_DEFERRED_TRACKED:
+                self._deferred.popitem(last=False)
+            INBOX_DEFERRED.set(len(self._deferred))
+        self._notes.submit(settle, "handing a deferred item back", lambda: self._release_deferred(job.event_id))
+
+    def _release_deferred(self, event_id: str) -> None:
+        self.store.release(self.owner, [event_id])
+        self._wake.set()
+
+    def _note_long_waits(self) -> None:
+        """Call the "working on it" callback of deferred deliveries waiting too long (once each)."""
+        now = time.monotonic()
+        due: list[Callable[[], None]] = []
+        with self._lock:
+            for waiting in self._deferred.values():
+                if now - waiting.since < self.long_wait_s:
+                    continue
+                if not waiting.noted and waiting.on_long_wait is not None:
+                    waiting.noted = True
+                    due.append(waiting.on_long_wait)
+        for note in due:
+            self._notes.submit(note)
 
     def finished(self, job: Job, ran: bool) -> None:
         """Dispatcher callback: ``job`` finished (``ran``) or was lost with its worker process."""
@@ -155,6 +198,8 @@ class Inbox:
             return
         with self._lock:
             self._held.discard(job.event_id)
+            if self._deferred:
+                self._wake.set()  # a worker freed up: run what waits in the inbox now
         if ran:
             # Off the ack path, on the one background writer; a no-op when the job failed
             # (it released its lease) or another process took the item over.
@@ -194,22 +239,31 @@ class Inbox:
                     log.error("inbox item cannot be read: %s", exc, extra={"attempts": item.attempts})
                     settle("recording the failure", partial(self._fail, item.event_id, f"unreadable payload: {exc}"))
                     continue
-                log.warning("running an acked delivery from the inbox", extra={"attempts": item.attempts})
                 with self._lock:
+                    deferred = self._deferred.pop(item.event_id, None)
                     self._held.add(item.event_id)
-                if self.runner.submit(InboxJob(item.event_id, self.owner, job)):
+                    INBOX_DEFERRED.set(len(self._deferred))
+                if deferred is None:
+                    log.warning("running an acked delivery from the inbox", extra={"attempts": item.attempts})
+                if self.runner.submit(InboxJob(item.event_id, self.owner, job, recovered=item.attempts > 1)):
                     submitted += 1
                     continue
                 with self._lock:
                     self._held.discard(item.event_id)
+                    if deferred is not None:  # still waiting: keep when it started and its note
+                        self._deferred[item.event_id] = deferred
                 refused.append(item.event_id)
         if refused:
-            log.warning("turn queue full: %d inbox items handed back for later", len(refused))
+            log.info("turn queue full: %d inbox items handed back for later", len(refused))
             self.store.release(self.owner, refused)
+        self._note_long_waits()
         if time.monotonic() >= self._next_prune:
             self._next_prune = time.monotonic() + PRUNE_EVERY_S
             self.store.prune()
         INBOX_PENDING.set(self.store.pending_count())
+        with self._lock:
+            STRUCTURE_ITEMS.labels(structure="inbox_held").set(len(self._held))
+            STRUCTURE_ITEMS.labels(structure="inbox_deferred").set(len(self._deferred))
         return submitted
 
     def start(self) -> Inbox:
@@ -227,11 +281,13 @@ class Inbox:
                 log.warning("inbox recovery round failed: %s", exc)
             except Exception:  # the loop must outlive any one bad round
                 log.exception("inbox recovery round failed")
-            self._stop.wait(self.poll_s)
+            self._wake.wait(self.poll_s)
+            self._wake.clear()
 
     def stop(self) -> None:
         """Stop leasing (a shutdown: let the other replicas take what is left)."""
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
 

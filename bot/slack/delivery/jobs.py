@@ -201,6 +201,9 @@ class InboxJob:
     event_id: str
     owner: str
     job: QueuedJob
+    recovered: bool = False
+    """Leased again after an earlier lease that never completed (its process died mid-turn):
+    its replies may already be in the thread, so they are checked before posting."""
 
     @property
     def key(self) -> str | None:

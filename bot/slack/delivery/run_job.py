@@ -17,7 +17,7 @@ from bot.slack.delivery.job_context import JobContext
 from bot.slack.delivery.jobs import ActionJob, CommandJob, HomeJob, InboxJob, Job, ResponseUrlTarget, Turn, TurnJob
 from bot.slack.delivery.turn_handler import deduplicated_by_inbox, error_reply
 from bot.slack.logs import logging_context
-from bot.slack.replies import Destination, FallbackDestination, ThreadDestination
+from bot.slack.replies import Destination, FallbackDestination, ThreadDestination, idempotent_replies
 from bot.slack.text import clean_text
 from bot.slack.webclient import call_slack
 from bot.store import StoreError
@@ -70,7 +70,7 @@ def run_inbox_item(ctx: JobContext, item: InboxJob) -> None:
     writer for the inbox file keeps the ack path's INSERTs from waiting on workers' UPDATEs.
     After a failure the lease is released, so that ``complete`` finds nothing.
     """
-    with deduplicated_by_inbox(item.event_id):
+    with deduplicated_by_inbox(item.event_id), idempotent_replies(item.event_id, check=item.recovered):
         try:
             run(ctx, item.job)
         except Exception as exc:
@@ -163,6 +163,8 @@ def answer_command(
     team = str(command.get("team_id") or "T0")
     channel = str(command.get("channel_id") or "")
     user = str(command.get("user_id") or "")
+    if response_url and not ctx.settings.response_url_allowed(response_url):
+        response_url = None  # an inbox item written before the intake check: never follow it
     private: Destination = open_target(ResponseUrlTarget(response_url), ctx.client)
     one_off = f"cmd-{command.get('trigger_id') or 'none'}"
     text = clean_text(rest, bot_user_id)

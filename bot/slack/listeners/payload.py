@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import urlparse
 
 from slack_bolt.request import BoltRequest
 
 from bot.evidence.redaction import redact_intake
 from bot.slack.files import FileRef
+from bot.slack.settings import SlackSettings
 from bot.slack.text import clean_text
+
+log = logging.getLogger("nginx_triage.slack.listeners")
 
 
 def header(request: BoltRequest, name: str) -> str | None:
@@ -54,3 +59,15 @@ def file_refs(message: Mapping[str, Any]) -> tuple[FileRef, ...]:
 def is_from_a_bot(event: Mapping[str, Any]) -> bool:
     """Messages by bots (ours included) never start a turn: no loops."""
     return bool(event.get("bot_id") or event.get("subtype") == "bot_message" or event.get("bot_profile"))
+
+
+def checked_response_url(raw: object, settings: SlackSettings) -> str | None:
+    """The payload's ``response_url`` when it points at Slack (``SlackSettings.response_url_allowed``);
+    None otherwise (logged with the host only): the answer then goes nowhere rather than elsewhere."""
+    url = str(raw or "")
+    if not url:
+        return None
+    if settings.response_url_allowed(url):
+        return url
+    log.warning("ignored a response_url that is not on Slack's hosts", extra={"host": urlparse(url).hostname})
+    return None

@@ -9,6 +9,7 @@ from slack_bolt import Ack, BoltContext, Respond
 
 from bot.evidence.redaction import redact_intake
 from bot.slack.delivery.jobs import CommandJob
+from bot.slack.listeners.payload import checked_response_url
 from bot.slack.triage_bot import triage_of
 
 COMMAND = "/nginx-triage"
@@ -21,5 +22,6 @@ def nginx_triage_callback(ack: Ack, command: dict[str, Any], respond: Respond, c
     fields = {str(k): str(v) for k, v in command.items() if isinstance(v, str | int | float | bool)}
     redacted = redact_intake(fields.get("text", ""))  # at intake: before the job is queued, stored or logged
     fields["text"] = redacted.text
-    response_url = respond.response_url or fields.get("response_url")
-    triage_of(context).submit(CommandJob(fields, response_url or None, context.bot_user_id, redacted.keys))
+    triage = triage_of(context)
+    response_url = checked_response_url(respond.response_url or fields.get("response_url"), triage.settings)
+    triage.submit(CommandJob(fields, response_url, context.bot_user_id, redacted.keys))

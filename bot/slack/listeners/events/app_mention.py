@@ -16,7 +16,7 @@ def app_mention_callback(
     body: dict[str, Any], event: dict[str, Any], context: BoltContext, request: BoltRequest
 ) -> None:
     """Queue a turn for the mention's thread."""
-    if is_from_a_bot(event) or not event.get("channel"):
+    if is_from_a_bot(event) or not event.get("channel") or not (event.get("thread_ts") or event.get("ts")):
         return
     channel = str(event["channel"])
     thread_ts = str(event.get("thread_ts") or event["ts"])

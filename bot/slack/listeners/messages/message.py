@@ -20,6 +20,8 @@ def message_callback(body: dict[str, Any], event: dict[str, Any], context: BoltC
     """Queue a turn for a DM or a thread reply; channel messages outside our threads are ignored."""
     if event.get("subtype") not in HANDLED_SUBTYPES or is_from_a_bot(event) or not event.get("channel"):
         return
+    if not (event.get("thread_ts") or event.get("ts")):  # no thread to answer in
+        return
     raw_text = str(event.get("text") or "")
     is_dm = event.get("channel_type") == "im"
     if not is_dm and mentions_user(raw_text, context.bot_user_id):

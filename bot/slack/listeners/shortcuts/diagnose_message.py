@@ -7,7 +7,7 @@ from typing import Any
 from slack_bolt import Ack, BoltContext, Respond
 
 from bot.slack.delivery.jobs import FallbackTarget, ResponseUrlTarget, ThreadTarget, Turn, TurnJob
-from bot.slack.listeners.payload import file_refs, team_of, user_text
+from bot.slack.listeners.payload import checked_response_url, file_refs, team_of, user_text
 from bot.slack.triage_bot import triage_of
 
 CALLBACK_ID = "diagnose_message"
@@ -20,7 +20,7 @@ def diagnose_message_callback(ack: Ack, shortcut: dict[str, Any], respond: Respo
     channel = str((shortcut.get("channel") or {}).get("id") or "")
     if not channel or not message.get("ts"):
         return
-    thread_ts = str(message.get("thread_ts") or message["ts"])
+    thread_ts = str(message.get("thread_ts") or message.get("ts"))
     text, masked = user_text(str(message.get("text") or ""), context.bot_user_id)
     turn = Turn(
         team=team_of(shortcut),
@@ -34,6 +34,7 @@ def diagnose_message_callback(ack: Ack, shortcut: dict[str, Any], respond: Respo
         kind="message_action",
     )
     # Not a member of the channel: the user still gets the answer, privately.
-    response_url = respond.response_url or shortcut.get("response_url")
-    target = FallbackTarget(ThreadTarget(channel, thread_ts), ResponseUrlTarget(str(response_url or "") or None))
-    triage_of(context).submit(TurnJob(turn, target))
+    triage = triage_of(context)
+    response_url = checked_response_url(respond.response_url or shortcut.get("response_url"), triage.settings)
+    target = FallbackTarget(ThreadTarget(channel, thread_ts), ResponseUrlTarget(response_url))
+    triage.submit(TurnJob(turn, target))

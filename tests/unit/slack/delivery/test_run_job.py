@@ -32,9 +32,9 @@ THREAD = "1800000004.000100"
 
 
 @pytest.fixture
-def ctx(kb: KnowledgeBase) -> JobContext:
+def ctx(kb: KnowledgeBase, fake: FakeSlack) -> JobContext:
     return JobContext(
-        settings=SlackSettings(),
+        settings=SlackSettings(api_url=fake.base_url, api_url_set=True),  # its response_urls are allowed
         client=RecordingClient(),
         store=RecordingStore(),
         kb=kb,
