@@ -36,7 +36,7 @@ MAX_MESSAGE_LINES = 200_000
 """A bound on one message (the engine refuses big pastes with a clear error long before)."""
 
 _DUMP_HEADER = re.compile(r"^# configuration file \S.*:\s*$")
-_CONFIG_LINE = re.compile(r"^\s*(?:#.*|[^#]*[;{}]\s*(?:#.*)?)$")
+_CONFIG_LINE = re.compile(r"^[ \t]*+(?:#.*|[^#]*[;{}][ \t]*+(?:#.*)?)$")
 _ERROR_LOG_LINE = re.compile(r"^\s*\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2} \[")
 _FENCE = "```"
 

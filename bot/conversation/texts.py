@@ -150,7 +150,7 @@ def fit(text: str, attachments: Iterable[Attachment] = (), end: str = "") -> tup
     return head.rstrip() + note + end, (full, *kept)
 
 
-_LINE_END = re.compile(r"[.!?:)`*]\s*\n|\n(?=\s*(?:\d{1,3}[.)]|[-*•])\s)")
+_LINE_END = re.compile(r"[.!?:)`*][ \t\r]*+\n|\n(?=[ \t]*+(?:[0-9]{1,3}[.)]|[-*•])\s)")
 
 
 def _cut_point(text: str, budget: int) -> int:

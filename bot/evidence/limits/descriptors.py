@@ -191,7 +191,8 @@ def parse_systemctl_show(text: str) -> SystemdLimits:
     return SystemdLimits(hard, soft, unit, soft_known)
 
 
-_LIMITS_CONF = re.compile(r"^\s*[*@\w-]+\s+(?:soft|hard|-)\s+nofile\s+\d+", re.MULTILINE)
+_LIMITS_CONF = re.compile(r"^[ \t]*+[*@\w-]++[ \t]+(?:soft|hard|-)[ \t]+nofile[ \t]+[0-9]+", re.MULTILINE)
+r"""Within one line only: ``\s*`` at a line start once ran across every blank line after it."""
 
 
 def limits_conf_lines(text: str) -> list[str]:

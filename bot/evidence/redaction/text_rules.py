@@ -61,7 +61,7 @@ _HTPASSWD = re.compile(
     re.MULTILINE,
 )
 _HTPASSWD_DES = re.compile(r"^(?P<user>[A-Za-z0-9._-]{1,64}):(?P<hash>[./0-9A-Za-z]{13})$", re.MULTILINE)
-_DES_MIXED = re.compile(r"(?=.*[0-9./])(?=.*[A-Za-z])")
+_DES_MIXED = re.compile(r"\A(?=.*[0-9./])(?=.*[A-Za-z])")
 _CODE_VALUE = re.compile(r"[^(]{0,256}\(.{0,4096}|[A-Za-z_]\w{0,63}(?:[.:][A-Za-z_]\w{0,63}){1,8}")
 """An unquoted value that is code, not a secret: a call (``ngx.hmac_sha1(``) or a reference
 (``ngx.var.token``, ``process.env.SECRET``); the string literals passed to it are read on their own."""

@@ -1,0 +1,92 @@
+"""Every regex the engine runs on pasted text stays linear in the text.
+
+Each module-level pattern under bot/ runs (``finditer``, the most demanding use) over hostile
+inputs of 16 KB and 64 KB: blank lines, whitespace runs, repeated separators and repeated
+words the patterns look for. Linear work grows about 4x; quadratic work grows 16x. So the
+check is the growth, not a time limit: a pattern fails when 64 KB costs more than 8x what
+16 KB did (plus a small constant for timer noise). The quadratic patterns issue 13 found
+(the limits.conf pattern on blank lines, the masking pattern on whitespace runs) fail it
+before their fix.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import re
+import time
+
+import pytest
+
+import bot
+
+# Reads nginx's own C sources when maintainers rebuild the catalogue; never pasted text.
+NOT_USER_TEXT = ("bot.knowledge.catalog.csource",)
+
+UNITS = [
+    "\n", " ", "\t", " \n", "\r", "\r\n", "  \n", "a", "a ", "ab ", ":", "/", "=", ".", "-", "0", "1 ", "0.",
+    "[", "{", "(", '"', "'", "#", "\\", "%", "*", ",", ";", "$", "@", "a@", "a:", "x=", "a=b; ",
+    "systemctl show ", "nginx -", "nginx ", "ps ", "/proc/", "\n\n# x\n", "http://", "[::", "1.2.3.4 ", "%s",
+    "${", "listen ", "* soft nofile ", "key=", '"a" ', "pass: ", "Bearer ", "-----BEGIN ",
+]  # fmt: skip
+
+
+def _patterns() -> dict[str, re.Pattern[str]]:
+    found: dict[str, re.Pattern[str]] = {}
+    for info in pkgutil.walk_packages(bot.__path__, "bot."):
+        if info.name.endswith("__main__") or info.name.startswith(NOT_USER_TEXT):
+            continue
+        module = importlib.import_module(info.name)
+        for name, value in vars(module).items():
+            values = (
+                value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple)) else [value]
+            )
+            if isinstance(value, type) and value.__module__ == module.__name__:
+                values = list(vars(value).values())
+            for i, v in enumerate(values):
+                for j, p in enumerate(v if isinstance(v, tuple) else (v,)):
+                    if isinstance(p, re.Pattern) and isinstance(p.pattern, str):
+                        found[f"{info.name}.{name}[{i}][{j}]"] = p
+    return found
+
+
+PATTERNS = _patterns()
+
+
+def _cost(pattern: re.Pattern[str], text: str) -> float:
+    start = time.perf_counter()
+    for _ in pattern.finditer(text):
+        pass
+    pattern.match(text)
+    return time.perf_counter() - start
+
+
+def _text(unit: str, size: int) -> str:
+    return (unit * (size // len(unit) + 1))[:size]
+
+
+def test_the_scan_finds_the_patterns_issue_13_named():
+    names = " ".join(PATTERNS)
+    assert len(PATTERNS) > 200
+    assert "bot.evidence.limits.descriptors._LIMITS_CONF" in names
+    assert "bot.matching.masking._SPACE_PUNCT" in names
+
+
+@pytest.mark.parametrize("name", sorted(PATTERNS))
+def test_pattern_work_grows_linearly_on_hostile_64k_input(name):
+    pattern = PATTERNS[name]
+    for unit in UNITS:
+        small, large = _text(unit, 16 << 10), _text(unit, 64 << 10)
+        for _attempt in range(3):  # a busy machine may stall one run; the growth must show every time
+            t16, t64 = _cost(pattern, small), _cost(pattern, large)
+            if t64 <= 8 * t16 + 0.02:
+                break
+        else:
+            pytest.fail(f"{name} on {unit!r} repeated: 16 KB took {t16:.3f}s, 64 KB {t64:.3f}s (super-linear)")
+
+
+def test_the_growth_check_catches_a_quadratic_pattern():
+    quadratic = re.compile(r"^\s*[*@\w-]+\s+nofile", re.MULTILINE)  # the old limits.conf pattern
+    small, large = _text("\n", 2 << 10), _text("\n", 8 << 10)  # smaller: 64 KB would take a minute
+    t16, t64 = _cost(quadratic, small), _cost(quadratic, large)
+    assert t64 > 8 * t16 + 0.02
