@@ -37,7 +37,7 @@ MAX_MESSAGE_LINES = 200_000
 
 _DUMP_HEADER = re.compile(r"^# configuration file \S.*:\s*$")
 _CONFIG_LINE = re.compile(r"^[ \t]*+(?:#.*|[^#]*[;{}][ \t]*+(?:#.*)?)$")
-_ERROR_LOG_LINE = re.compile(r"^\s*\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2} \[")
+_ERROR_LOG_LINE = re.compile(r"^\s*[0-9]{4}/[0-9]{2}/[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2} \[")
 _FENCE = "```"
 
 

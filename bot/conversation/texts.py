@@ -32,7 +32,7 @@ TAIL_LINES = 500
 # A sentence ends at . ! or ? before white space, but not after an abbreviation ("e.g.").
 _SENTENCE_END = re.compile(r"(?<!\be\.g\.)(?<!\bi\.e\.)(?<!\bvs\.)(?<=[.!?])\s+")
 # A line that starts a list item or a new paragraph of its own (the rest are soft-wrapped).
-_ITEM = re.compile(r"^(?:\d{1,3}[.)]|[-*•])\s+")
+_ITEM = re.compile(r"^(?:[0-9]{1,3}[.)]|[-*•])\s+")
 
 
 def human_size(n: int) -> str:

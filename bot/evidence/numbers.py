@@ -10,20 +10,21 @@ from __future__ import annotations
 
 import re
 
-MAX_DIGITS = 18
-"""Longer runs are not a count, size or limit nginx or the kernel could hold (2**63 has 19)."""
+MAX_DIGITS = 20
+"""Longer runs are not a count, size or limit nginx or the kernel could hold (2**64 has 20
+digits; the kernel prints 2**63-1 for an unlimited ``file-max``)."""
 
-_DIGITS = re.compile(r"[0-9]{1,18}", re.ASCII)
-_SIGNED = re.compile(r"-?[0-9]{1,18}", re.ASCII)
+_DIGITS = re.compile(r"[0-9]{1,20}", re.ASCII)
+_SIGNED = re.compile(r"-?[0-9]{1,20}", re.ASCII)
 
 
 def is_number(text: str) -> bool:
-    """True when ``text`` is 1-18 ASCII digits and nothing else (what ``to_int`` converts)."""
+    """True when ``text`` is 1-20 ASCII digits and nothing else (what ``to_int`` converts)."""
     return _DIGITS.fullmatch(text) is not None
 
 
 def to_int(text: str | None) -> int | None:
-    """``text`` as a non-negative int when it is 1-18 ASCII digits; None otherwise."""
+    """``text`` as a non-negative int when it is 1-20 ASCII digits; None otherwise."""
     if text is None or _DIGITS.fullmatch(text) is None:
         return None
     return int(text)

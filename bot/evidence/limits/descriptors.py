@@ -14,13 +14,14 @@ from bot.evidence.limits.output import (
     quoted_start,
     refuse_command_error,
 )
+from bot.evidence.numbers import is_number
 from bot.evidence.sections.prompts import prompt_command
 
 _WORKER_LIMITS_CMD = "cat /proc/$(pgrep -f 'nginx: worker process' | head -1)/limits"
 
 _LIMIT_NAMES = ("Max open files", "Max processes")
 _LIMIT_ROW_LOOSE = re.compile(r"^(Max [a-z]+(?: [a-z]+){0,3})\s+(\S+)\s+(\S+)")
-_PROC_PID = re.compile(r"/proc/(\d+)/limits\b")
+_PROC_PID = re.compile(r"/proc/([0-9]{1,20})/limits\b")
 
 
 def _limits_row(line: str) -> tuple[str, str, str] | None:
@@ -130,7 +131,7 @@ def parse_ulimit(text: str) -> UlimitValues:
             row = _ULIMIT_NOFILE_ROW.match(line)
             if row is not None:
                 values[which] = limit_value(row.group(1), "open files", _ULIMIT_CMD)
-            elif "n" in flags and "a" not in flags and (line.isdigit() or line == "unlimited") and len(out) == 1:
+            elif "n" in flags and "a" not in flags and (is_number(line) or line == "unlimited") and len(out) == 1:
                 values[which] = limit_value(line, "open files", _ULIMIT_CMD)
     if not values:
         raise EvidenceError(

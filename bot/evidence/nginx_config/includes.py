@@ -24,7 +24,7 @@ MAX_BLOCK_DEPTH = 64
 """Blocks nested in blocks within the walk (http > server > location > if ... is about 6)."""
 MAX_INCLUDED_FILES = 50_000
 """File reads by ``include`` in one walk."""
-MIN_EXPANDED = 100_000
+MIN_EXPANDED = 10_000
 EXPANSION_FACTOR = 8
 MAX_EXPANDED = 2_000_000
 """Directives the walk records: ``EXPANSION_FACTOR`` times those in the dump, at least

@@ -28,8 +28,8 @@ from bot.evidence.redaction.values import AUTH_SCHEMES, looks_secret
 
 _VARIABLE = re.compile(r"\$(?:\{[A-Za-z_][A-Za-z0-9_]{0,127}\}|[A-Za-z_][A-Za-z0-9_]{0,127}|[0-9])")
 _HAS_ALNUM = re.compile(r"[A-Za-z0-9]")
-_TRIVIAL = re.compile(r"(?i)(?:on|off|true|false|yes|no|none|null|-|\d{1,3})")
-_DURATION_OR_SIZE = re.compile(r"\d{1,9}(?:ms|[smhdwMyKkGg])?")
+_TRIVIAL = re.compile(r"(?i)(?:on|off|true|false|yes|no|none|null|-|[0-9]{1,3})")
+_DURATION_OR_SIZE = re.compile(r"[0-9]{1,9}(?:ms|[smhdwMyKkGg])?")
 _PATH = re.compile(r"[/~.][^\s]{0,4095}")
 _STRING_LITERAL = re.compile(r""""(?:[^"\\\n]|\\.){0,4096}"|'(?:[^'\\\n]|\\.){0,4096}'""", re.DOTALL)
 # A pair starts only after a separator: starting inside a 256-character name re-read it.
