@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 EXAMPLE := examples/worker-connections
 
-.PHONY: setup deps demo test lint bench serve chat clean
+.PHONY: setup deps demo test lint bench fuzz serve chat clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,6 +46,13 @@ bench: setup
 	$(BIN)/python bench/bench_config.py
 	$(BIN)/python bench/bench_errorlog.py
 	$(BIN)/python bench/bench_slack.py
+
+# Fuzzing (issue 13): 100,000 inputs through match, diagnose and the conversation engine
+# in-process (no exception, none over 2 s), then 2,000 whole-process CLI runs (no internal
+# error). Full size by default; CI bounds it with FUZZ_SECONDS / FUZZ_CLI_RUNS (see .ci/run).
+fuzz: setup
+	$(BIN)/python -m tests.fuzz.engine
+	$(BIN)/python -m tests.fuzz.cli
 
 serve: setup
 	$(BIN)/nginx-triage serve --port $${PORT:-3000}
