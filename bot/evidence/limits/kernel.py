@@ -15,6 +15,7 @@ from bot.evidence.limits.output import (
 )
 from bot.evidence.numbers import is_number
 from bot.evidence.sections.prompts import prompt_command
+from bot.knowledge.texts import say
 
 _SYSCTL_LINE = re.compile(r"^([\w./-]+)\s*[=:]\s*(\S+)$")
 _SYSCTL_KEYS = {"fs.nr_open": "nr_open", "fs.file-max": "file_max"}
@@ -48,9 +49,7 @@ def parse_sysctl(text: str) -> KernelLimits:
                     found[_SYSCTL_KEYS[key]] = count_value(line, key, _SYSCTL_CMD)
     if not found:
         refuse_command_error(lines, _SYSCTL_CMD)
-        raise EvidenceError(
-            f"no fs.nr_open or fs.file-max in {quoted_start(text)}: paste the output of `{_SYSCTL_CMD}`"
-        )
+        raise EvidenceError(say("evidence.sysctl_no_limits", start=quoted_start(text), command=_SYSCTL_CMD))
     return KernelLimits(found.get("nr_open"), found.get("file_max"))
 
 

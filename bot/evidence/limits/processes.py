@@ -8,6 +8,7 @@ from bot.evidence.limits.model import EvidenceError, NginxProcess
 from bot.evidence.limits.output import output_lines, quoted_start, refuse_command_error
 from bot.evidence.numbers import is_number
 from bot.evidence.sections.prompts import prompt_command
+from bot.knowledge.texts import say
 
 _PS_CMD = "ps -o pid,ppid,user,etime,cmd -C nginx"
 
@@ -131,10 +132,7 @@ def parse_ps(text: str) -> list[NginxProcess]:
         return procs
     refuse_command_error(lines, _PS_CMD)
     if bare_pids:
-        raise EvidenceError(
-            "only bare pids (pgrep without -a): they do not say which is the master; "
-            f"paste the output of `{_PS_CMD}` or `pgrep -a nginx`"
-        )
+        raise EvidenceError(say("evidence.ps_bare_pids", command=_PS_CMD))
     raise EvidenceError(
         f"no nginx process in {quoted_start(text)}: is nginx running on that host? paste the output of `{_PS_CMD}`"
     )
