@@ -90,3 +90,31 @@ def test_the_growth_check_catches_a_quadratic_pattern():
     small, large = _text("\n", 2 << 10), _text("\n", 8 << 10)  # smaller: 64 KB would take a minute
     t16, t64 = _cost(quadratic, small), _cost(quadratic, large)
     assert t64 > 8 * t16 + 0.02
+
+
+def _growth(fn, small: str, large: str) -> tuple[float, float]:
+    for _attempt in range(3):
+        start = time.perf_counter()
+        fn(small)
+        t_small = time.perf_counter() - start
+        start = time.perf_counter()
+        fn(large)
+        t_large = time.perf_counter() - start
+        if t_large <= 8 * t_small + 0.02:
+            break
+    return t_small, t_large
+
+
+def test_limits_conf_reader_on_40k_of_blank_lines_is_linear():
+    from bot.evidence import limits_conf_lines
+
+    t10, t40 = _growth(limits_conf_lines, "\n" * 10_000, "\n" * 40_000)  # took 18-21 s before the fix
+    assert t40 <= 8 * t10 + 0.02, (t10, t40)
+
+
+def test_masking_a_line_of_whitespace_is_linear():
+    from bot.matching.masking import mask
+
+    t2, t8 = _growth(mask, "a" + " " * 2_000 + "b", "a" + " " * 8_000 + "b")  # 0.4 s per 8 KB line before
+    assert t8 <= 8 * t2 + 0.02, (t2, t8)
+    assert mask("a  \t ( b") == "a(b"
