@@ -5,7 +5,8 @@ Runs ``FUZZ_CLI_RUNS`` (default 2,000) commands - ``diagnose`` (text, json, mark
 the in-process job, ``FUZZ_JOBS`` at a time (default 2). A run passes when it exits 0 or 1
 (input refused with a one-line reason), prints no traceback and ends within
 ``FUZZ_CLI_TIMEOUT`` seconds; exit 3 (internal error), any other code, a traceback or a
-timeout fails the job. Failing inputs are kept in ``bench/out/fuzz/``.
+timeout fails the job. ``FUZZ_CLI_SECONDS``, when set, stops starting runs after that long.
+Failing inputs are kept in ``bench/out/fuzz/``.
 """
 
 from __future__ import annotations
@@ -70,20 +71,32 @@ def run(index: int, workdir: Path) -> tuple[int, str, int | str, float]:
 def main() -> int:
     runs = int(os.environ.get("FUZZ_CLI_RUNS", "2000"))
     jobs = int(os.environ.get("FUZZ_JOBS", "2"))
+    budget = float(os.environ.get("FUZZ_CLI_SECONDS", "0")) or None
     OUT.mkdir(parents=True, exist_ok=True)
     codes: Counter[str] = Counter()
     failures: list[tuple[int, str, int | str]] = []
     slowest = 0.0
     started = time.monotonic()
+    done = 0
+
+    def bounded(i: int, tmp: str) -> tuple[int, str, int | str, float] | None:
+        if budget is not None and time.monotonic() - started > budget:
+            return None  # out of time: the summary counts what ran
+        return run(i, Path(tmp))
+
     with tempfile.TemporaryDirectory(prefix="nginx-triage-fuzz-") as tmp, ThreadPoolExecutor(jobs) as pool:
-        for index, command, code, seconds in pool.map(lambda i: run(i, Path(tmp)), range(runs)):
+        for result in pool.map(lambda i: bounded(i, tmp), range(runs)):
+            if result is None:
+                continue
+            index, command, code, seconds = result
+            done += 1
             codes[f"{command} -> {code}"] += 1
             slowest = max(slowest, seconds)
             if code not in (0, 1):
                 failures.append((index, command, code))
                 (OUT / f"cli-{index}.txt").write_text(input_for(OFFSET + index), encoding="utf-8", errors="replace")
     print(
-        f"fuzz cli: {runs} runs in {time.monotonic() - started:.0f}s ({jobs} at a time, seed {SEED}): "
+        f"fuzz cli: {done} of {runs} runs in {time.monotonic() - started:.0f}s ({jobs} at a time, seed {SEED}): "
         f"{len(failures)} failed (internal error, traceback, timeout or odd exit), slowest {slowest:.1f}s"
     )
     for key, n in sorted(codes.items()):
