@@ -195,8 +195,14 @@ class Collected:
             text = text.replace("\r\n", "\n").replace("\r", "\n")
         if sum(len(t) for t in self.env_text) < ENV_SAMPLE_CHARS:
             self.env_text.append(text[:ENV_SAMPLE_CHARS])
-        self.limits_conf_lines.extend(limits_conf_lines(text))
-        for section in sniff(text):
+        try:
+            self.limits_conf_lines.extend(limits_conf_lines(text))
+            sections = sniff(text)
+        except Exception as exc:  # the sniffer failed: still match what can be log lines
+            self._unreadable(f"{name} line 1", "paste", exc)
+            self.add_log_lines((ln for ln in text.split("\n") if ln.strip()), matcher)
+            return
+        for section in sections:
             if self.out_of_time(f"{name} line {section.start_line}"):
                 return
             self.take(section, matcher, name)

@@ -143,3 +143,28 @@ def test_an_internal_error_exits_3_not_1_and_prints_no_traceback():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert proc.returncode == 3, proc.stderr
     assert "internal error: ZeroDivisionError" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_when_the_sniffer_fails_the_log_lines_are_still_matched(kb, matcher, monkeypatch):
+    import bot.diagnosis.collect as collect
+
+    def broken(_text):
+        raise IndexError("a sniffer bug")
+
+    monkeypatch.setattr(collect, "sniff", broken)
+    ev = Collected()
+    ev.add_text(LINE + "\n" + LINE + "\n", matcher, "paste 1")
+    assert ev.grouper.groups["too-many-open-files"].count == 2
+    assert any(p.startswith("paste 1 line 1:") and "IndexError" in p for p in ev.problems)
+
+
+def test_a_stopped_include_walk_calls_no_file_an_orphan():
+    files = "# configuration file /etc/nginx/nginx.conf:\nevents {}\nhttp { include /etc/nginx/b/0.conf; }\n\n"
+    files += "".join(
+        f"# configuration file /etc/nginx/b/{i}.conf:\n" + f"include /etc/nginx/b/{i + 1}.conf;\n" * 2 + "\n"
+        for i in range(30)
+    )
+    files += "# configuration file /etc/nginx/b/30.conf:\nkeepalive_timeout 5s;\n\n"
+    config = parse_dump(files)
+    assert any("stopped reading" in e.message for e in config.errors)
+    assert not any("no include in the paste reads" in e.message for e in config.errors)

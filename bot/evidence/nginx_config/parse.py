@@ -138,7 +138,7 @@ def _parse_dump(text: str, map_files: Mapper) -> NginxConfig:
             main_stmts = main_stmts[0]["block"]
     state.walk(main_stmts, main_file, ctx, frozenset((main_file,)))
     for path, stmts in parsed.items():
-        if path not in state.visited:
+        if path not in state.visited and not state.stopped:  # after a budget stop, unread is not orphaned
             ctx = orphan_context(stmts)
             issues.append(
                 ConfigIssue(
