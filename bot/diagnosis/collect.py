@@ -243,7 +243,8 @@ class Collected:
         if key in self.unreadable:
             return
         self.unreadable.add(key)
-        _log.warning("unreadable %s at %s: %s: %s", kind, where, type(exc).__name__, exc)
+        # For operators of a long-running bot; info, so a CLI run prints nothing; no input text.
+        _log.info("unreadable %s at %s: %s", kind, where, type(exc).__name__)
         self.problems.append(say("evidence.part_unreadable", where=where, kind=kind, error=type(exc).__name__))
 
     def _fill(self, name: str, value: Any, section: Section, matcher: Matcher) -> None:
