@@ -168,3 +168,12 @@ def test_a_stopped_include_walk_calls_no_file_an_orphan():
     config = parse_dump(files)
     assert any("stopped reading" in e.message for e in config.errors)
     assert not any("no include in the paste reads" in e.message for e in config.errors)
+
+
+def test_free_output_with_digits_run_together_is_refused_not_a_crash():
+    # found by the fuzz job: the Mem: pattern took one 16-digit run as two numbers, then indexed a third
+    from bot.evidence.backend.host import parse_free
+    from bot.evidence import EvidenceError
+
+    with pytest.raises(EvidenceError):
+        parse_free("Mem:   1234567890123456 7")
