@@ -172,8 +172,8 @@ def test_a_stopped_include_walk_calls_no_file_an_orphan():
 
 def test_free_output_with_digits_run_together_is_refused_not_a_crash():
     # found by the fuzz job: the Mem: pattern took one 16-digit run as two numbers, then indexed a third
-    from bot.evidence.backend.host import parse_free
     from bot.evidence import EvidenceError
+    from bot.evidence.backend.host import parse_free
 
     with pytest.raises(EvidenceError):
         parse_free("Mem:   1234567890123456 7")
