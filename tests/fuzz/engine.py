@@ -16,11 +16,14 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import logging
 import os
 import random
+import re
 import sys
 import time
 import traceback
+from collections import Counter
 from multiprocessing import get_context
 from typing import Any
 
@@ -41,6 +44,17 @@ def _setup() -> None:
 
     kb = load_kb()
     matcher = Matcher(kb)
+    caught: list[str] = []
+
+    class _Caught(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            caught.append(record.getMessage())
+
+    log = logging.getLogger("bot.diagnosis.collect")
+    log.addHandler(_Caught())
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    _state["caught"] = caught
     _state.update(kb=kb, matcher=matcher, engine=ConversationEngine(kb, matcher), seeds=load_seeds())
 
 
@@ -76,20 +90,22 @@ def run_one(text: str) -> None:
     engine.handle(None, Incoming("fuzz", "fuzzer", text, surface="cli"))
 
 
-def _work(index: int) -> tuple[int, float, float, str | None]:
+def _work(index: int) -> tuple[int, float, float, str | None, list[str]]:
     """(index, CPU seconds, wall seconds, traceback or None) of one input.
 
     The 2 s bound is on the worker's CPU time: on a shared CI machine the wall clock also
     counts other jobs' turns, which says nothing about the input.
     """
     text = input_for(index)
+    caught: list[str] = _state["caught"]
+    del caught[:]
     cpu, wall = time.process_time(), time.perf_counter()
     try:
         run_one(text)
         error = None
     except Exception:
         error = traceback.format_exc(limit=-6)
-    return index, time.process_time() - cpu, time.perf_counter() - wall, error
+    return index, time.process_time() - cpu, time.perf_counter() - wall, error, list(caught)
 
 
 def main() -> int:
@@ -112,11 +128,14 @@ def main() -> int:
     done = 0
     slowest = (0.0, -1)
     slowest_wall = 0.0
+    contained: Counter[str] = Counter()
     failures: list[tuple[int, str]] = []
     slow: list[tuple[int, float]] = []
     with get_context("fork").Pool(jobs, initializer=_setup) as pool:
-        for index, seconds, wall, error in pool.imap_unordered(_work, range(total), chunksize=16):
+        for index, seconds, wall, error, parts in pool.imap_unordered(_work, range(total), chunksize=16):
             done += 1
+            for part in parts:  # a part the engine failed to read: caught, but a bug to fix
+                contained[re.sub(r" at .*?:", ":", part)] += 1
             slowest = max(slowest, (seconds, index))
             slowest_wall = max(slowest_wall, wall)
             if error is not None:
@@ -136,6 +155,9 @@ def main() -> int:
         f"{len(failures)} exceptions, {len(slow)} over {MAX_SECONDS:.0f}s of CPU, "
         f"slowest {slowest[0]:.2f}s CPU (input {slowest[1]}), {slowest_wall:.2f}s wall at most"
     )
+    print(f"parts that failed to read and were contained as problems: {sum(contained.values())}")
+    for what, n in contained.most_common(10):
+        print(f"  {n:6d}  {what}")
     for index, error in failures[:10]:
         print(f"--- input {index} (replay: python -m tests.fuzz.engine --replay {index})\n{error}")
     for index, seconds in slow[:10]:
