@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from bot.diagnosis.collect import Collected
-from bot.diagnosis.recipe_facts import error_log_path, place_request, upstream_target
+from bot.diagnosis.recipe_facts import RequestPlace, error_log_path, place_request, upstream_target
 from bot.evidence.nginx_config.routing import backend_module
 from bot.grouping import MatchGroup
 
@@ -96,4 +96,29 @@ def command_values(ev: Collected, group: MatchGroup | None) -> dict[str, Any]:
         "uri": (facts.get("request") or " / ").split(" ")[1] if " " in (facts.get("request") or "") else "/",
         "error_log": error_log_path(ev, place),
         "peer": facts.get("peer", ""),
+        "hostname": facts.get("hostname", ""),
+        "resolver": resolver_address(ev, place),
     }
+
+
+def resolver_address(ev: Collected, place: RequestPlace | None) -> str:
+    """The first address of the ``resolver`` in force where the request was handled (else the first
+    one in the dump), for asking the DNS server nginx itself asks; empty when none is known."""
+    blocks = [place.tree, *place.route.path] if place is not None else []
+    for block in reversed(blocks):
+        own = block.own("resolver")
+        if own and own[0].args:
+            return _address_only(own[0].args[0])
+    if ev.config is not None:
+        for d in ev.config.find("resolver"):
+            if d.args:
+                return _address_only(d.args[0])
+    return ""
+
+
+def _address_only(arg: str) -> str:
+    """``127.0.0.11:53`` → ``127.0.0.11``, ``[::1]:53`` → ``::1``: ``dig @`` takes the port apart."""
+    if arg.startswith("["):
+        return arg[1:].partition("]")[0]
+    host, sep, port = arg.rpartition(":")
+    return host if sep and port.isascii() and port.isdigit() and ":" not in host else arg

@@ -166,3 +166,42 @@ def test_a_doubtful_route_says_why_in_the_recommendation(kb, matcher):
     rec = next(r for r in d.recommendations if r.directive == "proxy_buffer_size")
     assert rec.line == 12 and "(check the block: " in rec.why
     assert "an `if` block there may send it elsewhere)" in rec.why
+
+
+def test_diagnostic_commands_carry_the_backend_and_name_from_the_lines(kb, matcher):
+    """No UPSTREAM_HOST/PORT/NAME placeholder where the pasted lines name the value (issue 9, item 5)."""
+    tail = ', client: 10.0.0.1, server: shop.example.com, request: "GET /api/cart HTTP/1.1"'
+    lines = [
+        "2026/12/01 10:00:02 [error] 12#12: *5 upstream prematurely closed connection while reading response"
+        f' header from upstream{tail}, upstream: "http://10.1.2.3:8080/api/cart", host: "shop.example.com"',
+        "2026/12/01 10:00:03 [error] 12#12: *6 upstream sent no valid HTTP/1.0 header while reading response"
+        f' header from upstream{tail}, upstream: "http://10.1.2.4:8443/api/cart", host: "shop.example.com"',
+        "2026/12/01 10:00:04 [error] 12#12: *7 backend.internal could not be resolved (3: Host not found)"
+        f'{tail}, host: "shop.example.com"',
+    ]
+    conf = (
+        "# configuration file /etc/nginx/nginx.conf:\n"
+        "events {}\nhttp {\n    resolver 127.0.0.11:53 valid=10s;\n"
+        "    server {\n        listen 80;\n        server_name shop.example.com;\n"
+        "        location / { proxy_pass http://10.1.2.3:8080; }\n    }\n}\n"
+    )
+    d = _diagnose(kb, matcher, conf, "\n".join(lines))
+    commands = [c.command for c in d.commands]
+    text = "\n".join(commands)
+    assert "curl -sv -o /dev/null 'http://10.1.2.3:8080/api/cart'" in commands
+    assert any("nc -w 3 10.1.2.4 8443" in c and "Host: shop.example.com" in c for c in commands)
+    assert "curl -sv --http1.1 http://10.1.2.4:8443/" in text
+    assert "dig +short @127.0.0.11 backend.internal" in commands
+    assert "getent ahosts backend.internal; cat /etc/resolv.conf" in commands
+    for placeholder in ("UPSTREAM_HOST", "RESOLVER_IP", "BACKEND:PORT", " NAME"):
+        assert placeholder not in text
+
+
+def test_no_curl_against_a_fastcgi_backend(kb, matcher):
+    line = (
+        "2026/12/01 10:00:02 [error] 12#12: *5 upstream prematurely closed connection while reading response"
+        ' header from upstream, client: 10.0.0.1, server: shop.example.com, request: "GET /index.php HTTP/1.1",'
+        ' upstream: "fastcgi://unix:/run/php/php8.2-fpm.sock:", host: "shop.example.com"'
+    )
+    d = _diagnose(kb, matcher, line)
+    assert not [c for c in d.commands if c.command.startswith("curl")]
