@@ -45,7 +45,7 @@ def run(index: int, workdir: Path) -> tuple[int, str, int | str, float]:
     env = {**os.environ, "NGINX_TRIAGE_DEBUG": "", "COLUMNS": "100"}
     env.pop("NGINX_TRIAGE_DEBUG")
     if command == ["ask"]:
-        args, stdin = [*command, text[:2000].replace("\x00", "") or "?"], b""
+        args, stdin = [*command, "--", text[:2000].replace("\x00", "") or "?"], b""  # "--": text may start with -
     elif command == ["chat"]:
         args, stdin = command, (text + "\nquit\n").encode("utf-8", "replace")
     else:

@@ -177,3 +177,15 @@ def test_free_output_with_digits_run_together_is_refused_not_a_crash():
 
     with pytest.raises(EvidenceError):
         parse_free("Mem:   1234567890123456 7")
+
+
+FUZZ_FINDS = sorted((ROOT / "tests" / "data" / "fuzz").glob("*.txt"))
+
+
+@pytest.mark.parametrize("path", FUZZ_FINDS, ids=[p.stem for p in FUZZ_FINDS])
+def test_inputs_the_fuzz_job_broke_stay_fixed(path, kb, matcher):
+    # engine-22468/62376: a recipe's `let` multiplied a fact the paste left unknown (TypeError)
+    from tests.fuzz import engine as fuzz
+
+    fuzz._state.update(kb=kb, matcher=matcher, engine=ConversationEngine(kb, matcher))
+    fuzz.run_one(path.read_text(encoding="utf-8", errors="surrogatepass"))
