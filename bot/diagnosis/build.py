@@ -196,9 +196,12 @@ def diagnose_evidence(
             command = diag.command
             if diag.template:
                 values = values if values is not None else command_values(ev, grouper.groups.get(entry.id))
-                if not evaluate(diag.when, values):
-                    continue
-                command = render_text(command, values)
+                try:
+                    if not evaluate(diag.when, values):
+                        continue
+                    command = render_text(command, values)
+                except (TemplateError, TypeError, ValueError, ArithmeticError):
+                    continue  # a command that needs a fact these lines lack: the others still stand
             if command not in seen_cmds:
                 seen_cmds.add(command)
                 commands.append(Command(diag.why, command, diag.role or ""))
