@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 EXAMPLE := examples/worker-connections
 
-.PHONY: setup deps demo test lint bench serve chat clean fuzz-native
+.PHONY: setup deps demo test lint bench fuzz fuzz-native serve chat clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -51,11 +51,11 @@ bench: setup
 	-$(BIN)/python bench/soak_serve.py --turns $${SOAK_TURNS:-20000}
 	-NGINX_TRIAGE_BURST=500 $(BIN)/python -m pytest -q -s -p no:cacheprovider tests/integration/test_slack_exactly_once.py -k burst
 
-# The C scanner under AddressSanitizer + UBSan, fed >= FUZZ_LINES mutated and random lines
-# (bounded by FUZZ_SECONDS). Any finding aborts with the sanitizer's report (non-zero exit).
+# The C scanner under AddressSanitizer + UBSan, fed >= NATIVE_FUZZ_LINES mutated and random lines
+# (bounded by NATIVE_FUZZ_SECONDS). Any finding aborts with the sanitizer's report (non-zero exit).
 FUZZ_DIR     := build/fuzz-native
-FUZZ_LINES   ?= 100000
-FUZZ_SECONDS ?= 120
+NATIVE_FUZZ_LINES   ?= 100000
+NATIVE_FUZZ_SECONDS ?= 120
 CC           ?= cc
 fuzz-native: setup
 	@mkdir -p $(FUZZ_DIR)
@@ -67,7 +67,14 @@ fuzz-native: setup
 	LD_PRELOAD="$$($(CC) -print-file-name=libasan.so)" PYTHONMALLOC=malloc \
 		ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:strict_string_checks=1 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-		$(BIN)/python tests/fuzz/fuzz_native.py --module-dir $(FUZZ_DIR) --lines $(FUZZ_LINES) --seconds $(FUZZ_SECONDS)
+		$(BIN)/python tests/fuzz/fuzz_native.py --module-dir $(FUZZ_DIR) --lines $(NATIVE_FUZZ_LINES) --seconds $(NATIVE_FUZZ_SECONDS)
+
+# Fuzzing (issue 13): 100,000 inputs through match, diagnose and the conversation engine
+# in-process (no exception, none over 2 s), then 2,000 whole-process CLI runs (no internal
+# error). Full size by default; CI bounds it with FUZZ_SECONDS / FUZZ_CLI_RUNS (see .ci/run).
+fuzz: setup
+	$(BIN)/python -m tests.fuzz.engine
+	$(BIN)/python -m tests.fuzz.cli
 
 serve: setup
 	$(BIN)/nginx-triage serve --port $${PORT:-3000}

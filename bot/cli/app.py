@@ -1,7 +1,9 @@
 """The ``nginx-triage`` command line: the engine's offline front door.
 
 Exit codes are a contract (DESIGN.md): 0 ok, 1 input that could not be used (with a
-one-line reason on stderr), 2 usage. Nothing a user types or pastes may end in a traceback.
+one-line reason on stderr), 2 usage; and 3 for an internal error (a fault of ours, never of
+the input), so scripts and the fuzz job can tell the two apart. Nothing a user types or
+pastes may end in a traceback.
 
 Start-up is part of the product: a two-line ``diagnose`` must answer in a blink, so this
 module imports only the standard library at the top. ``argparse`` parses (typer, click and
@@ -22,6 +24,9 @@ from typing import TYPE_CHECKING, Any, NoReturn
 if TYPE_CHECKING:
     from bot.knowledge.loader import KnowledgeBase
     from bot.matching import Matcher
+
+EXIT_INTERNAL = 3
+"""Exit code of an internal error: distinct from 1 (input that could not be used) and 2 (usage)."""
 
 PROGRESS_MIN_BYTES = 4 << 20
 """Show a progress bar on a terminal for inputs bigger than this."""
@@ -337,11 +342,21 @@ def main(argv: list[str] | None = None) -> None:
         if os.environ.get("NGINX_TRIAGE_DEBUG"):
             raise
         sys.stderr.write(
-            f"nginx-triage: internal error: {type(exc).__name__}: {exc} (set NGINX_TRIAGE_DEBUG=1 for the traceback)\n"
+            f"nginx-triage: internal error: {type(exc).__name__} at {_where(exc)} "
+            "(set NGINX_TRIAGE_DEBUG=1 for the traceback)\n"
         )
-        sys.exit(1)
+        sys.exit(EXIT_INTERNAL)
     try:
         sys.stdout.flush()
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     sys.exit(code)
+
+
+def _where(exc: BaseException) -> str:
+    """``module.py:line`` of the innermost frame in our code: enough to report, never the input's text."""
+    import traceback
+
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if "/bot/" in f.filename.replace(os.sep, "/")]
+    last = frames[-1] if frames else None
+    return "unknown" if last is None else f"{last.filename.replace(os.sep, '/').rsplit('/bot/', 1)[-1]}:{last.lineno}"

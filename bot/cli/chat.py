@@ -22,6 +22,7 @@ from rich.syntax import Syntax
 from bot.cli.paste import BRACKETED_PASTE_OFF, BRACKETED_PASTE_ON, MessageReader
 from bot.conversation.engine import ConversationEngine
 from bot.conversation.model import Attachment, Button, ConversationState, Incoming, IncomingFile, Reply
+from bot.evidence.numbers import is_number
 from bot.knowledge.loader import KnowledgeBase
 from bot.matching.matcher import Matcher
 
@@ -88,7 +89,7 @@ def _as_action(message: str, buttons: tuple[Button, ...]) -> Button | None:
     word = message.strip().lower()
     if "\n" in word or not buttons:
         return None
-    if word.isdigit():
+    if is_number(word):
         index = int(word)
         return buttons[index - 1] if 1 <= index <= len(buttons) else None
     action = _KEYWORDS.get(word)

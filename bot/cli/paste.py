@@ -36,8 +36,8 @@ MAX_MESSAGE_LINES = 200_000
 """A bound on one message (the engine refuses big pastes with a clear error long before)."""
 
 _DUMP_HEADER = re.compile(r"^# configuration file \S.*:\s*$")
-_CONFIG_LINE = re.compile(r"^\s*(?:#.*|[^#]*[;{}]\s*(?:#.*)?)$")
-_ERROR_LOG_LINE = re.compile(r"^\s*\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2} \[")
+_CONFIG_LINE = re.compile(r"^[ \t]*+(?:#.*|[^#]*[;{}][ \t]*+(?:#.*)?)$")
+_ERROR_LOG_LINE = re.compile(r"^\s*[0-9]{4}/[0-9]{2}/[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2} \[")
 _FENCE = "```"
 
 

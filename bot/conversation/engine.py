@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass, replace
 
 from bot.conversation import texts
+from bot.conversation.budget import TURN_SECONDS, turn_budget, turn_deadline
 from bot.conversation.first_answer import concerns_capacity, diagnosis_replies, focused
 from bot.conversation.guide import (
     Verdict,
@@ -41,6 +42,7 @@ from bot.diagnosis.build import diagnose_evidence
 from bot.diagnosis.collect import Collected
 from bot.diagnosis.model import Diagnosis
 from bot.evidence import is_evidence, sniff
+from bot.evidence.numbers import is_number
 from bot.evidence.redaction import Masked, redact_intake
 from bot.faq.answer import Answer, FaqIndex
 from bot.knowledge.loader import KnowledgeBase
@@ -125,12 +127,14 @@ class ConversationEngine:
         *,
         max_paste_bytes: int = 1_000_000,
         max_thread_bytes: int = 4_000_000,
+        turn_seconds: float | None = TURN_SECONDS,
     ) -> None:
         self.kb = kb
         self.matcher = matcher
         self.faq = FaqIndex(kb, matcher)
         self.max_paste_bytes = max_paste_bytes
         self.max_thread_bytes = max_thread_bytes
+        self.turn_seconds = turn_seconds
 
     # -- entry ----------------------------------------------------------------------------
 
@@ -138,10 +142,11 @@ class ConversationEngine:
         """The new state of the thread and the replies to send, in order."""
         current = _copy(state) if state is not None else ConversationState(thread=incoming.thread)
         unchanged = current.to_json()
-        if incoming.action:
-            new, replies = self._action(current, incoming)
-        else:
-            new, replies = self._message(current, incoming)
+        with turn_budget(self.turn_seconds):
+            if incoming.action:
+                new, replies = self._action(current, incoming)
+            else:
+                new, replies = self._message(current, incoming)
         if new.to_json() != unchanged:
             new.updated_at = max(time.time(), new.updated_at)
         return new, replies
@@ -150,8 +155,10 @@ class ConversationEngine:
 
     def diagnose(self, pastes: list[str], state: ConversationState) -> Diagnosis:
         """The diagnosis from every paste of the thread (already redacted)."""
-        ev = Collected()
+        ev = Collected(deadline=turn_deadline())
         for i, text in enumerate(pastes, 1):
+            if ev.out_of_time(f"paste {i}"):
+                break
             ev.add_text(text, self.matcher, f"paste {i}")
         return diagnose_evidence(ev, self.kb, state.target_concurrency, state.environment)
 
@@ -425,6 +432,6 @@ class ConversationEngine:
 
 def _step_number(value: str | None, current: int | None) -> int | None:
     """The step a button names; buttons without a value mean the current step."""
-    if value and value.strip().isdigit():
+    if value and is_number(value.strip()):
         return int(value.strip())
     return current

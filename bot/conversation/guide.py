@@ -23,6 +23,7 @@ from bot.diagnosis.collect import Collected
 from bot.diagnosis.model import Command, Diagnosis, Recommendation
 from bot.diagnosis.recipes import find_directive
 from bot.evidence import ConfigParseError, NginxConfig, parse_dump, sniff
+from bot.evidence.numbers import is_number
 from bot.knowledge.guides_schema import Guide, Step
 from bot.knowledge.loader import KnowledgeBase
 from bot.knowledge.recipes_schema import Block
@@ -94,7 +95,7 @@ def required_fd(kb: KnowledgeBase, d: Diagnosis) -> int | None:
         env.settings[FD_DIRECTIVE] for env in kb.environments.values() if FD_DIRECTIVE in env.settings
     }
     for rec in d.recommendations:
-        if rec.directive in names and rec.recommended.isdigit():
+        if rec.directive in names and is_number(rec.recommended):
             return int(rec.recommended)
     after = d.capacity.get("after_fix") or {}
     wc = after.get("worker_connections") or d.capacity.get("worker_connections")

@@ -32,7 +32,7 @@ TAIL_LINES = 500
 # A sentence ends at . ! or ? before white space, but not after an abbreviation ("e.g.").
 _SENTENCE_END = re.compile(r"(?<!\be\.g\.)(?<!\bi\.e\.)(?<!\bvs\.)(?<=[.!?])\s+")
 # A line that starts a list item or a new paragraph of its own (the rest are soft-wrapped).
-_ITEM = re.compile(r"^(?:\d{1,3}[.)]|[-*•])\s+")
+_ITEM = re.compile(r"^(?:[0-9]{1,3}[.)]|[-*•])\s+")
 
 
 def human_size(n: int) -> str:
@@ -150,7 +150,7 @@ def fit(text: str, attachments: Iterable[Attachment] = (), end: str = "") -> tup
     return head.rstrip() + note + end, (full, *kept)
 
 
-_LINE_END = re.compile(r"[.!?:)`*]\s*\n|\n(?=\s*(?:\d{1,3}[.)]|[-*•])\s)")
+_LINE_END = re.compile(r"[.!?:)`*][ \t\r]*+\n|\n(?=[ \t]*+(?:[0-9]{1,3}[.)]|[-*•])\s)")
 
 
 def _cut_point(text: str, budget: int) -> int:

@@ -26,6 +26,7 @@ from bot.diagnosis.recipe_facts import error_log_path
 from bot.diagnosis.recipes import plan_changes, recipe_runs
 from bot.diagnosis.sizing_input import build_sizing_input
 from bot.diagnosis.user_values import command_values, fill_placeholders, pasted_names
+from bot.evidence.numbers import is_number
 from bot.grouping import Grouper, MatchGroup, group_lines
 from bot.knowledge.loader import KnowledgeBase
 from bot.knowledge.templates import evaluate, fix_template, render_text
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
 
 SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
 
-_KEEP_BREAK = re.compile(r"^\s*(?:[-*+]\s|\d+[.)]\s|```|\||#|\$\s)|^\s{2,}\S")
+_KEEP_BREAK = re.compile(r"^\s*(?:[-*+]\s|[0-9]{1,20}[.)]\s|```|\||#|\$\s)|^\s{2,}\S")
 
 
 def reflow(text: str) -> str:
@@ -124,7 +125,7 @@ def _capacity_after(inp: SizingInput, recs: list[Recommendation]) -> Capacity:
     A new ``worker_rlimit_nofile`` replaces the limit a worker's pasted table showed: the new
     workers set it themselves, so the ceiling after the fix is the new one (issue 9, item 6).
     """
-    changed = {r.directive: int(r.recommended) for r in recs if r.recommended.isascii() and r.recommended.isdigit()}
+    changed = {r.directive: int(r.recommended) for r in recs if r.recommended.isascii() and is_number(r.recommended)}
     after = replace(
         inp,
         worker_connections=changed.get("worker_connections", inp.worker_connections),
@@ -197,9 +198,12 @@ def diagnose_evidence(
             command = diag.command
             if diag.template:
                 values = values if values is not None else command_values(ev, grouper.groups.get(entry.id))
-                if not evaluate(diag.when, values):
-                    continue
-                command = render_text(command, values)
+                try:
+                    if not evaluate(diag.when, values):
+                        continue
+                    command = render_text(command, values)
+                except (TemplateError, TypeError, ValueError, ArithmeticError):
+                    continue  # a command that needs a fact these lines lack: the others still stand
             if command not in seen_cmds:
                 seen_cmds.add(command)
                 commands.append(Command(diag.why, command, diag.role or ""))

@@ -10,7 +10,9 @@ was pasted is still diagnosed.
 
 from __future__ import annotations
 
+import logging
 import re
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,9 +47,13 @@ from bot.evidence.backend.model import (
     Resolution,
 )
 from bot.evidence.backend.usage import NginxPs
+from bot.evidence.numbers import is_number
 from bot.evidence.system.model import AccessLog, Certificate, DiskUsage, PathPermissions, RunEnvironment
 from bot.grouping import Grouper
+from bot.knowledge.texts import say
 from bot.matching import Matcher
+
+_log = logging.getLogger(__name__)
 
 ENV_SAMPLE_CHARS = 200_000
 """Raw text kept to recognise the environment (systemd, Docker, Kubernetes) from."""
@@ -98,6 +104,11 @@ class Collected:
     questions: list[str] = field(default_factory=list)
     limits_conf_lines: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    unreadable: set[tuple[str, str]] = field(default_factory=set)
+    deadline: float | None = None
+    """``time.monotonic()`` after which no more is read (a conversation turn's budget); None: no limit."""
+    stopped: bool = False
+    """(kind, error) of parts that failed to read: each is reported once."""
     present: set[str] = field(default_factory=set)
     env_text: list[str] = field(default_factory=list)
     map_files: Mapper = field(default=map, repr=False, compare=False)
@@ -123,7 +134,7 @@ class Collected:
             return "master", f"`{cmd}` reads the master's limits (pgrep -o and the pid file name the master)"
         rlimit = self.config.worker_rlimit_nofile if self.config else None
         soft, hard = paste.limits.nofile_soft, paste.limits.nofile_hard
-        if rlimit is not None and rlimit.args and rlimit.args[0].isdigit():
+        if rlimit is not None and rlimit.args and is_number(rlimit.args[0]):
             value = int(rlimit.args[0])
             if soft == value and hard == value:
                 return "worker", f"soft = hard = worker_rlimit_nofile {value}: a worker set them"
@@ -171,9 +182,15 @@ class Collected:
         add = self.grouper.add
         match_text = matcher.match_text
         seen = False
-        for raw in lines:
+        for number, raw in enumerate(lines, 1):
+            if not number & 1023 and self.out_of_time(f"line {number}"):
+                break
             seen = True
-            line, m = match_text(raw)
+            try:
+                line, m = match_text(raw)
+            except Exception as exc:  # one unreadable line never sinks the others
+                self._unreadable(f"line {number}", "error-log", exc)
+                continue
             add(line, m)
             if len(self.env_text) < 50:
                 self.env_text.append(raw[:500])
@@ -182,11 +199,30 @@ class Collected:
 
     def add_text(self, text: str, matcher: Matcher, name: str = "paste") -> None:
         """Sniff a paste or a small file and take every section it holds."""
+        if "\r" in text:  # CRLF, and CR-only line ends (old Mac tools, some consoles) end lines too
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
         if sum(len(t) for t in self.env_text) < ENV_SAMPLE_CHARS:
             self.env_text.append(text[:ENV_SAMPLE_CHARS])
-        self.limits_conf_lines.extend(limits_conf_lines(text))
-        for section in sniff(text):
+        try:
+            self.limits_conf_lines.extend(limits_conf_lines(text))
+            sections = sniff(text)
+        except Exception as exc:  # the sniffer failed: still match what can be log lines
+            self._unreadable(f"{name} line 1", "paste", exc)
+            self.add_log_lines((ln for ln in text.split("\n") if ln.strip()), matcher)
+            return
+        for section in sections:
+            if self.out_of_time(f"{name} line {section.start_line}"):
+                return
             self.take(section, matcher, name)
+
+    def out_of_time(self, where: str) -> bool:
+        """True once the turn's ``deadline`` has passed; says so once, with where reading stopped."""
+        if self.deadline is None or (not self.stopped and time.monotonic() < self.deadline):
+            return False
+        if not self.stopped:
+            self.stopped = True
+            self.problems.append(say("evidence.out_of_time", where=where))
+        return True
 
     def take(self, section: Section, matcher: Matcher, name: str = "paste") -> None:
         """Read one sniffed section into the field its kind fills (``bot.evidence.SECTION_KINDS``)."""
@@ -200,8 +236,24 @@ class Collected:
         except (EvidenceError, ConfigParseError) as exc:
             self.problems.append(f"{where}: {exc}")
             return
+        except RecursionError as exc:
+            self._unreadable(where, section.kind, exc)
+            return
+        except Exception as exc:  # a bug on odd input: this part is lost, the rest is still read
+            self._unreadable(where, section.kind, exc)
+            return
         if kind.proves is not None:
             self.present.add(kind.proves)
+
+    def _unreadable(self, where: str, kind: str, exc: BaseException) -> None:
+        """Record a part the engine failed to read as a ``problem`` with its place (once per kind of failure)."""
+        key = (kind, type(exc).__name__)
+        if key in self.unreadable:
+            return
+        self.unreadable.add(key)
+        # For operators of a long-running bot; info, so a CLI run prints nothing; no input text.
+        _log.info("unreadable %s at %s: %s", kind, where, type(exc).__name__)
+        self.problems.append(say("evidence.part_unreadable", where=where, kind=kind, error=type(exc).__name__))
 
     def _fill(self, name: str, value: Any, section: Section, matcher: Matcher) -> None:
         """Keep a parsed value in field ``name``: lists grow, a single value is replaced (the later paste wins)."""

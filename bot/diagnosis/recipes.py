@@ -270,7 +270,10 @@ def with_lets(run: RecipeRun) -> RecipeRun:
         return run
     facts = dict(run.facts)
     for name, expression in run.recipe.let.items():
-        facts[name] = evaluate(expression, facts)
+        try:
+            facts[name] = evaluate(expression, facts)
+        except (TypeError, ValueError, ArithmeticError):  # a fact the paste left unknown (None) or odd
+            facts[name] = None
     return RecipeRun(run.recipe, facts, run.place)
 
 

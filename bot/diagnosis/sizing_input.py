@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from bot.diagnosis.collect import Collected
 from bot.evidence import NginxConfig
+from bot.evidence.numbers import is_number
 from bot.grouping import MatchGroup
 from bot.knowledge.loader import KnowledgeBase
 from bot.sizing import SizingInput
@@ -30,7 +31,7 @@ def _int_arg(config: NginxConfig | None, name: str) -> int | None:
         "worker_rlimit_nofile": config.worker_rlimit_nofile,
         "worker_processes": config.worker_processes,
     }[name]
-    if directive is None or not directive.args or not directive.args[0].isdigit():
+    if directive is None or not directive.args or not is_number(directive.args[0]):
         return None
     return int(directive.args[0])
 
@@ -77,10 +78,10 @@ def _fed(group: MatchGroup, feed: SizingFeed) -> LogValue:
     assert feed.fact is not None  # the schema wants exactly one of fact and value
     if feed.pick == "max":
         tally = group.tallies.get(feed.fact)
-        values = [int(v) for v in (tally.counts if tally else {}) if v.isdigit()]
+        values = [int(v) for v in (tally.counts if tally else {}) if is_number(v)]
         return max(values) if values else None
     value = group.facts.get(feed.fact)
-    return int(value) if value and value.isdigit() else None
+    return int(value) if value and is_number(value) else None
 
 
 def from_log(ev: Collected, kb: KnowledgeBase) -> dict[str, LogValue]:

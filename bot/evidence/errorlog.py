@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from bot.evidence.numbers import is_number
+
 MAX_LINE_CHARS = 8192
 """nginx caps a line at 2048 bytes; wrappers add a little. Longer input is cut, never refused."""
 
@@ -22,10 +24,12 @@ _WRAPPERS = re.compile(
         (?:[\s>`]|\*\*)+                                           # indentation, markdown quote/bold
       | [\w][\w.-]{0,62}\s*\|\s?                                  # docker compose "web_1  | "
       | \[pod/[^\]\s]{1,200}\]\s                                  # kubectl logs --prefix
-      | \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?\s+(?:(?:stdout|stderr)\s+[FP]\s+)?
-      | \d{4}-\d\d-\d\d\ \d\d:\d\d:\d\d\.\d+\s+                   # s6-log timestamps
-      | [A-Z][a-z]{2}\ [\d ]\d\ \d\d:\d\d:\d\d\ [\w.-]{1,64}\ [\w./@-]{1,64}(?:\[\d+\])?:?\s  # journald/syslog
-      | [\w.-]{1,64}\ [\w./@-]{1,64}\[\d+\]:\s                    # syslog without a time: "host nginx[12]: "
+      | [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,20})?(?:Z|[+-][0-9]{2}:?[0-9]{2})?\s+
+        (?:(?:stdout|stderr)\s+[FP]\s+)?
+      | [0-9]{4}-[0-9]{2}-[0-9]{2}\ [0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{1,20}\s+  # s6-log timestamps
+      | [A-Z][a-z]{2}\ [0-9 ][0-9]\ [0-9]{2}:[0-9]{2}:[0-9]{2}\ [\w.-]{1,64}\ [\w./@-]{1,64}(?:\[[0-9]{1,20}\])?:?\s
+        # journald/syslog
+      | [\w.-]{1,64}\ [\w./@-]{1,64}\[[0-9]{1,20}\]:\s  # syslog without a time: "host nginx[12]: "
       | (?:Starting|Restarting|Reloading|Stopping|Testing)\ [\w.-]{1,40}(?:\ configuration)?:\s
     )""",
     re.VERBOSE,
@@ -33,20 +37,20 @@ _WRAPPERS = re.compile(
 
 _PREFIX = re.compile(
     r"""^
-    (?:(?P<time>\d{4}/\d\d/\d\d\ \d\d:\d\d:\d\d)\s+)?
+    (?:(?P<time>[0-9]{4}/[0-9][0-9]/[0-9][0-9]\ [0-9][0-9]:[0-9][0-9]:[0-9][0-9])\s+)?
     (?:nginx:\s+)?
     (?:\[?(?P<level>emerg|alert|crit|error|warn|notice|info|debug)\]:?\s+)?
-    (?:(?P<pid>\d+)\s?\#\s?(?P<tid>\d+):\s*)?
-    (?:\*\s?(?P<cid>\d+)\s+)?
+    (?:(?P<pid>[0-9]{1,20})\s?\#\s?(?P<tid>[0-9]{1,20}):\s*)?
+    (?:\*\s?(?P<cid>[0-9]{1,20})\s+)?
     """,
     re.VERBOSE | re.IGNORECASE,
 )
 
 # nginx writes "(%d: %s)"; the space tells errno from "(20:unable to get ...)" TLS codes.
 # A paste cut inside the parenthesis still carries the number.
-_ERRNO = re.compile(r"\((\d{1,5}): ([^)]{0,80})(?:\)|$)")
-_STREAM_BYTES = re.compile(r", bytes from/to (client|upstream):(\d+)/(\d+)")
-_NGINX_DATE = re.compile(r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d ")
+_ERRNO = re.compile(r"\(([0-9]{1,5}): ([^)]{0,80})(?:\)|$)")
+_STREAM_BYTES = re.compile(r", bytes from/to (client|upstream):([0-9]{1,20})/([0-9]{1,20})")
+_NGINX_DATE = re.compile(r"^[0-9]{4}/[0-9][0-9]/[0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9] ")
 
 CONTEXT_KEYS = ("client", "server", "request", "subrequest", "upstream", "host", "referrer")
 
@@ -157,13 +161,13 @@ def _parse_standard(raw: str) -> LogLine | None:
     if colon < 0:
         return None
     pid, tid = raw[start:hash_at], raw[hash_at + 1 : colon]
-    if not (pid.isdigit() and tid.isdigit()):
+    if not (is_number(pid) and is_number(tid)):
         return None
     pos = colon + 2
     cid = None
     if raw.startswith("*", pos):
         space = raw.find(" ", pos)
-        if space > 0 and raw[pos + 1 : space].isdigit():
+        if space > 0 and is_number(raw[pos + 1 : space]):
             cid = int(raw[pos + 1 : space])
             pos = space + 1
     return _finish(raw, raw[pos:].strip(), raw[:19], raw[21:end], int(pid), int(tid), cid, False)

@@ -57,6 +57,10 @@ def check_sample(sample: bytes, name: str) -> None:
             raise InputError(f"{name}: mostly control bytes: this is binary data, not a text log")
 
 
+BLANK_START_BYTES = 16 << 20
+"""Blank bytes held back to learn whether any text follows them; past this, lines flow."""
+
+
 def iter_lines_binary(stream: BinaryIO, name: str, *, on_bytes: object = None) -> Iterator[str]:
     """Yield decoded lines from a byte stream, each cut at ``MAX_LINE_BYTES``.
 
@@ -66,13 +70,16 @@ def iter_lines_binary(stream: BinaryIO, name: str, *, on_bytes: object = None) -
     report = on_bytes if callable(on_bytes) else None
     first = stream.read(_SNIFF_BYTES)
     check_sample(first, name)
-    if not first.strip():
-        raise InputError(f"{name}: empty input; paste NGINX error-log lines or pass a log file")
-    pending = first
+    pending, text_seen = _past_blank_start(stream, first, name)
     carry = b""
     skipping = False  # inside an overlong line: drop bytes until its newline
     while True:
         buf = carry + pending if carry else pending
+        held = b""
+        if buf.endswith(b"\r"):  # its LF may start the next chunk: decide then
+            buf, held = buf[:-1], b"\r"
+        if b"\r" in buf:  # CRLF and old Mac CR-only line ends both end a line
+            buf = buf.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         start = 0
         while True:
             nl = buf.find(b"\n", start)
@@ -91,14 +98,41 @@ def iter_lines_binary(stream: BinaryIO, name: str, *, on_bytes: object = None) -
             carry = b""
             skipping = True
         else:
-            carry = rest
+            carry = rest + held
         if report is not None:
             report(len(pending))
         pending = stream.read(_CHUNK)
         if not pending:
             break
-    if carry and not skipping:
+        if not text_seen and pending.strip():
+            text_seen = True
+    if not skipping:
+        yield from _last_line(carry)
+    if not text_seen:
+        raise InputError(f"{name}: empty input; paste NGINX error-log lines or pass a log file")
+
+
+def _last_line(carry: bytes) -> Iterator[str]:
+    """The input's last line when it has no newline after it (a lone CR still ends it)."""
+    if carry.endswith(b"\r"):
+        yield carry[:-1].decode("utf-8", "replace")
+    elif carry:
         yield carry.decode("utf-8", "replace")
+
+
+def _past_blank_start(stream: BinaryIO, first: bytes, name: str) -> tuple[bytes, bool]:
+    """The first chunk, extended over a blank start (up to ``BLANK_START_BYTES``), and whether text was seen.
+
+    64 KiB of blank lines before the first log line is not an empty input; an input with no
+    text at all is, and says so before any line is yielded when it is small enough to tell.
+    """
+    data = first
+    while not data.strip() and len(data) < BLANK_START_BYTES:
+        more = stream.read(_CHUNK)
+        if not more:
+            raise InputError(f"{name}: empty input; paste NGINX error-log lines or pass a log file")
+        data += more
+    return data, bool(data.strip())
 
 
 def iter_lines_text(text: str) -> Iterator[str]:

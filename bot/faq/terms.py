@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING
 
 from rapidfuzz import fuzz, process
 
+from bot.evidence.numbers import is_number
+
 if TYPE_CHECKING:
     from bot.knowledge.vocabulary_schema import Vocabulary
 
@@ -38,11 +40,11 @@ not a different word (``weather`` / ``either``: 77)."""
 _WORD = re.compile(r"[a-z0-9_]+")
 # What a pasted log fragment carries besides words: dates, times, addresses and ports.
 _NOISE = re.compile(
-    r"\d{4}/\d{2}/\d{2}|\d{1,2}:\d{2}:\d{2}|\[?[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}\]?(?::\d{1,5})?"
-    r"|\d{1,3}(?:\.\d{1,3}){3}(?::\d{1,5})?",
+    r"[0-9]{4}/[0-9]{2}/[0-9]{2}|[0-9]{1,2}:[0-9]{2}:[0-9]{2}|\[?[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}\]?(?::[0-9]{1,5})?"
+    r"|[0-9]{1,3}(?:\.[0-9]{1,3}){3}(?::[0-9]{1,5})?",
     re.IGNORECASE,
 )
-_IDENTIFIER = re.compile(r"^(?:[a-z0-9]+_[a-z0-9_]+|\d[a-z0-9]*)$")
+_IDENTIFIER = re.compile(r"^(?:[a-z0-9]+_[a-z0-9_]+|[0-9][a-z0-9]*)$")
 
 
 @cache
@@ -111,7 +113,7 @@ class Analyzer:
         out = []
         for word in self.words(text):
             if word not in self._known_set:
-                if word.isdigit():
+                if is_number(word):
                     continue  # a number no entry names (a port, a count) says nothing about the topic
                 if len(word) >= TYPO_MIN_LENGTH:
                     word = self._closest(word) or word

@@ -13,12 +13,14 @@ import re
 _QUOTED = re.compile(r'"([^"]{0,2048})"')
 _PROSE = re.compile(r"[a-z][a-z ,.:_-]{0,59}")
 _URL = re.compile(r"\b[a-z][a-z0-9+.-]{1,15}://\S{1,2048}")
-_IPV6 = re.compile(r"\[[0-9a-f:]{2,45}\](?::\d+)?")
-_IPV4 = re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b")
+_IPV6 = re.compile(r"\[[0-9a-f:]{2,45}\](?::[0-9]{1,20})?")
+_IPV4 = re.compile(r"\b[0-9]{1,3}(?:\.[0-9]{1,3}){3}(?::[0-9]{1,20})?\b")
 _PATH = re.compile(r"(?<![\w/])(?:unix:)?/[\w.@%+~-]{0,255}(?:/[\w.@%+~-]{0,255}){0,64}")
 _HEX = re.compile(r"\b(?:0x)?[0-9a-f]{8,}\b")
-_NUMBER = re.compile(r"\d+(?:\.\d+)?")
-_SPACE_PUNCT = re.compile(r"\s*([():#*,;=\[\]])\s*")
+_NUMBER = re.compile(r"[0-9]{1,20}(?:\.[0-9]{1,20})?")
+_SPACE_PUNCT = re.compile(r" ?([():#*,;=\[\]]) ?")
+r"""Applied after runs of whitespace became one space: ``\s*`` around the class was quadratic on
+a long run of blanks (every start re-read the run)."""
 _SPACES = re.compile(r"\s+")
 _PRINTF = re.compile(r"%(?:[-0-9.*]*)(?:ui|uA|uz|xi|i|d|s|V|O|P|T|z|M|r|p)")
 
@@ -41,8 +43,8 @@ def mask(message: str) -> str:
     s = _PATH.sub("/p", s)
     s = _HEX.sub("h", s)
     s = _NUMBER.sub("0", s)
-    s = _SPACE_PUNCT.sub(r"\1", s)
-    return _SPACES.sub(" ", s).strip(" .$")
+    s = _SPACES.sub(" ", s)
+    return _SPACE_PUNCT.sub(r"\1", s).strip(" .$")
 
 
 def mask_format(fmt: str) -> str:

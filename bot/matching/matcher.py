@@ -47,9 +47,9 @@ FUZZY_MIN_CHARS = 18
 _NOT_NGINX = re.compile(
     r"""(?:
         # access log: "METHOD ..." STATUS
-        "\s?(?:GET|POST|PUT|HEAD|DELETE|OPTIONS|PATCH|CONNECT|PROPFIND|-|\\x[0-9A-F]{2})[^"]{0,4096}"\s\d{3}\s
-      | \bAH\d{5}:                                   # Apache
-      | ^\[pid:\s\d+\|app:                           # uWSGI
+        "\s?(?:GET|POST|PUT|HEAD|DELETE|OPTIONS|PATCH|CONNECT|PROPFIND|-|\\x[0-9A-F]{2})[^"]{0,4096}"\s[0-9]{3}\s
+      | \bAH[0-9]{5}:                                   # Apache
+      | ^\[pid:\s[0-9]{1,20}\|app:                           # uWSGI
       | \bswSSL_|\bWARNING\t                         # Swoole
       | \bINFO\s(?:exited|spawned|success):          # supervisord
       | ^nginx:\s(?:the\s)?configuration\sfile\s[^\s]+\s(?:syntax\sis\sok|test\sis\ssuccessful)
@@ -87,6 +87,10 @@ class _Compiled:
 
 
 _BUNDLED = object()
+
+
+_BLANK: dict[str, LogLine] = {}
+"""Parsed blank lines by their text (immutable, so shared); bounded."""
 
 
 class Matcher:
@@ -343,7 +347,14 @@ class Matcher:
         return guess
 
     def match_text(self, raw: str) -> tuple[LogLine, Match | None]:
-        """Parse and match one raw line."""
+        """Parse and match one raw line (a blank one at once: a paste may hold tens of thousands)."""
+        if not raw or raw.isspace():
+            line = _BLANK.get(raw)
+            if line is None:
+                line = parse_line(raw)
+                if len(_BLANK) < 256:
+                    _BLANK[raw] = line
+            return line, None
         line = parse_line(raw)
         return line, self.match(line)
 

@@ -9,7 +9,6 @@ state a different policy instead of editing arithmetic.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 # --- facts from the nginx source (NGINX-FACTS sections 3.1-3.4) ---------------------------
@@ -81,7 +80,7 @@ class SizingRules:
             return 1
         if n <= self.round_step:
             return 1 << (n - 1).bit_length()
-        return math.ceil(n / self.round_step) * self.round_step
+        return -(-n // self.round_step) * self.round_step  # integers: n / step overflowed a float
 
 
 DEFAULT_RULES = SizingRules()

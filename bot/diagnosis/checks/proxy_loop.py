@@ -17,7 +17,7 @@ from bot.diagnosis.collect import Collected
 READS: tuple[str, ...] = ()
 
 _LOCAL_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1", "0.0.0.0", "*", "[::]"}
-_HOST_PORT = re.compile(r"^(?:[a-z]+://)?(?P<host>\[[^\]]+\]|[^:/]+)(?::(?P<port>\d+))?")
+_HOST_PORT = re.compile(r"^(?:[a-z]+://)?(?P<host>\[[^\]]+\]|[^:/]+)(?::(?P<port>[0-9]{1,20}))?")
 
 
 _PORT_WRITTEN = re.compile(r"(?:^|:)[0-9]{1,5}$")

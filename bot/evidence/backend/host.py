@@ -56,6 +56,8 @@ def parse_free(text: str) -> Memory:
         if m is None:
             continue
         values = [_mb(t, scale) for t in m.group("nums").split()]
+        if len(values) < 3:  # digits run together ("Mem: 1234567890123456 0"): not free's row
+            continue
         available = values[5] if len(values) >= 6 else None
         return Memory(values[0], values[1], values[2], available)
     refuse_command_error(lines, FREE_COMMAND)

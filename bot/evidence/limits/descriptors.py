@@ -14,13 +14,15 @@ from bot.evidence.limits.output import (
     quoted_start,
     refuse_command_error,
 )
+from bot.evidence.numbers import is_number
 from bot.evidence.sections.prompts import prompt_command
+from bot.knowledge.texts import say
 
 _WORKER_LIMITS_CMD = "cat /proc/$(pgrep -f 'nginx: worker process' | head -1)/limits"
 
 _LIMIT_NAMES = ("Max open files", "Max processes")
 _LIMIT_ROW_LOOSE = re.compile(r"^(Max [a-z]+(?: [a-z]+){0,3})\s+(\S+)\s+(\S+)")
-_PROC_PID = re.compile(r"/proc/(\d+)/limits\b")
+_PROC_PID = re.compile(r"/proc/([0-9]{1,20})/limits\b")
 
 
 def _limits_row(line: str) -> tuple[str, str, str] | None:
@@ -59,17 +61,11 @@ def parse_proc_limits(text: str) -> ProcLimits:
             limit_value(hard, f"{name} hard limit", _WORKER_LIMITS_CMD),
         )
         if name in found and found[name] != values:
-            raise EvidenceError(
-                f"two different {name!r} rows: this holds more than one process's limits; "
-                "paste one /proc/PID/limits table at a time"
-            )
+            raise EvidenceError(say("evidence.limits_two_tables", row=name))
         found[name] = values
     if "Max open files" not in found:
         refuse_command_error(lines, _WORKER_LIMITS_CMD)
-        raise EvidenceError(
-            f"no 'Max open files' row in {quoted_start(text)}: paste the whole output of `{_WORKER_LIMITS_CMD}` "
-            "(a worker's table; the master's does not show worker_rlimit_nofile)"
-        )
+        raise EvidenceError(say("evidence.limits_no_nofile_row", start=quoted_start(text), command=_WORKER_LIMITS_CMD))
     nofile = found["Max open files"]
     nproc = found.get("Max processes")
     return ProcLimits(
@@ -120,23 +116,18 @@ def parse_ulimit(text: str) -> UlimitValues:
         if flags is None:
             continue
         if not flags and out:
-            raise EvidenceError(
-                f"`ulimit` without -n prints the file-size limit, not open files: paste `{_ULIMIT_CMD}`"
-            )
+            raise EvidenceError(say("evidence.ulimit_without_n", command=_ULIMIT_CMD))
         which = "hard" if "H" in flags and "S" not in flags else "soft"
         for line in out:
             if line.startswith("ulimit:") or COMMAND_FAILED.search(line):
-                raise EvidenceError(f"ulimit failed ({line[:120]}); run `{_ULIMIT_CMD}` as the user that starts nginx")
+                raise EvidenceError(say("evidence.ulimit_failed", output=line[:120], command=_ULIMIT_CMD))
             row = _ULIMIT_NOFILE_ROW.match(line)
             if row is not None:
                 values[which] = limit_value(row.group(1), "open files", _ULIMIT_CMD)
-            elif "n" in flags and "a" not in flags and (line.isdigit() or line == "unlimited") and len(out) == 1:
+            elif "n" in flags and "a" not in flags and (is_number(line) or line == "unlimited") and len(out) == 1:
                 values[which] = limit_value(line, "open files", _ULIMIT_CMD)
     if not values:
-        raise EvidenceError(
-            f"no open-files limit in {quoted_start(text)}: paste `{_ULIMIT_CMD}` with the commands "
-            "(`ulimit -a` shows it as 'open files (-n)')"
-        )
+        raise EvidenceError(say("evidence.ulimit_no_nofile", start=quoted_start(text), command=_ULIMIT_CMD))
     return UlimitValues(values.get("soft"), values.get("hard"), "soft" in values, "hard" in values)
 
 
@@ -178,20 +169,18 @@ def parse_systemctl_show(text: str) -> SystemdLimits:
             props[m.group(1)] = m.group(2).strip()
     unit = props.get("Id") or unit
     if props.get("LoadState") == "not-found":
-        raise EvidenceError(
-            f"systemd has no unit {unit or 'by that name'} (LoadState=not-found): find the real name with "
-            "`systemctl list-units --all '*nginx*'` and run `systemctl show UNIT -p LimitNOFILE -p LimitNOFILESoft`"
-        )
+        raise EvidenceError(say("evidence.systemd_no_unit", unit=unit or "by that name"))
     if "LimitNOFILE" not in props:
         refuse_command_error(lines, _SYSTEMCTL_CMD)
-        raise EvidenceError(f"no LimitNOFILE= line in {quoted_start(text)}: paste the output of `{_SYSTEMCTL_CMD}`")
+        raise EvidenceError(say("evidence.systemd_no_limit", start=quoted_start(text), command=_SYSTEMCTL_CMD))
     hard = limit_value(props["LimitNOFILE"], "LimitNOFILE", _SYSTEMCTL_CMD)
     soft_known = "LimitNOFILESoft" in props
     soft = limit_value(props["LimitNOFILESoft"], "LimitNOFILESoft", _SYSTEMCTL_CMD) if soft_known else None
     return SystemdLimits(hard, soft, unit, soft_known)
 
 
-_LIMITS_CONF = re.compile(r"^\s*[*@\w-]+\s+(?:soft|hard|-)\s+nofile\s+\d+", re.MULTILINE)
+_LIMITS_CONF = re.compile(r"^[ \t]*+[*@\w-]++[ \t]+(?:soft|hard|-)[ \t]+nofile[ \t]+[0-9]+", re.MULTILINE)
+r"""Within one line only: ``\s*`` at a line start once ran across every blank line after it."""
 
 
 def limits_conf_lines(text: str) -> list[str]:

@@ -13,7 +13,9 @@ from bot.evidence.limits.output import (
     refuse_command_error,
     single_number,
 )
+from bot.evidence.numbers import is_number
 from bot.evidence.sections.prompts import prompt_command
+from bot.knowledge.texts import say
 
 _SYSCTL_LINE = re.compile(r"^([\w./-]+)\s*[=:]\s*(\S+)$")
 _SYSCTL_KEYS = {"fs.nr_open": "nr_open", "fs.file-max": "file_max"}
@@ -40,16 +42,14 @@ def parse_sysctl(text: str) -> KernelLimits:
                 key = _sysctl_key(m.group(1))
                 if key in _SYSCTL_KEYS:
                     found[_SYSCTL_KEYS[key]] = count_value(m.group(2), key, _SYSCTL_CMD)
-            elif line.isdigit() and bare < len(asked):
+            elif is_number(line) and bare < len(asked):
                 key = asked[bare]
                 bare += 1
                 if key in _SYSCTL_KEYS:
                     found[_SYSCTL_KEYS[key]] = count_value(line, key, _SYSCTL_CMD)
     if not found:
         refuse_command_error(lines, _SYSCTL_CMD)
-        raise EvidenceError(
-            f"no fs.nr_open or fs.file-max in {quoted_start(text)}: paste the output of `{_SYSCTL_CMD}`"
-        )
+        raise EvidenceError(say("evidence.sysctl_no_limits", start=quoted_start(text), command=_SYSCTL_CMD))
     return KernelLimits(found.get("nr_open"), found.get("file_max"))
 
 
@@ -60,7 +60,7 @@ def parse_file_nr(text: str) -> FileNr:
     """Read the three numbers of ``/proc/sys/fs/file-nr`` (tabs, or spaces after a chat client)."""
     lines = output_lines(text)
     rows = [line.split() for line in lines if prompt_command(line) is None]
-    triples = [row for row in rows if len(row) == 3 and all(w.isascii() and w.isdigit() for w in row)]
+    triples = [row for row in rows if len(row) == 3 and all(w.isascii() and is_number(w) for w in row)]
     if len(triples) != 1:
         refuse_command_error(lines, _FILE_NR_CMD)
         what = "several lines of three numbers" if triples else f"no line of three numbers in {quoted_start(text)}"
@@ -69,7 +69,7 @@ def parse_file_nr(text: str) -> FileNr:
     return FileNr(allocated, unused, maximum)
 
 
-_NPROC_VALUE = re.compile(r"^(?:nproc:\s*)?(\d{1,7})$")
+_NPROC_VALUE = re.compile(r"^(?:nproc:\s*)?([0-9]{1,7})$")
 
 
 def parse_nproc(text: str) -> int:
@@ -80,7 +80,7 @@ def parse_nproc(text: str) -> int:
     return n
 
 
-_CPU_MAX = re.compile(r"^(\d+|max)\s+(\d+)\s*$", re.MULTILINE)
+_CPU_MAX = re.compile(r"^([0-9]{1,20}|max)\s+([0-9]{1,20})\s*$", re.MULTILINE)
 
 
 def parse_cpus(text: str) -> CpuCount:
@@ -92,7 +92,7 @@ def parse_cpus(text: str) -> CpuCount:
     quota = _CPU_MAX.search(text)
     counts = _CPU_MAX.sub("", text)
     count = None
-    if any(line.strip().isdigit() or "nproc:" in line for line in counts.splitlines()):
+    if any(is_number(line.strip()) or "nproc:" in line for line in counts.splitlines()):
         count = parse_nproc(counts)
     if quota is None or quota.group(1) == "max":
         return CpuCount(count, None)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from bot.evidence.limits.model import EvidenceError
+from bot.evidence.numbers import is_number
 from bot.evidence.sections.prompts import prompt_command
 
 LINE_CHARS = 4096
@@ -53,14 +54,14 @@ def limit_value(token: str, what: str, paste: str) -> int | None:
     """A limit value: a non-negative integer, or ``unlimited``/``infinity`` as None."""
     if token in ("unlimited", "infinity"):
         return None
-    if token.isascii() and token.isdigit() and len(token) <= 20:
+    if token.isascii() and is_number(token) and len(token) <= 20:
         return int(token)
     raise EvidenceError(f"{what}: expected a number or 'unlimited', got {token!r}; paste the output of `{paste}`")
 
 
 def count_value(token: str, what: str, paste: str) -> int:
     """A count: a non-negative integer, else an ``EvidenceError`` naming what to paste."""
-    if token.isascii() and token.isdigit() and len(token) <= 20:
+    if token.isascii() and is_number(token) and len(token) <= 20:
         return int(token)
     raise EvidenceError(f"{what}: expected a number, got {token!r}; paste the output of `{paste}`")
 

@@ -6,7 +6,9 @@ import re
 
 from bot.evidence.limits.model import EvidenceError, NginxProcess
 from bot.evidence.limits.output import output_lines, quoted_start, refuse_command_error
+from bot.evidence.numbers import is_number
 from bot.evidence.sections.prompts import prompt_command
+from bot.knowledge.texts import say
 
 _PS_CMD = "ps -o pid,ppid,user,etime,cmd -C nginx"
 
@@ -62,7 +64,7 @@ def _headerless(line: str) -> tuple[list[str], str] | None:
         if not candidates:
             return None
         at = candidates[0]
-        if at == 1 and len(candidates) > 1 and words[0][1].isdigit():
+        if at == 1 and len(candidates) > 1 and is_number(words[0][1]):
             at = candidates[1]
         if any(w.rsplit("/", 1)[-1] in _SEARCH_TOOLS for _, w in words[:at]):
             return None  # `grep nginx`, `tail -f /var/log/nginx/...`: a search for nginx, not nginx
@@ -73,14 +75,14 @@ def _from_columns(cols: list[str]) -> tuple[int, int | None, str | None] | None:
     """pid, ppid, user from the columns of pgrep -a, busybox ps, ps -o, ps aux or ps -ef."""
     if not cols:
         return None
-    if cols[0].isdigit():  # pgrep -a, busybox ps, ps -o pid,ppid,user,...
+    if is_number(cols[0]):  # pgrep -a, busybox ps, ps -o pid,ppid,user,...
         pid = int(cols[0])
-        if len(cols) >= 2 and cols[1].isdigit():
-            user = cols[2] if len(cols) >= 3 and not cols[2][:1].isdigit() else None
+        if len(cols) >= 2 and is_number(cols[1]):
+            user = cols[2] if len(cols) >= 3 and not is_number(cols[2][:1]) else None
             return pid, int(cols[1]), user
         return pid, None, cols[1] if len(cols) >= 2 else None
-    if len(cols) >= 2 and cols[1].isdigit():  # ps aux (user pid %cpu ...), ps -ef (uid pid ppid c ...)
-        ppid = int(cols[2]) if len(cols) == 7 and cols[2].isdigit() else None
+    if len(cols) >= 2 and is_number(cols[1]):  # ps aux (user pid %cpu ...), ps -ef (uid pid ppid c ...)
+        ppid = int(cols[2]) if len(cols) == 7 and is_number(cols[2]) else None
         return int(cols[1]), ppid, cols[0]
     return None
 
@@ -101,7 +103,7 @@ def parse_ps(text: str) -> list[NginxProcess]:
         if "PID" in words and words[-1] in _PS_COMMAND_COLUMNS:
             header = words
             continue
-        if s.isdigit():
+        if is_number(s):
             bare_pids += 1
             continue
         cols: list[str]
@@ -109,10 +111,10 @@ def parse_ps(text: str) -> list[NginxProcess]:
             parts = s.split(None, len(header) - 1)
             named = {_PS_HEADER_NAMES[h]: v for h, v in zip(header, parts, strict=False) if h in _PS_HEADER_NAMES}
             cmd = parts[-1]
-            if not named.get("pid", "").isdigit():
+            if not is_number(named.get("pid", "")):
                 continue
             ppid_text = named.get("ppid", "")
-            found = (int(named["pid"]), int(ppid_text) if ppid_text.isdigit() else None, named.get("user"))
+            found = (int(named["pid"]), int(ppid_text) if is_number(ppid_text) else None, named.get("user"))
         else:
             split = _headerless(s)
             if split is None:
@@ -130,10 +132,7 @@ def parse_ps(text: str) -> list[NginxProcess]:
         return procs
     refuse_command_error(lines, _PS_CMD)
     if bare_pids:
-        raise EvidenceError(
-            "only bare pids (pgrep without -a): they do not say which is the master; "
-            f"paste the output of `{_PS_CMD}` or `pgrep -a nginx`"
-        )
+        raise EvidenceError(say("evidence.ps_bare_pids", command=_PS_CMD))
     raise EvidenceError(
         f"no nginx process in {quoted_start(text)}: is nginx running on that host? paste the output of `{_PS_CMD}`"
     )

@@ -7,7 +7,7 @@ import re
 from bot.evidence.limits.model import EvidenceError, SocketSummary
 from bot.evidence.limits.output import output_lines, quoted_start, refuse_command_error, single_number
 
-_COUNT_VALUE = re.compile(r"^(\d{1,19})$")
+_COUNT_VALUE = re.compile(r"^([0-9]{1,19})$")
 
 
 def parse_ss_count(text: str) -> int:
@@ -15,9 +15,9 @@ def parse_ss_count(text: str) -> int:
     return single_number(text, _COUNT_VALUE, "ss -tan state established | wc -l", "a socket count")
 
 
-_SS_TOTAL = re.compile(r"^Total:\s+(\d+)")
-_SS_TCP = re.compile(r"^TCP:\s+(\d+)\s+\((.*)\)")
-_SS_PAIR = re.compile(r"\b([a-z]+) (\d+)")
+_SS_TOTAL = re.compile(r"^Total:\s+([0-9]{1,20})")
+_SS_TCP = re.compile(r"^TCP:\s+([0-9]{1,20})\s+\((.*)\)")
+_SS_PAIR = re.compile(r"\b([a-z]+) ([0-9]{1,20})")
 _SS_CMD = "ss -s"
 
 

@@ -15,7 +15,9 @@ from typing import Any
 import crossplane
 from crossplane.errors import NgxParserSyntaxError
 
+from bot.evidence.nginx_config.includes import MAX_BLOCK_DEPTH
 from bot.evidence.nginx_config.model import HTTP_LEVEL, MAIN_BLOCKS, PASTED, ConfigIssue
+from bot.knowledge.texts import say
 
 _BINARY = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
 _MAX_REPAIRS = 200
@@ -24,14 +26,64 @@ _OPEN_QUOTE = re.compile(r"""^(?:[^'"\\\n]*+(?:'[^'\\\n]*'|"[^"\\\n]*")?+)*+['"\
 _INDENT_OR_COMMENT = re.compile(r"^[ \t]+(?:#.*)?|^#.*", re.MULTILINE)
 
 
-def _disk_path(root: str, path: str, index: int) -> str:
-    """Where ``path`` lives in the temporary tree: mirrored when absolute and safe."""
-    norm = os.path.normpath(path)
-    if os.path.isabs(norm) and "\x00" not in norm:
-        candidate = os.path.join(root, "tree", norm.lstrip("/"))
-        if not os.path.isdir(candidate):
-            return candidate
-    return os.path.join(root, "other", f"{index}.conf")
+def _disk_path(root: str, index: int) -> str:
+    """Where file ``index`` of the dump lives in the temporary directory.
+
+    Named by its place in the dump, never by the pasted path: a pasted path may be a
+    directory, 300 characters long or 1,100 levels deep, and must not reach the file system.
+    """
+    return os.path.join(root, f"{index}.conf")
+
+
+def _deep_blocks(text: str, path: str, issues: list[ConfigIssue]) -> str:
+    """Blank, in the copy, blocks nested deeper than nginx configurations go (crossplane recurses).
+
+    The blanked lines always hold as many ``{`` as ``}``, so the rest still balances.
+    """
+    if text.count("{") <= MAX_BLOCK_DEPTH:
+        return text
+    lines = text.split("\n")
+    depth = 0
+    start: int | None = None
+    start_depth = 0
+    first: int | None = None
+    for i, line in enumerate(lines):
+        before = depth
+        peak = depth
+        for ch in _unquoted(line):
+            depth = depth + 1 if ch == "{" else max(0, depth - 1)
+            peak = max(peak, depth)
+        if start is None and peak > MAX_BLOCK_DEPTH:
+            start, start_depth = i, before
+            first = first or i + 1
+        if start is not None:
+            lines[i] = ""
+            if depth <= start_depth:
+                start = None
+    if first is None:
+        return text
+    issues.append(ConfigIssue(say("evidence.blocks_too_deep", limit=MAX_BLOCK_DEPTH), path, first, partial=True))
+    return "\n".join(lines)
+
+
+def _unquoted(line: str) -> Iterator[str]:
+    """``{`` and ``}`` of one line outside quotes and comments."""
+    quote = ""
+    escaped = False
+    for ch in line:
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif quote:
+            if ch == quote:
+                quote = ""
+        elif ch in "\"'":
+            quote = ch
+        elif ch == "#":
+            return
+        elif ch in "{}":
+            yield ch
 
 
 def _write(disk: str, text: str) -> None:
@@ -55,8 +107,7 @@ def _blank_binary_lines(text: str, path: str, issues: list[ConfigIssue]) -> str:
                 first = i + 1
     issues.append(
         ConfigIssue(
-            f"binary bytes (not text) on {count} line(s), first at line {first}; "
-            "those lines were ignored - paste the text output of `nginx -T`",
+            say("evidence.binary_lines", count=count, first=first),
             path,
             first,
             partial=True,
@@ -126,9 +177,7 @@ def _repair(disk: str, text: str, path: str, issues: list[ConfigIssue]) -> str:
             lines = text.split("\n")
             seen = sum(1 for tok, ln, quoted in tokens if tok == "}" and not quoted and ln == lineno)
             cols = list(_unquoted_braces(lines[lineno - 1])) if lineno <= len(lines) else []
-            issues.append(
-                ConfigIssue('unexpected "}" (more closing than opening braces); ignored it', path, lineno, partial=True)
-            )
+            issues.append(ConfigIssue(say("evidence.stray_brace"), path, lineno, partial=True))
             if seen >= len(cols):
                 break
             line = lines[lineno - 1]
@@ -142,8 +191,7 @@ def _repair(disk: str, text: str, path: str, issues: list[ConfigIssue]) -> str:
         if pending is not None:
             issues.append(
                 ConfigIssue(
-                    f'directive "{pending[0]}" is not terminated by ";" - the file ends '
-                    f"inside it at line {end_line} (truncated paste?)",
+                    say("evidence.unterminated", name=pending[0], end_line=end_line),
                     path,
                     pending[1],
                     partial=True,
@@ -154,9 +202,7 @@ def _repair(disk: str, text: str, path: str, issues: list[ConfigIssue]) -> str:
             name, opened = stack[-1]
             issues.append(
                 ConfigIssue(
-                    f'unexpected end of file, expecting "}}": the "{name}" block opened at line '
-                    f"{opened} never closes ({len(stack)} block(s) open at line {end_line}; "
-                    "truncated paste? paste the whole `nginx -T` output)",
+                    say("evidence.unclosed_block", name=name, opened=opened, open=len(stack), end_line=end_line),
                     path,
                     opened,
                     partial=True,
@@ -184,7 +230,7 @@ def _cut_partial_tail(text: str, path: str, issues: list[ConfigIssue]) -> str:
     line = text.count("\n", 0, cut) + 1 + next(i for i, ln in enumerate(tail.split("\n")) if ln in residue)
     issues.append(
         ConfigIssue(
-            f'the text ends inside directive "{residue[0].split()[0]}" before its ";" (truncated paste?); ignored it',
+            say("evidence.cut_directive", name=residue[0].split()[0]),
             path,
             line,
             partial=True,
@@ -222,7 +268,8 @@ def _parse_text(disk: str, text: str, path: str, issues: list[ConfigIssue]) -> l
     )
     entry = payload["config"][0]
     for err in entry["errors"]:
-        message = f"could not parse: {err['error'] or 'unexpected end of file'}"
+        reason = (err["error"] or "unexpected end of file").replace(f" in {disk}:{err['line']}", "").replace(disk, path)
+        message = f"could not parse: {reason}"
         issues.append(ConfigIssue(message, path, err["line"], partial=True))
     return list(entry["parsed"])
 
@@ -247,9 +294,9 @@ FileResult = tuple[str, list[dict[str, Any]], list[ConfigIssue], list[str]]
 def parse_file(job: FileJob) -> FileResult:
     """Parse one file of the dump: (path, statements, issues, synthetic wrapper block names)."""
     root, index, path, content = job
-    disk = _disk_path(root, path, index)
+    disk = _disk_path(root, index)
     file_issues: list[ConfigIssue] = []
-    work = _blank_binary_lines(content, path, file_issues)
+    work = _deep_blocks(_blank_binary_lines(content, path, file_issues), path, file_issues)
     stmts = _parse_text(disk, work, path, file_issues)
     wrapped: list[str] = []
     if path == PASTED:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.evidence.numbers import is_number
+
 PASTED = "(pasted)"
 """File name used when the paste has no ``# configuration file`` headers."""
 
@@ -126,7 +128,7 @@ class UpstreamServer:
     def max_fails(self) -> int | None:
         """``max_fails`` when given and numeric; nginx's default is 1."""
         value = self.params.get("max_fails")
-        return int(value) if value is not None and value.isdigit() else None
+        return int(value) if value is not None and is_number(value) else None
 
     @property
     def fail_timeout(self) -> str | None:

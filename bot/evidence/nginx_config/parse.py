@@ -38,6 +38,7 @@ from bot.evidence.nginx_config.model import (
 )
 from bot.evidence.nginx_config.split import split_dump, strip_noise
 from bot.evidence.nginx_config.walk import Walk, orphan_context, upstream_of
+from bot.knowledge.texts import say
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")
@@ -135,27 +136,22 @@ def _parse_dump(text: str, map_files: Mapper) -> NginxConfig:
         if len(main_stmts) == 1 and main_stmts[0]["directive"] == name and main_stmts[0].get("block") is not None:
             ctx = (*ctx, name)
             main_stmts = main_stmts[0]["block"]
-    state.walk(main_stmts, main_file, ctx, (main_file,))
+    state.walk(main_stmts, main_file, ctx, frozenset((main_file,)))
     for path, stmts in parsed.items():
-        if path not in state.visited:
+        if path not in state.visited and not state.stopped:  # after a budget stop, unread is not orphaned
             ctx = orphan_context(stmts)
             issues.append(
                 ConfigIssue(
-                    f"no include in the paste reads this file; read it as if it were in the "
-                    f"{' > '.join(ctx) or 'main'} context",
+                    say("evidence.orphan_file", context=" > ".join(ctx) or "main"),
                     path,
                     None,
                 )
             )
             state.visited.add(path)
-            state.walk(stmts, path, ctx, (path,))
+            state.walk(stmts, path, ctx, frozenset((path,)))
 
     if PASTED in files and not _has_known_directive(state.directives):
-        raise ConfigParseError(
-            f"no NGINX configuration found in the pasted text ({text.count(chr(10)) + 1} line(s), no "
-            "'# configuration file PATH:' headers and no known directive): paste the output of "
-            "`sudo nginx -T` (it prints every config file with such headers), or the config file itself"
-        )
+        raise ConfigParseError(say("evidence.no_config", lines=text.count("\n") + 1))
 
     upstreams: dict[str, Upstream] = {}
     names: dict[str, set[str]] = {"http": set(), "stream": set()}

@@ -7,11 +7,13 @@ nginx's own blank line after each file goes exactly once.
 
 from __future__ import annotations
 
+import posixpath
 import re
 
 from crossplane.analyzer import DIRECTIVES as _KNOWN_DIRECTIVES
 
 from bot.evidence.nginx_config.model import ConfigIssue
+from bot.knowledge.texts import say
 
 _HEADER = re.compile(r"^# configuration file (?P<path>.+):[ \t]*$", re.MULTILINE)
 # Lines a terminal copy adds around the dump: nginx's stderr verdicts, prompts, code fences.
@@ -60,13 +62,37 @@ def strip_noise(lines: list[str], *, leading: bool, prose: bool) -> list[str]:
     return lines[start:end]
 
 
+MAX_PATH_CHARS = 1024
+"""Longer pasted file names are shortened (Linux's PATH_MAX is 4096, real ones are short)."""
+MAX_PATH_LEVELS = 64
+"""Deeper pasted paths are shortened too (a 1,100-level path is damage, not a config)."""
+_KEEP = 200
+_KEEP_LEVELS = 16
+
+
+def clean_path(path: str) -> tuple[str, bool]:
+    """A header's path normalised (``a//b/../c/`` -> ``a/c``) and bounded; True when shortened."""
+    path = path.strip()
+    if path.startswith("/"):
+        path = posixpath.normpath(path)
+        path = "/" + path.lstrip("/")  # normpath keeps a leading "//"
+    if len(path) <= MAX_PATH_CHARS and path.count("/") <= MAX_PATH_LEVELS:
+        return path, False
+    head, _, name = path.rpartition("/")
+    return "/".join(head.split("/")[:_KEEP_LEVELS])[:_KEEP] + "/.../" + name[-_KEEP:], True
+
+
 def split_dump(text: str) -> tuple[dict[str, str], list[ConfigIssue]]:
     """Cut the dump into files on its headers. Empty dict when there are no headers."""
     headers = list(_HEADER.finditer(text))
     files: dict[str, str] = {}
     issues: list[ConfigIssue] = []
     for i, m in enumerate(headers):
-        path = m.group("path").strip()
+        path, shortened = clean_path(m.group("path"))
+        if shortened:
+            issues.append(
+                ConfigIssue(say("evidence.path_too_long", limit=MAX_PATH_CHARS, levels=MAX_PATH_LEVELS), path)
+            )
         start = m.end() + 1
         last = i + 1 == len(headers)
         block = text[start:] if last else text[start : headers[i + 1].start()]
@@ -76,13 +102,7 @@ def split_dump(text: str) -> tuple[dict[str, str], list[ConfigIssue]]:
         if block.endswith("\n"):
             block = block[:-1]
         if path in files:
-            issues.append(
-                ConfigIssue(
-                    f"file printed twice in the paste (two dumps pasted together?); kept the first copy of {path}",
-                    path,
-                    None,
-                )
-            )
+            issues.append(ConfigIssue(say("evidence.file_twice", path=path), path, None))
             continue
         files[path] = block
     return files, issues

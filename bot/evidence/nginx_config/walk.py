@@ -4,12 +4,16 @@ and ``*_pass`` targets extracted on the way."""
 
 from __future__ import annotations
 
-import os
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.evidence.nginx_config.includes import (
+    MAX_BLOCK_DEPTH,
+    MAX_INCLUDE_DEPTH,
+    MAX_INCLUDED_FILES,
+    IncludeGraph,
+)
 from bot.evidence.nginx_config.model import (
     HTTP_LEVEL,
     MAIN_BLOCKS,
@@ -21,32 +25,8 @@ from bot.evidence.nginx_config.model import (
     Upstream,
     UpstreamServer,
 )
-
-
-def _glob_regex(pattern: str) -> re.Pattern[str]:
-    """nginx's glob(3): ``*`` and ``?`` never cross ``/``; ``[...]`` is a class."""
-    out = []
-    i = 0
-    while i < len(pattern):
-        ch = pattern[i]
-        if ch == "*":
-            out.append("[^/]*")
-        elif ch == "?":
-            out.append("[^/]")
-        elif ch == "[":
-            close = pattern.find("]", i + 2)
-            if close < 0:
-                out.append(re.escape(ch))
-            else:
-                body = pattern[i + 1 : close]
-                if body.startswith("!"):
-                    body = "^" + body[1:]
-                out.append("[" + body.replace("\\", "\\\\") + "]")
-                i = close
-        else:
-            out.append(re.escape(ch))
-        i += 1
-    return re.compile("".join(out) + r"\Z")
+from bot.evidence.numbers import to_int
+from bot.knowledge.texts import say
 
 
 def _block_name(stmt: dict[str, Any]) -> str:
@@ -57,7 +37,7 @@ def _block_name(stmt: dict[str, Any]) -> str:
 
 @dataclass
 class Walk:
-    """Mutable state of the single walk over the parsed files."""
+    """Mutable state of the single walk over the parsed files, and what it has spent."""
 
     parsed: dict[str, list[dict[str, Any]]]
     prefix: str | None
@@ -68,42 +48,78 @@ class Walk:
     raw_proxies: list[Directive] = field(default_factory=list)
     upstreams: list[Upstream] = field(default_factory=list)
     visited: set[str] = field(default_factory=set)
+    """Files some include (or the walk's start) read: the others are orphans."""
+    graph: IncludeGraph = field(init=False)
+    budget: int = field(init=False)
+    included: int = 0
+    read_in_loop: set[str] = field(default_factory=set)
+    """Files already read through an include that closes a loop: read once, never again."""
+    stopped: bool = False
+    reported: set[tuple[str, object]] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.graph = IncludeGraph(self.parsed, self.prefix)
+        self.budget = self.graph.expansion_budget()
+
+    def _issue(self, key: str, d: Directive, *, partial: bool = True, once: object = None, **values: Any) -> None:
+        """Report text ``key`` at ``d`` once (or once per ``once``), however often the walk passes it."""
+        seen = (key, once if once is not None else (d.file, d.line))
+        if seen in self.reported:
+            return
+        self.reported.add(seen)
+        self.issues.append(ConfigIssue(say(key, **values), d.file, d.line, partial=partial))
 
     def resolve(self, pattern: str, d: Directive) -> list[str]:
         """Files of the dump that ``include pattern`` reads, in the order nginx read them."""
-        if not os.path.isabs(pattern) and self.prefix is not None:
-            pattern = os.path.normpath(os.path.join(self.prefix, pattern))
-        magic = any(c in pattern for c in "*?[")
-        if magic:
-            rx = _glob_regex(pattern)
-            hits = [p for p in self.parsed if rx.match(p)]
-            if not hits and self.prefix is None:
-                tail = _glob_regex("*/" + pattern.lstrip("/"))
-                hits = [p for p in self.parsed if tail.match(p)]
-            return hits
-        if pattern in self.parsed:
-            return [pattern]
-        if self.prefix is None or not os.path.isabs(pattern):
-            hits = [p for p in self.parsed if p.endswith("/" + pattern.lstrip("/"))]
-            if hits:
-                return hits[:1]
-        self.issues.append(
-            ConfigIssue(
-                f'include "{d.args[0]}" names a file that is not in the paste; '
-                "paste the whole `nginx -T` output (it prints every included file)",
-                d.file,
-                d.line,
-                partial=d.file != PASTED,  # a lone file's includes were never pasted; a dump prints them all
-            )
-        )
-        return []
+        hits = self.graph.resolve(pattern)
+        if hits is None:
+            # a lone file's includes were never pasted; a dump prints them all
+            self._issue("evidence.include_not_in_paste", d, partial=d.file != PASTED, pattern=pattern)
+            return []
+        return hits
 
-    def walk(self, stmts: Iterable[dict[str, Any]], file: str, ctx: tuple[str, ...], stack: tuple[str, ...]) -> None:
+    def _include(self, d: Directive, ctx: tuple[str, ...], stack: frozenset[str], depth: int) -> None:
+        """Read the files ``include`` names, inside the budgets, each loop's files once."""
+        for path in self.resolve(d.args[0], d):
+            if self.stopped:
+                return
+            if self.graph.in_loop(d.file, path):
+                self._issue(
+                    "evidence.include_loop", d, once=self.graph.component.get(path), pattern=d.args[0], target=path
+                )
+                if path in stack or path in self.read_in_loop:
+                    continue
+                self.read_in_loop.add(path)
+            if len(stack) >= MAX_INCLUDE_DEPTH:
+                self._issue("evidence.include_too_deep", d, limit=MAX_INCLUDE_DEPTH)
+                self.visited |= self.graph.reachable(
+                    path, self.visited
+                )  # read by includes, too deep to follow: no orphans
+                continue
+            if self.included >= MAX_INCLUDED_FILES:
+                self._stop(d, "evidence.include_too_many_files", MAX_INCLUDED_FILES)
+                return
+            self.included += 1
+            self.visited.add(path)
+            self.walk(self.parsed[path], path, ctx, stack | {path}, depth)
+
+    def _stop(self, d: Directive, key: str, limit: int) -> None:
+        self.stopped = True
+        self._issue(key, d, limit=limit)
+
+    def walk(
+        self, stmts: Iterable[dict[str, Any]], file: str, ctx: tuple[str, ...], stack: frozenset[str], depth: int = 0
+    ) -> None:
         """Record every statement in reading order, descending into blocks and the files includes name."""
         for stmt in stmts:
+            if self.stopped:
+                return
             name: str = stmt["directive"]
             block = stmt.get("block")
             d = Directive(name, tuple(stmt["args"]), file, stmt["line"], ctx, block is not None)
+            if len(self.directives) >= self.budget:
+                self._stop(d, "evidence.include_too_big", self.budget)
+                return
             self.directives.append(d)
             found = self.by_name.get(name)
             if found is None:
@@ -115,22 +131,14 @@ class Walk:
             elif name in PASS_DIRECTIVES and d.args:
                 self.raw_proxies.append(d)
             elif name == "include" and d.args:
-                for path in self.resolve(d.args[0], d):
-                    if path in stack:
-                        self.issues.append(
-                            ConfigIssue(
-                                f'include "{d.args[0]}" includes {path} again inside itself; skipped the loop',
-                                d.file,
-                                d.line,
-                            )
-                        )
-                        continue
-                    self.visited.add(path)
-                    self.walk(self.parsed[path], path, ctx, (*stack, path))
+                self._include(d, ctx, stack, depth)
             if block is not None:
+                if depth >= MAX_BLOCK_DEPTH:
+                    self._issue("evidence.blocks_too_deep", d, limit=MAX_BLOCK_DEPTH)
+                    continue
                 start = len(self.directives)
                 inner_ctx = (*ctx, _block_name(stmt))
-                self.walk(block, file, inner_ctx, stack)
+                self.walk(block, file, inner_ctx, stack, depth + 1)
                 if name == "upstream" and d.args:
                     inner = [x for x in self.directives[start:] if x.context == inner_ctx]
                     self.upstreams.append(_upstream(d, inner))
@@ -145,12 +153,12 @@ def _listen(d: Directive) -> Listen:
     elif first.startswith("["):
         host, _, rest = first.partition("]")
         address = host + "]"
-        port = int(rest[1:]) if rest[1:].isdigit() else None
-    elif first.isdigit():
-        address, port = "*", int(first)
+        port = to_int(rest[1:])
+    elif to_int(first) is not None:
+        address, port = "*", to_int(first)
     elif ":" in first:
         host, _, tail = first.rpartition(":")
-        address, port = host, int(tail) if tail.isdigit() else None
+        address, port = host, to_int(tail)
     protocol = d.protocol or "http"
     if port is None and protocol == "http" and not first.startswith("unix:"):
         port = 80  # nginx's default when only an address is given
@@ -179,8 +187,8 @@ def _upstream(d: Directive, inner: list[Directive]) -> Upstream:
                 key, _, val = p.partition("=")
                 params[key] = val
             servers.append(UpstreamServer(x.args[0], params, x.line))
-        elif x.name == "keepalive" and x.args and x.args[0].isdigit():
-            keepalive = int(x.args[0])
+        elif x.name == "keepalive" and x.args and to_int(x.args[0]) is not None:
+            keepalive = to_int(x.args[0])
         else:
             others.append(x)
     return Upstream(

@@ -28,11 +28,12 @@ from bot.evidence.redaction.values import AUTH_SCHEMES, looks_secret
 
 _VARIABLE = re.compile(r"\$(?:\{[A-Za-z_][A-Za-z0-9_]{0,127}\}|[A-Za-z_][A-Za-z0-9_]{0,127}|[0-9])")
 _HAS_ALNUM = re.compile(r"[A-Za-z0-9]")
-_TRIVIAL = re.compile(r"(?i)(?:on|off|true|false|yes|no|none|null|-|\d{1,3})")
-_DURATION_OR_SIZE = re.compile(r"\d{1,9}(?:ms|[smhdwMyKkGg])?")
+_TRIVIAL = re.compile(r"(?i)(?:on|off|true|false|yes|no|none|null|-|[0-9]{1,3})")
+_DURATION_OR_SIZE = re.compile(r"[0-9]{1,9}(?:ms|[smhdwMyKkGg])?")
 _PATH = re.compile(r"[/~.][^\s]{0,4095}")
 _STRING_LITERAL = re.compile(r""""(?:[^"\\\n]|\\.){0,4096}"|'(?:[^'\\\n]|\\.){0,4096}'""", re.DOTALL)
-_COOKIE_VALUE = re.compile(r"[^=;,\s]{1,256}[ \t]{0,4}=[ \t]{0,4}(?P<value>[^;,]{1,4096})")
+# A pair starts only after a separator: starting inside a 256-character name re-read it.
+_COOKIE_VALUE = re.compile(r"(?<![^=;,\s])[^=;,\s]{1,256}[ \t]{0,4}=[ \t]{0,4}(?P<value>[^;,]{1,4096})")
 
 HEADER_DIRECTIVES = frozenset({"proxy_set_header", "grpc_set_header", "add_header", "add_trailer", "auth_http_header"})
 PARAM_DIRECTIVES = frozenset({"fastcgi_param", "uwsgi_param", "scgi_param"})
@@ -108,9 +109,9 @@ def _authorization(text: str, start: int, end: int) -> Iterator[tuple[int, int]]
 def _cookies(text: str, start: int, end: int, first_only: bool) -> Iterator[tuple[int, int]]:
     """The values of ``name=value`` pairs (only the first pair's for ``Set-Cookie``: the rest are attributes)."""
     found = False
-    for m in _COOKIE_VALUE.finditer(text, start, end):
+    for m in _COOKIE_VALUE.finditer(text[start:end]):  # a slice: the pattern's look-behind sees its start
         found = True
-        yield from _trimmed(text, m.start("value"), m.end("value"))
+        yield from _trimmed(text, start + m.start("value"), start + m.end("value"))
         if first_only:
             return
     if not found:

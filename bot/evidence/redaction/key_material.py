@@ -29,7 +29,7 @@ _PEM_BODY_LINE = re.compile(
 _CERT = re.compile(r"-----BEGIN (?:CERTIFICATE|X509 CRL|CERTIFICATE REQUEST|PUBLIC KEY|TRUSTED CERTIFICATE)-----")
 _CERT_END = re.compile(r"-----END (?:CERTIFICATE|X509 CRL|CERTIFICATE REQUEST|PUBLIC KEY|TRUSTED CERTIFICATE)-----")
 _B64_LINE = re.compile(r"^[ \t]{0,16}(?P<body>[A-Za-z0-9+/]{4,76}={0,2})[ \t]{0,16}\r?$", re.MULTILINE)
-_MIXED = re.compile(r"(?=[^\n]*[0-9])(?=[^\n]*[a-z])(?=[^\n]*[A-Z])")
+_MIXED = re.compile(r"\A(?=[^\n]*[0-9])(?=[^\n]*[a-z])(?=[^\n]*[A-Z])")
 _PROMPT = re.compile(
     r"^[ \t]{0,8}(?:[\w.-]{1,64}@[\w.-]{1,64}(?::[^\s$#]{0,256})?[ \t]{0,4}[$#]"
     r"|\[[^\]\n]{1,128}\][$#]|[$#>]|PS [^>\n]{0,256}>)"

@@ -48,7 +48,7 @@ _CALL_ARGS = re.compile(
 )
 MAX_CALL_TOKENS = 16
 """Argument pieces read per call: a key is among the first arguments; nested calls are not followed far."""
-_ALGORITHM = re.compile(r"(?i)sha-?\d{0,3}|md5|hex|base64(?:url)?|[hrep]s\d{3}|binary|utf-?8|latin1|raw")
+_ALGORITHM = re.compile(r"(?i)sha-?[0-9]{0,3}|md5|hex|base64(?:url)?|[hrep]s[0-9]{3}|binary|utf-?8|latin1|raw")
 _HEADER_TABLE = re.compile(
     r"\b(?:header|headers|headersOut|headersIn|headers_out|headers_in)[ \t]{0,4}"
     r"(?:\[[ \t]{0,4}(?P<q>[\"'])(?P<name>[\w-]{1,64})(?P=q)[ \t]{0,4}\]|\.(?P<attr>\w{1,64}))[ \t]{0,4}=[ \t]{0,4}"
@@ -61,11 +61,11 @@ _HTPASSWD = re.compile(
     re.MULTILINE,
 )
 _HTPASSWD_DES = re.compile(r"^(?P<user>[A-Za-z0-9._-]{1,64}):(?P<hash>[./0-9A-Za-z]{13})$", re.MULTILINE)
-_DES_MIXED = re.compile(r"(?=.*[0-9./])(?=.*[A-Za-z])")
+_DES_MIXED = re.compile(r"\A(?=.*[0-9./])(?=.*[A-Za-z])")
 _CODE_VALUE = re.compile(r"[^(]{0,256}\(.{0,4096}|[A-Za-z_]\w{0,63}(?:[.:][A-Za-z_]\w{0,63}){1,8}")
 """An unquoted value that is code, not a secret: a call (``ngx.hmac_sha1(``) or a reference
 (``ngx.var.token``, ``process.env.SECRET``); the string literals passed to it are read on their own."""
-_NOT_A_VALUE = re.compile(r"/|\d{1,7}[),]|[A-Za-z]{1,40}[ \t]{1,4}[A-Za-z]{2}")
+_NOT_A_VALUE = re.compile(r"/|[0-9]{1,7}[),]|[A-Za-z]{1,40}[ \t]{1,4}[A-Za-z]{2}")
 """After ``name:``: a path or URL, a line number (``jwt.js:7)``) or words of a sentence."""
 PKCS11_ATTRIBUTES = frozenset({"token", "object", "id", "type", "manufacturer", "model", "serial", "slot-id"})
 CODE_WORDS = frozenset({"require", "function", "nil", "null", "undefined", "new", "local", "return", "await", "not"})

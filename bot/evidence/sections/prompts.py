@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 
 CLASSIFY_CHARS = 4096
+COMMAND_CHARS = 1024
+"""A typed command longer than this is not one whose output we read."""
 """Only the start of a line is looked at; its full text still goes into the section."""
 
 _FENCE = re.compile(r"^```[\w+-]*$")
@@ -30,7 +32,7 @@ _PROMPT = re.compile(
         (?P<ctx>
             \[[^\]\n]{1,80}\]                                              # [root@web1 ~]
           | [\w.-]{1,64}@[\w.-]{1,64}(?::[^\s$#%>]{0,200}|\ [~/][^\s$#%>]{0,200})?  # user@host:~/dir
-          | (?:bash|sh|zsh|ash|ksh)-\d+(?:\.\d+)*                         # bash-5.1
+          | (?:bash|sh|zsh|ash|ksh)-[0-9]{1,20}(?:\.[0-9]{1,20})*                         # bash-5.1
           | [\w.-]{1,64}:[~/][^\s$#%>]{0,200}                             # web1:/ (Alpine)
           | [~/][^\s$#%<>]{0,200}                                         # "/ #", "~ $" (never "~<redacted> x")
         )\ ?
@@ -136,25 +138,26 @@ _COMMAND_KINDS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"/proc/.{0,200}?/limits\b"), "proc-limits"),
     (re.compile(r"file-nr"), "file-nr"),
     (re.compile(r"\bulimit\b"), "ulimit"),
-    (re.compile(r"\bsystemctl\b.*\bshow\b"), "systemctl-show"),
+    (re.compile(r"\bsystemctl\b.{0,512}\bshow\b"), "systemctl-show"),
     (re.compile(r"\bsysctl\b|/proc/sys/"), "sysctl"),
     (re.compile(r"\bnproc\b|_NPROCESSORS_ONLN|\bgrep\s+-c\s+\^?processor\b"), "nproc"),
-    (re.compile(r"\b(?:ss|netstat)\b.*\|\s*wc\s+-l\b"), "ss-count"),
+    (re.compile(r"\b(?:ss|netstat)\b.{0,512}\|\s*wc\s+-l\b"), "ss-count"),
     (re.compile(r"\bss\s+(?:-[a-z]*l[a-z]*\b|--listening\b)"), "ss-listen"),
     (re.compile(r"\bphp-fpm[0-9.]{0,6}\s+-tt?\b|/pool\.d/|php-fpm\.d/|\bpm\.max_children\b"), "php-fpm-pool"),
     (re.compile(r"\b(?:ps|pgrep)\b.{0,200}\[?p\]?hp-fpm"), "ps-fpm"),
     (re.compile(r"\bfree(?:\s+-[bkmgh]+)?\s*$"), "free"),
     (re.compile(r"\bgetent\s+a?hosts\b"), "getent"),
-    (re.compile(r"\bnginx(?:-debug)?\b.*\s-[vV]\b"), "nginx-V"),
+    (re.compile(r"\bnginx(?:-debug)?\b.{0,512}\s-[vV]\b"), "nginx-V"),
     (re.compile(r"\bss\s+(?:-\w*s\w*|--summary)\b"), "ss-s"),
     (re.compile(r"\b(?:ps|pgrep)\b"), "ps"),
-    (re.compile(r"\bnginx(?:-debug)?\b.*\s-[tT]\b"), "nginx-t"),
+    (re.compile(r"\bnginx(?:-debug)?\b.{0,512}\s-[tT]\b"), "nginx-t"),
     (re.compile(r"error\.log|\berror\b|\bjournalctl\b|\blogs\b"), "errorlog"),
 )
 
 
 def command_kind(cmd: str) -> str | None:
     """The kind of output a shell command prints, or None when it is not one we read."""
+    cmd = cmd[:COMMAND_CHARS]  # ``.*`` patterns below re-read the rest from every word
     for pattern, kind in _COMMAND_KINDS:
         if pattern.search(cmd):
             return kind

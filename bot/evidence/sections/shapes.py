@@ -17,30 +17,32 @@ _T_VERDICT = re.compile(
     r"^nginx: (?:the configuration file \S.* syntax is ok|configuration file \S.* test (?:is successful|failed))$"
 )
 _LIMITS_HEADER = re.compile(r"^Limit\s+Soft Limit\s+Hard Limit\s+Units$")
-_LIMITS_ROW = re.compile(r"^Max [a-z][a-z ]{1,30}?\s+(?:\d+|unlimited)\s+(?:\d+|unlimited)(?:\s+[a-z]+)?$")
+_LIMITS_ROW = re.compile(
+    r"^Max [a-z][a-z ]{1,30}?\s+(?:[0-9]{1,20}|unlimited)\s+(?:[0-9]{1,20}|unlimited)(?:\s+[a-z]+)?$"
+)
 _ULIMIT_ROW = re.compile(
     r"^(?:[A-Za-z][\w ./()-]{0,60}?\s*\((?:[^()]{0,40},\s*)?-[A-Za-z]\)"  # bash, busybox: "open files (-n)"
     r"|-[A-Za-z]:\s+[\w ./()-]{1,60}?)"  # zsh, old busybox: "-n: file descriptors"
-    r"\s+(?:\d+|unlimited)$"
+    r"\s+(?:[0-9]{1,20}|unlimited)$"
 )
-_ULIMIT_LOOSE = re.compile(r"^(?:\d+|unlimited|[a-z][\w ()/.-]{0,40}?\s+(?:\d+|unlimited)|ulimit: .*)$")
+_ULIMIT_LOOSE = re.compile(r"^(?:[0-9]{1,20}|unlimited|[a-z][\w ()/.-]{0,40}?\s+(?:[0-9]{1,20}|unlimited)|ulimit: .*)$")
 _SYSTEMD_LIMIT = re.compile(r"^Limit[A-Z]+(?:Soft)?=\S*$")
 _SYSTEMD_ANY = re.compile(r"^[A-Z][A-Za-z0-9]*=")
 _SYSCTL = re.compile(r"^(?:fs|net|kernel|vm|user)\.[\w.-]+\s*=\s*\S")
-_SYSCTL_LOOSE = re.compile(r"^(?:\d+|[\w./-]+\s*[=:]\s*\S.*|sysctl: .*)$")
-_FILE_NR = re.compile(r"^\d+\t\d+\t\d+$")
-_FILE_NR_LOOSE = re.compile(r"^\d+\s+\d+\s+\d+$")
-_NPROC_LINE = re.compile(r"^nproc:\s*\d+$")
-_NUMBER = re.compile(r"^\d{1,19}$")
-_CPU_MAX = re.compile(r"^(?:max|\d{1,19})\s\d{1,19}$")
+_SYSCTL_LOOSE = re.compile(r"^(?:[0-9]{1,20}|[\w./-]+\s*[=:]\s*\S.*|sysctl: .*)$")
+_FILE_NR = re.compile(r"^[0-9]{1,20}\t[0-9]{1,20}\t[0-9]{1,20}$")
+_FILE_NR_LOOSE = re.compile(r"^[0-9]{1,20}\s+[0-9]{1,20}\s+[0-9]{1,20}$")
+_NPROC_LINE = re.compile(r"^nproc:\s*[0-9]{1,20}$")
+_NUMBER = re.compile(r"^[0-9]{1,19}$")
+_CPU_MAX = re.compile(r"^(?:max|[0-9]{1,19})\s[0-9]{1,19}$")
 _SS_SUMMARY = re.compile(
-    r"^(?:Total:\s+\d+|TCP:\s+\d+\s+\(estab|Transport\s+Total\s+IP\s+IPv6$|(?:RAW|UDP|TCP|INET|FRAG|\*)\s+\d+\s+(?:\d+|-)\s+(?:\d+|-)$)"
+    r"^(?:Total:\s+[0-9]{1,20}|TCP:\s+[0-9]{1,20}\s+\(estab|Transport\s+Total\s+IP\s+IPv6$|(?:RAW|UDP|TCP|INET|FRAG|\*)\s+[0-9]{1,20}\s+(?:[0-9]{1,20}|-)\s+(?:[0-9]{1,20}|-)$)"
 )
 _PS_NGINX = re.compile(
-    r"^(?:\S+\s+){0,12}?\d+\s.*?\bnginx: (?:master|worker|cache manager|cache loader|\w+ agent) process"
+    r"^(?:\S+\s+){0,12}?[0-9]{1,20}\s.*?\bnginx: (?:master|worker|cache manager|cache loader|\w+ agent) process"
 )
 _PS_HEADER = re.compile(r"^(?:[A-Z%]+\s+){0,12}?PID\s+(?:[A-Z%]+\s+){0,12}?(?:CMD|COMMAND|ARGS)$")
-_PS_LOOSE = re.compile(r"^(?:\d+(?:\s.*)?|\S+\s+\d+\s.*)$")
+_PS_LOOSE = re.compile(r"^(?:[0-9]{1,20}(?:\s.*)?|\S+\s+[0-9]{1,20}\s.*)$")
 _SS_LISTEN_HEADER = re.compile(r"^(?:Netid\s+)?State\s+Recv-Q\s+Send-Q\s+Local\s+Address:Port\s+Peer\s+Address:Port")
 _SS_LISTEN_ROW = re.compile(
     r"^(?:(?:u_str|u_seq|u_dgr|tcp|tcp6|udp|nl)\s+)?(?:LISTEN|UNCONN)\s+[0-9]{1,10}\s+[0-9]{1,10}\s+\S"

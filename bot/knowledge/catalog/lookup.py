@@ -33,7 +33,7 @@ _SCHEME_MODULE = {
     "grpcs": "ngx_http_grpc_module",
     "memcached": "ngx_http_memcached_module",
 }
-_SUFFIX = re.compile(r" \((?:\d{1,5}|SSL): ")
+_SUFFIX = re.compile(r" \((?:[0-9]{1,5}|SSL): ")
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from urllib.parse import unquote
 
 from bot.evidence.nginx_config.model import PASS_DIRECTIVES
 from bot.evidence.nginx_config.routing.tree import Block
+from bot.evidence.nginx_config.routing.user_regex import compile_user_regex, user_search
 
 _NAMED_GROUP = re.compile(r"\(\?<(?=[A-Za-z_])")
 _MAX_DEPTH = 32
@@ -75,10 +76,7 @@ def modifier(loc: Block) -> tuple[str, str]:
 
 def compile_location(mod: str, pattern: str) -> re.Pattern[str] | None:
     """A regex location as Python reads it; None when it cannot be read."""
-    try:
-        return re.compile(_NAMED_GROUP.sub("(?P<", pattern), re.IGNORECASE if mod == "~*" else 0)
-    except re.error:
-        return None
+    return compile_user_regex(_NAMED_GROUP.sub("(?P<", pattern), re.IGNORECASE if mod == "~*" else 0)
 
 
 def passes_on(loc: Block) -> bool:
@@ -128,10 +126,11 @@ def find_location(parent: Block, uri: str, depth: int = 0) -> LocationChoice:
             if mod not in ("~", "~*"):
                 continue
             rx = compile_location(mod, pattern)
-            if rx is None:
+            hit = None if rx is None else user_search(rx, uri)
+            if hit is None:
                 uncertain.append("regex-unreadable")
                 continue
-            if rx.search(uri):
+            if hit:
                 inner = find_location(loc, uri, depth + 1)
                 block = inner.block if inner.block is not None else loc
                 return LocationChoice(block, "regex", tuple(uncertain + list(inner.uncertain)))

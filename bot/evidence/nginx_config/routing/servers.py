@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from bot.evidence.nginx_config.model import Listen, NginxConfig
 from bot.evidence.nginx_config.routing.tree import Block
+from bot.evidence.nginx_config.routing.user_regex import compile_user_regex, user_search
 
 DEFAULT_PORT = 80
 """Where a server without ``listen`` listens (nginx started as root)."""
@@ -130,10 +131,7 @@ def host_port(host: str) -> int | None:
 def _regex(name: str) -> re.Pattern[str] | None:
     pattern = _NAMED_GROUP.sub("(?P<", name[1:])
     flags = re.IGNORECASE if any("A" <= c <= "Z" for c in pattern) else 0
-    try:
-        return re.compile(pattern, flags)
-    except re.error:
-        return None
+    return compile_user_regex(pattern, flags)
 
 
 def _wildcard_start(name: str, host: str) -> int:
@@ -177,9 +175,10 @@ def by_name(table: list[tuple[Block, Socket]], host: str) -> tuple[Block | None,
     for s, n in named:
         if n.startswith("~"):
             rx = _regex(n)
-            if rx is None:
+            hit = None if rx is None else user_search(rx, host)
+            if hit is None:
                 uncertain.append("regex-unreadable")
-            elif rx.search(host):
+            elif hit:
                 return s, "regex", uncertain
     return None, "default", uncertain
 

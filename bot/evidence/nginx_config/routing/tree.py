@@ -59,7 +59,10 @@ def _label(d: Directive) -> str:
 
 
 def build_tree(config: NginxConfig) -> Block:
-    """The main context with every block nested as nginx read it."""
+    """The main context with every block nested as nginx read it (built once per config, then shared)."""
+    cached = config.__dict__.get("_routing_tree")
+    if isinstance(cached, Block):
+        return cached
     root = Block(None, "main")
     stack: list[Block] = []
     for d in config.directives:
@@ -82,4 +85,5 @@ def build_tree(config: NginxConfig) -> Block:
             node = Block(d, _label(d), parent)
             parent.children.append(node)
             stack.append(node)
+    object.__setattr__(config, "_routing_tree", root)  # a diagnosis routes several requests through it
     return root
