@@ -159,9 +159,9 @@ def test_2000_line_paste_with_40_kinds_fits_and_moves_the_rest_to_a_file(kb: Kno
     ev.add_log_lines(lines, matcher)
     d = diagnose_evidence(ev, kb)
     assert d.lines == 2000 and len(d.matches) >= 38  # a few examples may share an entry
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: a busy machine does not fail it
     msg = render_reply(Reply("diagnosis", "\n".join(lines), diagnosis=d, buttons=GUIDE + FEEDBACK))
-    assert time.perf_counter() - started < 2.0
+    assert time.process_time() - started < 2.0
     assert_valid(msg)
     assert len(msg.blocks) <= MAX_BLOCKS and text_length(msg.blocks) <= MAX_TOTAL_TEXT
     assert len(msg.text) <= 3000 and "continued" in msg.text
@@ -400,12 +400,17 @@ def test_code_helpers_escape_and_guard_fences() -> None:
 @pytest.mark.parametrize("unit", ["[", "*", "`", "**a", "[a](", "_", "*a", "~~a", "# #", "<&>", "[a]("])
 def test_from_markdown_is_linear(unit: str) -> None:
     small, big = unit * 20_000, unit * 160_000
-    t0 = time.perf_counter()
-    from_markdown(small)
-    t_small = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    from_markdown(big)
-    t_big = time.perf_counter() - t0
+
+    def cpu(text: str) -> float:
+        """CPU seconds of this process (best of 3), so a busy machine does not fail the test."""
+        best = float("inf")
+        for _ in range(3):
+            t0 = time.process_time()
+            from_markdown(text)
+            best = min(best, time.process_time() - t0)
+        return best
+
+    t_small, t_big = cpu(small), cpu(big)
     assert t_big < 2.0
     assert t_big < max(t_small, 0.002) * 8 * 4  # 8x the input: far from 64x (quadratic)
 

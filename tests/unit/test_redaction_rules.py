@@ -263,9 +263,13 @@ def test_linear_time_on_hostile_64_kb_inputs(name: str) -> None:
     big = small * 4
 
     def timed(text: str) -> float:
-        start = time.perf_counter()
-        redact_intake(text)
-        return time.perf_counter() - start
+        """CPU seconds of this process (best of 3): other processes on a busy machine do not count."""
+        best = float("inf")
+        for _ in range(3):
+            start = time.process_time()
+            redact_intake(text)
+            best = min(best, time.process_time() - start)
+        return best
 
     t_small, t_big = timed(small), timed(big)
     assert t_small < 2.0, f"{name}: {t_small:.2f} s for {len(small)} characters"

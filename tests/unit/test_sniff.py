@@ -310,9 +310,9 @@ def test_command_kinds(cmd: str, kind: str | None) -> None:
 def test_large_paste_is_linear() -> None:
     block = MIXED + "\n".join(["x" * 5000, "{" * 3000, "$ nproc", "8", ""])
     text = block * 300  # ~15k lines, long lines included
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: a busy machine does not fail it
     sections = sniff(text)
-    assert time.perf_counter() - started < 20
+    assert time.process_time() - started < 20
     assert sections and sections[-1].end_line <= len(text.splitlines())
 
 
