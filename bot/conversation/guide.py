@@ -249,7 +249,7 @@ def check_change_output(step: Step, text: str, d: Diagnosis) -> Verdict:
     return Verdict(True, _say(step, "passed"))
 
 
-_POOL_LINE = re.compile(r"^(?:\S+:\d+:)?\s*(?P<name>[a-z_.]+)\s*=\s*(?P<value>\S+)", re.M)
+_POOL_LINE = re.compile(r"^(?:\S{1,4096}:[0-9]{1,9}:)?[ \t]*(?P<name>[a-z_.]+)[ \t]*=[ \t]*(?P<value>\S+)", re.M)
 
 
 def check_pool_output(step: Step, text: str, d: Diagnosis) -> Verdict:

@@ -14,10 +14,11 @@ from bot.conversation.texts import change_line, first_sentences
 from bot.diagnosis.model import Diagnosis, Recommendation
 from bot.knowledge.texts import say
 
-_ENOUGH = re.compile(r"\b(?P<n>\d{1,9})\b[^?]*\b(?:enough|sufficient|too (?:low|small|high|much))\b", re.I)
-_ENOUGH_FIRST = re.compile(r"\b(?:enough|sufficient)\b[^?]*?\b(?P<n>\d{1,9})\b", re.I)
+# Gaps bounded to a short question's length, so every pattern stays linear on any text.
+_ENOUGH = re.compile(r"\b(?P<n>[0-9]{1,9})\b[^?]{0,200}?\b(?:enough|sufficient|too (?:low|small|high|much))\b", re.I)
+_ENOUGH_FIRST = re.compile(r"\b(?:enough|sufficient)\b[^?]{0,200}?\b(?P<n>[0-9]{1,9})\b", re.I)
 _WHICH_FILE = re.compile(
-    r"\b(?:which|what|where)\b[^?]*\b(?:file|line|config file|conf)\b|\bwhere\b[^?]*\bchange\b", re.I
+    r"\b(?:which|what|where)\b[^?]{0,200}?\b(?:file|line|config file|conf)\b|\bwhere\b[^?]{0,200}?\bchange\b", re.I
 )
 _IGNORE = re.compile(r"\b(?:ignore|ignorable|harmless|safe to leave|worry|serious|critical|matter)\b", re.I)
 

@@ -70,7 +70,7 @@ def iter_lines_binary(stream: BinaryIO, name: str, *, on_bytes: object = None) -
     report = on_bytes if callable(on_bytes) else None
     first = stream.read(_SNIFF_BYTES)
     check_sample(first, name)
-    pending, text_seen = _past_blank_start(stream, first, name)
+    pending, text_seen = past_blank_start(stream, first, name)
     carry = b""
     skipping = False  # inside an overlong line: drop bytes until its newline
     while True:
@@ -120,7 +120,7 @@ def _last_line(carry: bytes) -> Iterator[str]:
         yield carry.decode("utf-8", "replace")
 
 
-def _past_blank_start(stream: BinaryIO, first: bytes, name: str) -> tuple[bytes, bool]:
+def past_blank_start(stream: BinaryIO, first: bytes, name: str) -> tuple[bytes, bool]:
     """The first chunk, extended over a blank start (up to ``BLANK_START_BYTES``), and whether text was seen.
 
     64 KiB of blank lines before the first log line is not an empty input; an input with no

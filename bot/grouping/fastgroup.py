@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, BinaryIO
 
 from bot.evidence.errorlog import LogLine, parse_line
-from bot.evidence.reading import InputError, check_sample
+from bot.evidence.reading import InputError, check_sample, past_blank_start
 from bot.grouping.groups import MAX_DISTINCT, TALLIED, BoundedCounter, Grouper, MatchGroup
 from bot.matching.matcher import Match, Matcher
 from bot.native import fastscan
@@ -256,17 +256,30 @@ def group_stream_native(
     grouper = grouper if grouper is not None else Grouper()
     first = stream.read(_SNIFF_BYTES)
     check_sample(first, name)
-    if not first.strip():
-        raise InputError(f"{name}: empty input; paste NGINX error-log lines or pass a log file")
+    # As iter_lines_binary: a blank start is not an empty input, and CRLF and CR-only line
+    # ends both end a line (a CR at a chunk's end waits for the next chunk's first byte).
+    data, text_seen = past_blank_start(stream, first, name)
     scanner: Scanner = fastscan.Scanner(max_heads=max_heads, max_distinct=MAX_DISTINCT)
     folder = _Folder(grouper, matcher)
-    data = first
+    held = b""
     while data:
-        scanner.feed(data)
+        buf = held + data if held else data
+        held = b""
+        if buf.endswith(b"\r"):
+            buf, held = buf[:-1], b"\r"
+        if b"\r" in buf:
+            buf = buf.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        scanner.feed(buf)
         folder.drain(scanner)
         if on_bytes is not None:
             on_bytes(len(data))
         data = stream.read(chunk_bytes)
+        if not text_seen and data.strip():
+            text_seen = True
+    if held:
+        scanner.feed(b"\n")  # a lone CR at the very end still ends the last line
+    if not text_seen:
+        raise InputError(f"{name}: empty input; paste NGINX error-log lines or pass a log file")
     scanner.finish()
     folder.drain(scanner)
     folder.fold(scanner)

@@ -150,7 +150,7 @@ TURNS_LOST = _counter(
 )
 WORKERS_REPLACED = _counter(
     "nginx_triage_workers_replaced_total",
-    "Turn worker processes replaced because a turn went over its memory or time budget.",
+    "Turn workers replaced for going over a budget (label: memory or time).",
     ("budget",),
 )
 WORKER_RESTARTS = _counter(

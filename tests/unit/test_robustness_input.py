@@ -139,7 +139,10 @@ def test_a_turn_out_of_time_answers_with_what_it_has_and_says_why(kb, matcher):
 
 
 def test_an_internal_error_exits_3_not_1_and_prints_no_traceback():
-    code = "import sys; sys.argv=['nginx-triage','kb','list']\nimport bot.cli.app as a\na.app=lambda: 1/0\na.main()"
+    code = (
+        "import sys; sys.argv=['nginx-triage','kb','list']\n"
+        "import bot.cli.app as a\na._dispatch=lambda args: 1/0\na.main()"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert proc.returncode == 3, proc.stderr
     assert "internal error: ZeroDivisionError" in proc.stderr and "Traceback" not in proc.stderr
