@@ -3,7 +3,8 @@
 A template (``templates/blocks/<kind>.json.j2``) emits a stream of JSON items from a small
 vocabulary a little above Block Kit: ``header`` (plain text), ``section`` (mrkdwn, any
 length), ``fields`` (any number), ``context`` (any number of elements), ``divider``,
-``actions`` (any number of buttons). ``expand`` owns Slack's per-block limits, so templates
+``actions`` (any number of buttons), ``feedback`` (Slack's 👍/👎 element: a ``context_actions``
+block holding one ``feedback_buttons``). ``expand`` owns Slack's per-block limits, so templates
 never count characters: long text is split over several sections at line boundaries (code
 fences closed and reopened), long lists over several blocks.
 
@@ -192,6 +193,27 @@ def button_element(b: dict[str, Any]) -> dict[str, Any]:
     return el
 
 
+def feedback_element(action_id: str, positive: dict[str, Any], negative: dict[str, Any]) -> dict[str, Any]:
+    """Slack's ``feedback_buttons`` element from two ``Button`` dicts; each button's ``value`` is
+    what its click sends back, so one that breaks a limit raises (like ``button_element``)."""
+    if not action_id or len(action_id) > MAX_ACTION_ID:
+        raise ValueError(f"feedback action_id is {len(action_id)} chars, Slack allows 1-{MAX_ACTION_ID}")
+
+    def half(b: dict[str, Any]) -> dict[str, Any]:
+        value = str(b.get("value") or "")
+        if not value or len(value) > MAX_BUTTON_VALUE:
+            raise ValueError(f"feedback button value is {len(value)} chars, Slack needs 1-{MAX_BUTTON_VALUE}")
+        text = clip(str(b["text"]), MAX_BUTTON_TEXT)
+        return {"text": plain_text(text), "value": value, "accessibility_label": text}
+
+    return {
+        "type": "feedback_buttons",
+        "action_id": action_id,
+        "positive_button": half(positive),
+        "negative_button": half(negative),
+    }
+
+
 def _chunks(seq: Sequence[Any], n: int) -> list[Sequence[Any]]:
     return [seq[i : i + n] for i in range(0, len(seq), n)]
 
@@ -250,4 +272,7 @@ def expand(item: dict[str, Any]) -> list[dict[str, Any]]:
     if kind == "actions":
         buttons = [button_element(b) for b in item.get("buttons", [])]
         return [{"type": "actions", "elements": list(group)} for group in _chunks(buttons, MAX_ACTIONS_ELEMENTS)]
+    if kind == "feedback":
+        element = feedback_element(str(item["action_id"]), item["positive"], item["negative"])
+        return [{"type": "context_actions", "elements": [element]}]
     raise ValueError(f"unknown layout item type {kind!r}")

@@ -553,13 +553,23 @@ def payload_body(payload: dict[str, Any]) -> str:
 
 
 def find_buttons(messages: Iterable[Message], action_id: str) -> list[tuple[Message, dict[str, Any], dict[str, Any]]]:
-    """(message, actions block, button) for every button with ``action_id`` in ``messages``."""
+    """(message, block, button) for every button that sends ``action_id`` in ``messages``.
+
+    A plain button in an ``actions`` block matches by its action id; a half of Slack's feedback
+    element (``feedback_buttons`` in a ``context_actions`` block) matches by the action id its
+    ``value`` carries, or by the element's own action id, and comes back as
+    ``{"type": "feedback_buttons", "action_id": <element's>, "value": ..., "text": ...}``: what
+    ``slack_harness.block_action`` needs to send the click as Slack does.
+    """
     out = []
     for msg in messages:
         for block in msg.blocks:
-            if block.get("type") != "actions":
-                continue
-            for element in block.get("elements", []):
-                if element.get("action_id") == action_id:
+            for element in block.get("elements", []) if block.get("type") in ("actions", "context_actions") else []:
+                if block["type"] == "actions" and element.get("action_id") == action_id:
                     out.append((msg, block, element))
+                if block["type"] == "context_actions" and element.get("type") == "feedback_buttons":
+                    for half in (element.get("positive_button") or {}, element.get("negative_button") or {}):
+                        if action_id in (half.get("value"), element.get("action_id")):
+                            clicked = {"type": "feedback_buttons", "action_id": element.get("action_id")}
+                            out.append((msg, block, {**clicked, "value": half.get("value"), "text": half.get("text")}))
     return out
