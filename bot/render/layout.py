@@ -218,6 +218,27 @@ def _chunks(seq: Sequence[Any], n: int) -> list[Sequence[Any]]:
     return [seq[i : i + n] for i in range(0, len(seq), n)]
 
 
+def _expand_fields(item: dict[str, Any]) -> list[dict[str, Any]]:
+    """A ``fields`` item: short fields ten to a section (the head text on the first), long
+    ones as sections of their own."""
+    fields = [str(f) for f in item.get("fields", []) if str(f).strip()]
+    long = [f for f in fields if len(f) > MAX_FIELD_TEXT]
+    short = [f for f in fields if len(f) <= MAX_FIELD_TEXT]
+    blocks: list[dict[str, Any]] = []
+    head = str(item.get("text") or "").strip()
+    for i, group in enumerate(_chunks(short, MAX_FIELDS)):
+        block: dict[str, Any] = {"type": "section", "fields": [mrkdwn(f) for f in group]}
+        if i == 0 and head and len(head) <= SPLIT_AT:
+            block["text"] = mrkdwn(head)
+            head = ""
+        blocks.append(block)
+    if head:
+        blocks[:0] = expand({"type": "section", "text": head})
+    for f in long:
+        blocks += expand({"type": "section", "text": f})
+    return blocks
+
+
 def expand(item: dict[str, Any]) -> list[dict[str, Any]]:
     """The Block Kit blocks for one layout item, each within Slack's per-block limits."""
     kind = item["type"]
@@ -243,22 +264,7 @@ def expand(item: dict[str, Any]) -> list[dict[str, Any]]:
             for chunk in split_text(str(item["code"]).strip("\n"), MAX_RICH_TEXT)
         ]
     if kind == "fields":
-        fields = [str(f) for f in item.get("fields", []) if str(f).strip()]
-        long = [f for f in fields if len(f) > MAX_FIELD_TEXT]
-        short = [f for f in fields if len(f) <= MAX_FIELD_TEXT]
-        blocks: list[dict[str, Any]] = []
-        head = str(item.get("text") or "").strip()
-        for i, group in enumerate(_chunks(short, MAX_FIELDS)):
-            block: dict[str, Any] = {"type": "section", "fields": [mrkdwn(f) for f in group]}
-            if i == 0 and head and len(head) <= SPLIT_AT:
-                block["text"] = mrkdwn(head)
-                head = ""
-            blocks.append(block)
-        if head:
-            blocks[:0] = expand({"type": "section", "text": head})
-        for f in long:
-            blocks += expand({"type": "section", "text": f})
-        return blocks
+        return _expand_fields(item)
     if kind == "context":
         elements: list[str] = []
         for el in item.get("elements", []):
