@@ -148,6 +148,11 @@ TURNS_LOST = _counter(
     "nginx_triage_turns_lost_total",
     "Turns that were running in a worker process when it died (each is logged).",
 )
+WORKERS_REPLACED = _counter(
+    "nginx_triage_workers_replaced_total",
+    "Turn worker processes replaced because a turn went over its memory or time budget.",
+    ("budget",),
+)
 WORKER_RESTARTS = _counter(
     "nginx_triage_worker_restarts_total",
     "Turn worker processes restarted after they died.",

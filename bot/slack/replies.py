@@ -116,6 +116,47 @@ def parts_already_posted(client: WebClient, channel: str, thread_ts: str, event_
     return found
 
 
+OPENER_PART = -1
+"""The ``part`` of the top-level message a slash command's diagnosis opens its thread under."""
+
+
+def opened_before(client: WebClient, channel: str, event_id: str) -> str | None:
+    """The ts of the thread opener a run that died already posted for ``event_id`` (recent
+    channel history, by its metadata); None when there is none."""
+    resp = call_slack(
+        "conversations.history",
+        client.conversations_history,
+        channel=channel,
+        include_all_metadata=True,
+        limit=200,
+    )
+    if resp is None:
+        return None
+    for message in resp.get("messages") or ():
+        meta = message.get("metadata") or {}
+        payload = meta.get("event_payload") or {}
+        if (
+            meta.get("event_type") == REPLY_EVENT_TYPE
+            and payload.get("event_id") == event_id
+            and payload.get("part") == OPENER_PART
+        ):
+            return str(message.get("ts") or "") or None
+    return None
+
+
+def opener_key(client: WebClient, channel: str) -> tuple[dict[str, Any] | None, str | None]:
+    """(metadata for a thread opener, the ts of one already posted by an earlier run of this
+    inbox item): a re-run continues under the same top-level message instead of a second one."""
+    key = _REPLY_KEY.get()
+    if key is None:
+        return None, None
+    metadata = {"event_type": REPLY_EVENT_TYPE, "event_payload": {"event_id": key.event_id, "part": OPENER_PART}}
+    existing = opened_before(client, channel, key.event_id) if key.check else None
+    if existing:
+        log.warning("thread opener already posted by an earlier run; continuing under it")
+    return metadata, existing
+
+
 class ThreadDestination:
     """Replies in a Slack thread: the message, then each attachment as an uploaded file."""
 

@@ -35,7 +35,7 @@ class SettingsError(ValueError):
     """A setting that cannot be used, with the variable name and what to do."""
 
 
-def _int_env(env: Mapping[str, str], name: str, default: int) -> int:
+def _int_env(env: Mapping[str, str], name: str, default: int, *, minimum: int = 1) -> int:
     raw = env.get(name, "").strip()
     if not raw:
         return default
@@ -43,8 +43,8 @@ def _int_env(env: Mapping[str, str], name: str, default: int) -> int:
         value = int(raw)
     except ValueError as exc:
         raise SettingsError(f"{name}={raw!r} is not an integer") from exc
-    if value <= 0:
-        raise SettingsError(f"{name} must be positive, got {value}")
+    if value < minimum:
+        raise SettingsError(f"{name} must be at least {minimum}, got {value}")
     return value
 
 
@@ -112,6 +112,12 @@ class SlackSettings:
     by the others this long after its last heartbeat."""
     inbox_poll_s: float = 5.0
     """How often each serving process renews its leases and looks for orphaned deliveries."""
+    worker_memory_mb: int = 1024
+    """A turn worker whose resident memory passes this while it runs turns is replaced (its turns
+    are answered with a note, not retried: the same paste would only do it again); 0: no limit."""
+    turn_hard_s: float = 120.0
+    """A turn still running after this is stopped by replacing its worker process (the engine's
+    own budget answers far earlier, ``bot.conversation.budget``; this catches what it cannot)."""
     working_note_s: float = 20.0
     """A delivery waiting this long in the inbox for a free worker (a burst) gets one short
     "working on it" note; shorter waits get nothing but the answer."""
@@ -158,6 +164,8 @@ class SlackSettings:
             inbox_poll_s=_float_env(env, "NGINX_TRIAGE_INBOX_POLL_S", 5.0),
             inbox_mode=_choice_env(env, "NGINX_TRIAGE_INBOX", INBOX_MODES),
             working_note_s=_float_env(env, "NGINX_TRIAGE_WORKING_NOTE_S", 20.0),
+            worker_memory_mb=_int_env(env, "NGINX_TRIAGE_WORKER_MEMORY_MB", 1024, minimum=0),
+            turn_hard_s=_float_env(env, "NGINX_TRIAGE_TURN_HARD_S", 120.0),
             retention_days=retention,
         )
 

@@ -12,6 +12,7 @@ from slack_bolt import BoltContext
 from slack_sdk import WebClient
 
 from bot.knowledge.loader import KnowledgeBase, load_kb
+from bot.knowledge.texts import say
 from bot.slack.delivery.destinations import open_target
 from bot.slack.delivery.dispatcher import Dispatcher
 from bot.slack.delivery.inbox import Inbox
@@ -84,6 +85,12 @@ class TriageBot:
             self.notes.submit(self._post_note, queued, target, BUSY)
         return False
 
+    def over_budget(self, job: Job, budget: str, what: str) -> None:
+        """A budget stopped this turn (its worker was replaced): say so where the turn came from."""
+        target = getattr(job, "busy_target", None)
+        if target is not None:
+            self.notes.submit(self._post_note, job, target, say("conversation.over_budget", what=what))
+
     def _post_note(self, job: Job, target: Target, text: str) -> None:
         with logging_context(**job.describe()):
             try:
@@ -147,4 +154,6 @@ def create_bot(
     if table is not None:
         inbox = Inbox(table, runner, settings)
         runner.set_finish_listener(inbox.finished)
-    return TriageBot(settings=settings, client=client, store=store, kb=kb, runner=runner, inbox=inbox)
+    bot = TriageBot(settings=settings, client=client, store=store, kb=kb, runner=runner, inbox=inbox)
+    runner.set_budget_listener(bot.over_budget)
+    return bot

@@ -401,6 +401,20 @@ class FakeSlack:
             out.append(item)
         return 200, {"ok": True, "messages": out, "has_more": False}, {}
 
+    def _conversations_history(self, params: dict[str, Any]) -> Answer:
+        """Top-level messages of a channel, newest first (as Slack lists them)."""
+        channel = str(params.get("channel"))
+        with_metadata = str(params.get("include_all_metadata")).lower() in ("true", "1")
+        with self._lock:
+            top = [m for m in self.messages if m.channel == channel and (not m.thread_ts or m.thread_ts == m.ts)]
+        out = []
+        for m in reversed(top):
+            item: dict[str, Any] = {"ts": m.ts, "text": m.text, "bot_id": BOT_ID}
+            if with_metadata and m.metadata:
+                item["metadata"] = m.metadata
+            out.append(item)
+        return 200, {"ok": True, "messages": out[: int(params.get("limit") or 100)], "has_more": False}, {}
+
     _METHODS: ClassVar[dict[str, Callable[[FakeSlack, dict[str, Any]], Answer]]] = {
         "auth.test": _auth_test,
         "chat.postMessage": _chat_post_message,
@@ -412,6 +426,7 @@ class FakeSlack:
         "files.getUploadURLExternal": _files_get_upload_url_external,
         "files.completeUploadExternal": _files_complete_upload_external,
         "conversations.replies": _conversations_replies,
+        "conversations.history": _conversations_history,
     }
     """The Web API methods the fake answers (with the bot token), by name."""
 

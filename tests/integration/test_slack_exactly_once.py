@@ -10,6 +10,7 @@ is bounded; the CPU load is a busy-loop subprocess with a deadline of its own.
 
 from __future__ import annotations
 
+import http.client
 import os
 import subprocess
 import sys
@@ -24,9 +25,9 @@ import pytest
 from bot.slack.delivery.inbox_table import InboxTable
 from bot.store import Store
 from tests.conftest_store import postgres_schemas, skip_or_fail_without_postgres
-from tests.fakes.fake_slack import BOT_TOKEN, FakeSlack, Message
+from tests.fakes.fake_slack import BOT_TOKEN, TEAM, FakeSlack, Message, form_body, sign
 from tests.fakes.serve_harness import ServeProcess, http_env
-from tests.fakes.slack_harness import CHANNEL, mention
+from tests.fakes.slack_harness import CHANNEL, USER, mention
 from tests.integration.test_slack_http import ALERT
 from tests.integration.test_slack_inbox import post_event, wait_until
 
@@ -132,6 +133,49 @@ def test_a_reply_posted_just_before_the_kill_is_not_posted_again(
         assert "reply already posted by an earlier run" in b.log_text()
     finally:
         inbox.close()
+
+
+def test_a_slash_command_killed_after_opening_its_thread_continues_under_the_same_opener(
+    serve: Callable[[str, str], ServeProcess], fake: FakeSlack, database_url: str
+) -> None:
+    """The command's top-level message carries the inbox item's id; the re-run finds it in the
+    channel's history and answers under it instead of opening a second thread."""
+    a = serve("a", database_url)
+    fake.delay_answer_next("chat.postMessage", 20)  # the opener is posted; the worker never hears
+    body = form_body(
+        {
+            "team_id": TEAM,
+            "channel_id": CHANNEL,
+            "user_id": USER,
+            "command": "/nginx-triage",
+            "text": "diagnose " + ALERT,
+            "response_url": fake.response_url("cmd-kill"),
+            "trigger_id": "1.2.cmdkill",
+        }
+    )
+    conn = http.client.HTTPConnection("127.0.0.1", a.port, timeout=10)
+    conn.request(
+        "POST",
+        "/slack/events",
+        body=body.encode(),
+        headers={"Content-Type": "application/x-www-form-urlencoded", **sign(body)},
+    )
+    assert conn.getresponse().status == 200
+
+    def openers() -> list[Message]:
+        with fake._lock:
+            return [m for m in fake.messages if "asked me to diagnose" in m.text]
+
+    fake.wait_for(openers, 30, "the command's thread opener")
+    a.kill()
+    b = serve("b", database_url)
+    (opener,) = openers()
+    wait_until(lambda: fake.thread_messages(CHANNEL, opener.ts), 60, "the diagnosis under the opener")
+    fake.wait_quiet(1.0)
+    assert len(openers()) == 1, "a second thread was opened for the same command"
+    assert "worker_connections are not enough" in str(fake.thread_messages(CHANNEL, opener.ts)[0].blocks)
+    assert "thread opener already posted by an earlier run" in b.log_text()
+    assert fake.calls_to("conversations.history")
 
 
 def test_a_burst_under_cpu_load_with_kill_9_loses_nothing_and_answers_nothing_twice(

@@ -194,3 +194,91 @@ def test_sigterm_drains_queued_turns_before_exiting(fake: FakeSlack, tmp_path: P
     assert any(line["msg"] == "stopped" for line in lines)
     assert any(line.get("worker") == 0 and line["msg"] == "turn worker ready" for line in lines)
     assert BOT_TOKEN not in serve.log_text()
+
+
+def _replaced_reason(runner: ProcessRunner, deadline_s: float) -> str:
+    """Poll /readyz's worker check (bounded) until it says a worker is being replaced."""
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        why = runner.why_not_ready() or ""
+        if "replaced" in why:
+            return why
+        time.sleep(0.02)
+    return ""
+
+
+def test_a_turn_over_the_memory_budget_replaces_its_worker_and_is_answered_once(
+    fake: FakeSlack, tmp_path: Path
+) -> None:
+    # A 1 MB budget: any running turn is over it. The 429 keeps the turn running long enough
+    # for the worker's memory watch to see it.
+    settings = replace(
+        settings_for(fake, f"sqlite:///{tmp_path / 'bot.db'}"), workers=1, worker_threads=1, worker_memory_mb=1
+    )
+    runner = ProcessRunner(settings).start()
+    told: list[tuple[str, str, str]] = []
+    finished: list[tuple[str, bool]] = []
+    runner.set_budget_listener(lambda job, budget, what: told.append((job.describe()["event_id"], budget, what)))
+    runner.set_finish_listener(lambda job, ran: finished.append((job.describe()["event_id"], ran)))
+    try:
+        assert runner.wait_ready(60)
+        replaced = sample("nginx_triage_workers_replaced_total", budget="memory")
+        pid = runner.worker_pids()[0]
+        fake.rate_limit_next("chat.postMessage", times=1, retry_after=5)
+        assert runner.submit(turn_job("1800000403.000100", "EvMemory1"))
+        why = _replaced_reason(runner, WAIT_S)
+        assert why.startswith("worker 0 replaced: ") and "over the 1 MB budget" in why
+        assert runner.wait_idle(WAIT_S) and runner.wait_ready(60)
+        assert runner.why_not_ready() is None  # ready again once the successor is up
+        assert runner.worker_pids()[0] not in (None, pid)
+        assert [(e, b) for e, b, _ in told] == [("EvMemory1", "memory")]
+        assert finished == [("EvMemory1", True)]  # done: answered by the note, never retried
+        assert sample("nginx_triage_workers_replaced_total", budget="memory") == replaced + 1
+    finally:
+        assert runner.shutdown(20)
+
+
+def test_a_turn_past_the_hard_time_limit_is_stopped_and_the_user_told(fake: FakeSlack, tmp_path: Path) -> None:
+    """Through ``serve`` over signed HTTP: the stuck turn's worker is killed and replaced, the
+    thread gets the budget note (once), and the next paste is answered as usual."""
+    serve = ServeProcess.start(
+        http_env(
+            fake,
+            f"sqlite:///{tmp_path / 'bot.db'}",
+            NGINX_TRIAGE_WORKERS="1",
+            NGINX_TRIAGE_WORKER_THREADS="1",
+            NGINX_TRIAGE_TURN_HARD_S="1.5",
+        ),
+        tmp_path,
+    )
+    try:
+        serve.wait_ready(60)
+        fake.rate_limit_next("chat.postMessage", times=1, retry_after=8)  # the turn waits past 1.5 s
+
+        def post(root: str, event_id: str) -> None:
+            body = event_body(mention(ALERT, root), event_id)
+            conn = http.client.HTTPConnection("127.0.0.1", serve.port, timeout=10)
+            conn.request(
+                "POST", "/slack/events", body=body.encode(), headers={"Content-Type": "application/json", **sign(body)}
+            )
+            assert conn.getresponse().status == 200
+
+        post("1800000404.000100", "EvSlow1")
+        seen_unready = ""
+        deadline = time.monotonic() + WAIT_S
+        while time.monotonic() < deadline and not seen_unready:
+            status, body = serve.get("/readyz")
+            if status == 503 and "replaced" in body:
+                seen_unready = body
+            time.sleep(0.05)
+        assert "a turn ran past 1.5 s" in seen_unready
+        (note,) = replies(fake, "1800000404.000100", 1, "the budget note")
+        assert "I stopped reading this paste" in note.text and "a turn ran past 1.5 s" in note.text
+        serve.wait_ready(60)
+        post("1800000404.000200", "EvSlow2")
+        assert "worker_connections are not enough" in json.dumps(replies(fake, "1800000404.000200", 1)[0].blocks)
+        time.sleep(1.0)  # nothing else arrives in the first thread: the stopped turn is not retried
+        assert len(fake.thread_messages(CHANNEL, "1800000404.000100")) == 1
+    finally:
+        serve.stop()
+    assert any(line.get("budget") == "time" for line in serve.log_lines())

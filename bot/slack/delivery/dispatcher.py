@@ -10,6 +10,8 @@ from bot.slack.delivery.jobs import Job
 
 FinishListener = Callable[[Job, bool], None]
 """Told when a job finished (``ran`` True) or was lost with its worker process (False)."""
+BudgetListener = Callable[[Job, str, str], None]
+"""Told when a running job was stopped by a budget: (job, ``memory`` or ``time``, what happened)."""
 
 
 class Dispatcher(Protocol):
@@ -33,4 +35,8 @@ class Dispatcher(Protocol):
 
     def set_finish_listener(self, listener: FinishListener | None) -> None:
         """Call ``listener(job, ran)`` when a job finished (``ran``) or was lost with its worker."""
+        ...
+
+    def set_budget_listener(self, listener: BudgetListener | None) -> None:
+        """Call ``listener(job, budget, what)`` when a budget stopped a running job (then it is done)."""
         ...

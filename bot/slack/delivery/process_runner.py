@@ -35,6 +35,12 @@ Guarantees, as with the in-process runner:
   A lost turn taken from the inbox is handed back to it (``InboxTable.fail``): the recovery
   loop runs it again, up to ``INBOX_MAX_ATTEMPTS`` times, so a turn that crashes every
   worker cannot loop forever.
+* **Budgets.** A worker whose resident memory passes ``worker_memory_mb`` while it runs
+  turns leaves at once and says so; a turn still running after ``turn_hard_s`` gets its
+  worker killed. Either way the worker is replaced (``nginx_triage_workers_replaced_total``,
+  and /readyz says so until the new one is ready), the turns that were running are answered
+  with a note by the ``set_budget_listener`` callback and marked done (the same paste would
+  only do it again), and turns merely queued there are retried like any lost turn.
 * **Graceful shutdown.** ``shutdown(timeout)`` refuses new jobs, waits (bounded) until every
   queue is empty and every worker is idle, then sends "stop"; a worker still busy after the
   deadline is killed. Workers ignore SIGTERM/SIGINT (systemd's control-group kill, a
@@ -61,17 +67,26 @@ from multiprocessing.context import ForkServerContext, SpawnContext
 from multiprocessing.process import BaseProcess
 from typing import Any
 
-from bot.slack.delivery.dispatcher import FinishListener
+from bot.slack.delivery.dispatcher import BudgetListener, FinishListener
 from bot.slack.delivery.jobs import Job
 from bot.slack.delivery.worker_process import worker_main
 from bot.slack.logs import logging_context
-from bot.slack.metrics import TURNS_IN_FLIGHT, TURNS_LOST, WORKER_RESTARTS, WORKERS_READY, apply_ops
+from bot.slack.metrics import (
+    TURNS_IN_FLIGHT,
+    TURNS_LOST,
+    WORKER_RESTARTS,
+    WORKERS_READY,
+    WORKERS_REPLACED,
+    apply_ops,
+)
 from bot.slack.settings import SlackSettings
 
 log = logging.getLogger("nginx_triage.slack.workers")
 
 START_METHOD = "spawn"
 RESTART_BACKOFF_MAX_S = 30.0
+BUDGET_CHECK_S = 1.0
+"""How often the parent looks for a turn past ``turn_hard_s``."""
 QUICK_DEATH_S = 10.0
 """A worker dying sooner than this after it started counts towards the restart backoff."""
 
@@ -97,6 +112,11 @@ class _Slot:
     pid: int | None = None
     last_error: str | None = "starting"
     threads: list[threading.Thread] = field(default_factory=list)
+    sent_at: dict[int, float] = field(default_factory=dict)
+    over_budget: tuple[str, str, list[int]] | None = None
+    """(budget, what happened, job ids over it) once this worker is being replaced for a budget."""
+    replacing: str | None = None
+    """Why this worker is being replaced, until its successor is ready (for /readyz)."""
 
     @property
     def load(self) -> int:
@@ -124,6 +144,11 @@ class ProcessRunner:
         self._started = False
         self._all_ready_once = False
         self._on_finished: FinishListener | None = None
+        self._on_budget: BudgetListener | None = None
+
+    def set_budget_listener(self, listener: BudgetListener | None) -> None:
+        """Call ``listener(job, budget, what)`` for a turn stopped by a budget (then it is done)."""
+        self._on_budget = listener
 
     def set_finish_listener(self, listener: FinishListener | None) -> None:
         """Call ``listener(job, ran)`` when a job finished (True) or was lost with its worker (False)."""
@@ -143,6 +168,7 @@ class ProcessRunner:
                 )
                 slot.threads.append(thread)
                 thread.start()
+        threading.Thread(target=self._watch_time, name="nginx-triage-turn-deadline", daemon=True).start()
         return self
 
     def worker_pids(self) -> list[int | None]:
@@ -164,6 +190,9 @@ class ProcessRunner:
     def why_not_ready(self) -> str | None:
         """None once every worker has started and at least one is up; else why not."""
         with self._lock:
+            replacing = [slot.replacing for slot in self._slots if slot.replacing]
+            if replacing:
+                return "; ".join(replacing)
             ready = sum(slot.ready for slot in self._slots)
             if ready and (self._all_ready_once or ready == len(self._slots)):
                 self._all_ready_once = True
@@ -258,6 +287,7 @@ class ProcessRunner:
                     return
                 job_id, job = slot.queue.popleft()
                 slot.in_flight[job_id] = job
+                slot.sent_at[job_id] = time.monotonic()
             try:
                 data = pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL)
             except Exception:
@@ -268,12 +298,14 @@ class ProcessRunner:
             if not self._send(slot, ("job", job_id, data)):
                 # The worker died before it got this job: first in line for its successor.
                 with self._lock:
+                    slot.sent_at.pop(job_id, None)
                     if slot.in_flight.pop(job_id, None) is not None:
                         slot.queue.appendleft((job_id, job))
 
     def _finish(self, slot: _Slot, job_id: int) -> None:
         with self._lock:
             job = slot.in_flight.pop(job_id, None)
+            slot.sent_at.pop(job_id, None)
             if job is None:
                 return
             self._pending -= 1
@@ -329,11 +361,29 @@ class ProcessRunner:
                 was_ready = slot.ready
                 slot.ready = False
                 slot.conn = None
-                lost = list(slot.in_flight.values())
+                budget, slot.over_budget = slot.over_budget, None
+                stopped_ids = set(budget[2]) if budget is not None else set()
+                stopped = [job for job_id, job in slot.in_flight.items() if job_id in stopped_ids]
+                lost = [job for job_id, job in slot.in_flight.items() if job_id not in stopped_ids]
                 slot.in_flight.clear()
-                self._pending -= len(lost)
+                slot.sent_at.clear()
+                self._pending -= len(lost) + len(stopped)
+                if budget is not None:
+                    slot.replacing = f"worker {slot.index} replaced: {budget[1]}"
                 self._lock.notify_all()
             WORKERS_READY.set(sum(s.ready for s in self._slots))
+            if budget is not None:
+                WORKERS_REPLACED.labels(budget=budget[0]).inc()
+                log.error(
+                    "turn worker %d replaced: %s",
+                    slot.index,
+                    budget[1],
+                    extra={"worker": slot.index, "budget": budget[0], "stopped_turns": len(stopped)},
+                )
+            for job in stopped:
+                TURNS_IN_FLIGHT.dec()
+                self._tell_budget(job, budget)
+                self._notify(job, True)  # answered with the note: done, never retried
             for job in lost:
                 TURNS_IN_FLIGHT.dec()
                 TURNS_LOST.inc()
@@ -373,6 +423,7 @@ class ProcessRunner:
                     slot.ready = True
                     slot.pid = int(message[1])
                     slot.last_error = None
+                    slot.replacing = None
                     self._lock.notify_all()
                 WORKERS_READY.set(sum(s.ready for s in self._slots))
             elif kind == "done":
@@ -380,5 +431,36 @@ class ProcessRunner:
                 self._finish(slot, int(message[1]))
             elif kind == "bye":
                 apply_ops(message[1])
+            elif kind == "over_budget":
+                with self._lock:
+                    slot.over_budget = (str(message[1]), str(message[2]), [int(i) for i in message[3]])
             elif kind == "failed":
                 slot.last_error = f"worker {slot.index} could not start: {message[1]}"
+
+    # -- budgets ----------------------------------------------------------------------------------
+
+    def _watch_time(self) -> None:
+        """Kill a worker holding a turn past ``turn_hard_s``: the engine's own budget answers long
+        before, so only a turn stuck where Python cannot interrupt it (a C call) gets here."""
+        limit = self.settings.turn_hard_s
+        while not self._closed.wait(BUDGET_CHECK_S):
+            now = time.monotonic()
+            for slot in self._slots:
+                with self._lock:
+                    late = [job_id for job_id, sent in slot.sent_at.items() if now - sent > limit]
+                    process = slot.process
+                    if not late or process is None or slot.over_budget is not None:
+                        continue
+                    slot.over_budget = ("time", f"a turn ran past {limit:g} s", late)
+                log.error("a turn ran past %g s; killing its worker %d", limit, slot.index)
+                process.kill()
+
+    def _tell_budget(self, job: Job, budget: tuple[str, str, list[int]] | None) -> None:
+        listener = self._on_budget
+        if listener is None or budget is None:
+            return
+        try:
+            listener(job, budget[0], budget[1])
+        except Exception:  # a listener's failure must not take the supervisor down
+            with logging_context(**job.describe()):
+                log.exception("the budget listener failed")

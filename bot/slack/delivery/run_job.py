@@ -17,7 +17,13 @@ from bot.slack.delivery.job_context import JobContext
 from bot.slack.delivery.jobs import ActionJob, CommandJob, HomeJob, InboxJob, Job, ResponseUrlTarget, Turn, TurnJob
 from bot.slack.delivery.turn_handler import deduplicated_by_inbox, error_reply
 from bot.slack.logs import logging_context
-from bot.slack.replies import Destination, FallbackDestination, ThreadDestination, idempotent_replies
+from bot.slack.replies import (
+    Destination,
+    FallbackDestination,
+    ThreadDestination,
+    idempotent_replies,
+    opener_key,
+)
 from bot.slack.text import clean_text
 from bot.slack.webclient import call_slack
 from bot.store import StoreError
@@ -211,13 +217,18 @@ def answer_command(
 
 
 def open_thread(ctx: JobContext, channel: str, user: str) -> str | None:
-    """A top-level message that the diagnosis goes under; None when the bot cannot post here."""
+    """A top-level message that the diagnosis goes under; None when the bot cannot post here.
+    From the inbox it carries the item's event id, and a re-run reuses the one already posted."""
+    metadata, existing = opener_key(ctx.client, channel)
+    if existing:
+        return existing
     result = call_slack(
         "chat.postMessage",
         ctx.client.chat_postMessage,
         channel=channel,
         text=f"<@{user}> asked me to diagnose a paste (`/nginx-triage diagnose`). "
         "My findings are in this thread; reply here with more evidence.",
+        **({"metadata": metadata} if metadata else {}),
     )
     return str(result["ts"]) if result is not None and result.get("ts") else None
 

@@ -3,7 +3,7 @@ same ordering and bounds as the worker processes, but turns share the GIL with t
 
 from __future__ import annotations
 
-from bot.slack.delivery.dispatcher import FinishListener
+from bot.slack.delivery.dispatcher import BudgetListener, FinishListener
 from bot.slack.delivery.job_context import JobContext
 from bot.slack.delivery.jobs import Job
 from bot.slack.delivery.keyed_pool import KeyedThreadPool
@@ -21,6 +21,9 @@ class ThreadRunner:
 
     def set_finish_listener(self, listener: FinishListener | None) -> None:
         self._on_finished = listener
+
+    def set_budget_listener(self, listener: BudgetListener | None) -> None:
+        """Threads of this process have no budget of their own (the engine's turn budget still holds)."""
 
     def submit(self, job: Job) -> bool:
         def run() -> None:
