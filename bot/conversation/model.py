@@ -41,6 +41,13 @@ ACTION_IDS = (
 )
 """Button action ids. A button's ``value`` is at most 2000 characters (Slack's limit)."""
 
+FEEDBACK_ACTION_ID = "feedback"
+"""The ``action_id`` of Slack's own feedback element (👍/👎 in a ``context_actions`` block): its
+clicked button's ``value`` names the action, one of ``FEEDBACK_ELEMENT_ACTIONS``."""
+
+FEEDBACK_ELEMENT_ACTIONS = ("feedback_helpful", "feedback_not_helpful")
+"""The actions the feedback element carries (positive, negative); "get a human" stays a button."""
+
 
 @dataclass(frozen=True)
 class IncomingFile:

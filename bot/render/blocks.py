@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from bot.conversation.model import Attachment, Button, Reply
+from bot.conversation.model import FEEDBACK_ACTION_ID, FEEDBACK_ELEMENT_ACTIONS, Attachment, Button, Reply
 from bot.render.fitting import DETAILS_FILENAME, fit_items
 from bot.render.layout import plural, render_items
 from bot.render.markdown import cross_findings, render_markdown
@@ -22,7 +22,6 @@ from bot.render.slack_limits import MAX_FALLBACK_TEXT, MENTION, validate_blocks
 
 DIFF_FILENAME = "nginx-triage-fix.diff"
 
-_FEEDBACK_PREFIX = "feedback_"
 _TURN_NOTES = re.compile(r"^\s*(?:\*\*What changed|I masked)")
 """Paragraphs of a diagnosis reply's text that only the engine knows (what changed with the
 latest paste, secrets masked): not in ``Diagnosis``, so they are carried over from the text."""
@@ -52,6 +51,20 @@ class SlackMessage:
 
 def _button_dicts(buttons: Iterable[Button]) -> list[dict[str, Any]]:
     return [asdict(b) for b in buttons]
+
+
+def _feedback_item(buttons: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """The buttons that stay buttons, and Slack's feedback element for helpful / not helpful.
+
+    Each half of the element sends its engine action id as its ``value`` (the listener maps it
+    back); "get a human" and a reply with only one of the pair keep ordinary buttons.
+    """
+    by_id = {str(b["action_id"]): b for b in buttons}
+    if not all(a in by_id for a in FEEDBACK_ELEMENT_ACTIONS):
+        return buttons, None
+    positive, negative = ({**by_id[a], "value": a} for a in FEEDBACK_ELEMENT_ACTIONS)
+    rest = [b for b in buttons if str(b["action_id"]) not in FEEDBACK_ELEMENT_ACTIONS]
+    return rest, {"type": "feedback", "action_id": FEEDBACK_ACTION_ID, "positive": positive, "negative": negative}
 
 
 def _files_for(reply: Reply) -> list[Attachment]:
@@ -106,7 +119,7 @@ def render_reply(reply: Reply) -> SlackMessage:
     template = f"blocks/{reply.kind}.json.j2"
     if reply.kind == "diagnosis" and reply.diagnosis is None:
         template = "blocks/explain.json.j2"
-    buttons = _button_dicts(reply.buttons)
+    buttons, feedback = _feedback_item(_button_dicts(reply.buttons))
     layout = render_items(
         template,
         reply=reply,
@@ -116,8 +129,8 @@ def render_reply(reply: Reply) -> SlackMessage:
         step=reply.step,
         notes=turn_notes(reply) if reply.diagnosis is not None else [],
         lead=step_lead(reply),
-        action_buttons=[b for b in buttons if not str(b["action_id"]).startswith(_FEEDBACK_PREFIX)],
-        feedback_buttons=[b for b in buttons if str(b["action_id"]).startswith(_FEEDBACK_PREFIX)],
+        action_buttons=buttons,
+        feedback=feedback,
         files=files,
     )
     blocks, trimmed = fit_items(layout)

@@ -15,6 +15,8 @@ from bot.render.layout import expand, mrkdwn, split_text
 from bot.render.slack_limits import MAX_BLOCKS, MAX_TOTAL_TEXT, text_length
 
 DETAILS_FILENAME = "details.md"
+_BUTTON_BLOCKS = ("actions", "context_actions")
+"""Blocks of buttons: the notice of what went to the file goes above the first of them."""
 
 
 @dataclass
@@ -71,8 +73,8 @@ def _assemble(items: list[_Item], alt_budget: int | None) -> list[dict[str, Any]
             out += _alt_blocks(alts, alt_budget)
         out += it.shown
     if any(not it.whole for it in items):
-        at = next((i for i, b in enumerate(out) if b["type"] == "actions"), len(out))
-        # Feedback buttons sit under their own context line: the notice goes above both.
+        at = next((i for i, b in enumerate(out) if b["type"] in _BUTTON_BLOCKS), len(out))
+        # The feedback element sits under its own context line: the notice goes above both.
         if at > 0 and out[at - 1]["type"] == "context" and at == len(out) - 1:
             at -= 1
         out[at:at] = _notice_blocks(left_out)

@@ -3,7 +3,8 @@
 A template (``templates/blocks/<kind>.json.j2``) emits a stream of JSON items from a small
 vocabulary a little above Block Kit: ``header`` (plain text), ``section`` (mrkdwn, any
 length), ``fields`` (any number), ``context`` (any number of elements), ``divider``,
-``actions`` (any number of buttons). ``expand`` owns Slack's per-block limits, so templates
+``actions`` (any number of buttons), ``feedback`` (Slack's 👍/👎 element: a ``context_actions``
+block holding one ``feedback_buttons``). ``expand`` owns Slack's per-block limits, so templates
 never count characters: long text is split over several sections at line boundaries (code
 fences closed and reopened), long lists over several blocks.
 
@@ -192,8 +193,50 @@ def button_element(b: dict[str, Any]) -> dict[str, Any]:
     return el
 
 
+def feedback_element(action_id: str, positive: dict[str, Any], negative: dict[str, Any]) -> dict[str, Any]:
+    """Slack's ``feedback_buttons`` element from two ``Button`` dicts; each button's ``value`` is
+    what its click sends back, so one that breaks a limit raises (like ``button_element``)."""
+    if not action_id or len(action_id) > MAX_ACTION_ID:
+        raise ValueError(f"feedback action_id is {len(action_id)} chars, Slack allows 1-{MAX_ACTION_ID}")
+
+    def half(b: dict[str, Any]) -> dict[str, Any]:
+        value = str(b.get("value") or "")
+        if not value or len(value) > MAX_BUTTON_VALUE:
+            raise ValueError(f"feedback button value is {len(value)} chars, Slack needs 1-{MAX_BUTTON_VALUE}")
+        text = clip(str(b["text"]), MAX_BUTTON_TEXT)
+        return {"text": plain_text(text), "value": value, "accessibility_label": text}
+
+    return {
+        "type": "feedback_buttons",
+        "action_id": action_id,
+        "positive_button": half(positive),
+        "negative_button": half(negative),
+    }
+
+
 def _chunks(seq: Sequence[Any], n: int) -> list[Sequence[Any]]:
     return [seq[i : i + n] for i in range(0, len(seq), n)]
+
+
+def _expand_fields(item: dict[str, Any]) -> list[dict[str, Any]]:
+    """A ``fields`` item: short fields ten to a section (the head text on the first), long
+    ones as sections of their own."""
+    fields = [str(f) for f in item.get("fields", []) if str(f).strip()]
+    long = [f for f in fields if len(f) > MAX_FIELD_TEXT]
+    short = [f for f in fields if len(f) <= MAX_FIELD_TEXT]
+    blocks: list[dict[str, Any]] = []
+    head = str(item.get("text") or "").strip()
+    for i, group in enumerate(_chunks(short, MAX_FIELDS)):
+        block: dict[str, Any] = {"type": "section", "fields": [mrkdwn(f) for f in group]}
+        if i == 0 and head and len(head) <= SPLIT_AT:
+            block["text"] = mrkdwn(head)
+            head = ""
+        blocks.append(block)
+    if head:
+        blocks[:0] = expand({"type": "section", "text": head})
+    for f in long:
+        blocks += expand({"type": "section", "text": f})
+    return blocks
 
 
 def expand(item: dict[str, Any]) -> list[dict[str, Any]]:
@@ -221,22 +264,7 @@ def expand(item: dict[str, Any]) -> list[dict[str, Any]]:
             for chunk in split_text(str(item["code"]).strip("\n"), MAX_RICH_TEXT)
         ]
     if kind == "fields":
-        fields = [str(f) for f in item.get("fields", []) if str(f).strip()]
-        long = [f for f in fields if len(f) > MAX_FIELD_TEXT]
-        short = [f for f in fields if len(f) <= MAX_FIELD_TEXT]
-        blocks: list[dict[str, Any]] = []
-        head = str(item.get("text") or "").strip()
-        for i, group in enumerate(_chunks(short, MAX_FIELDS)):
-            block: dict[str, Any] = {"type": "section", "fields": [mrkdwn(f) for f in group]}
-            if i == 0 and head and len(head) <= SPLIT_AT:
-                block["text"] = mrkdwn(head)
-                head = ""
-            blocks.append(block)
-        if head:
-            blocks[:0] = expand({"type": "section", "text": head})
-        for f in long:
-            blocks += expand({"type": "section", "text": f})
-        return blocks
+        return _expand_fields(item)
     if kind == "context":
         elements: list[str] = []
         for el in item.get("elements", []):
@@ -250,4 +278,7 @@ def expand(item: dict[str, Any]) -> list[dict[str, Any]]:
     if kind == "actions":
         buttons = [button_element(b) for b in item.get("buttons", [])]
         return [{"type": "actions", "elements": list(group)} for group in _chunks(buttons, MAX_ACTIONS_ELEMENTS)]
+    if kind == "feedback":
+        element = feedback_element(str(item["action_id"]), item["positive"], item["negative"])
+        return [{"type": "context_actions", "elements": [element]}]
     raise ValueError(f"unknown layout item type {kind!r}")

@@ -23,6 +23,9 @@ MAX_BUTTON_URL = 3000
 MAX_ACTION_ID = 255
 MAX_BLOCK_ID = 255
 MAX_ACTIONS_ELEMENTS = 25
+MAX_CONTEXT_ACTIONS_ELEMENTS = 5
+"""A ``context_actions`` block holds 1-5 ``feedback_buttons`` / ``icon_button`` elements."""
+MAX_ACCESSIBILITY_LABEL = 75
 MAX_CONTEXT_ELEMENTS = 10
 MAX_CONTEXT_TEXT = 3000
 MAX_RICH_TEXT = 2900
@@ -120,6 +123,47 @@ def _check_actions(block: dict[str, Any], where: str) -> list[str]:
     return problems
 
 
+def _check_feedback_button(button: Any, where: str) -> list[str]:
+    """One of a ``feedback_buttons`` element's two buttons: plain text, a value, an optional label."""
+    if not isinstance(button, dict):
+        return [f"{where}: missing"]
+    problems = _check_text_obj(button.get("text"), f"{where}.text", MAX_BUTTON_TEXT, ("plain_text",))
+    value = button.get("value")
+    if not isinstance(value, str) or not value:
+        problems.append(f"{where}.value: required")
+    elif len(value) > MAX_BUTTON_VALUE:
+        problems.append(f"{where}.value: longer than {MAX_BUTTON_VALUE}")
+    if len(str(button.get("accessibility_label", ""))) > MAX_ACCESSIBILITY_LABEL:
+        problems.append(f"{where}.accessibility_label: longer than {MAX_ACCESSIBILITY_LABEL}")
+    return problems
+
+
+def _check_context_actions(block: dict[str, Any], where: str) -> list[str]:
+    """Slack's ``context_actions`` block: 1-5 feedback or icon buttons, each with its action id."""
+    problems: list[str] = []
+    els = block.get("elements", [])
+    if not isinstance(els, list) or not els or len(els) > MAX_CONTEXT_ACTIONS_ELEMENTS:
+        count = len(els) if isinstance(els, list) else 0
+        return [f"{where}.elements: {count} elements, allowed 1-{MAX_CONTEXT_ACTIONS_ELEMENTS}"]
+    ids = [str(el.get("action_id", "")) for el in els if isinstance(el, dict)]
+    if len(set(ids)) != len(ids):
+        problems.append(f"{where}: duplicate action_id in one block: {ids}")
+    for j, el in enumerate(els):
+        w = f"{where}.elements[{j}]"
+        kind = el.get("type") if isinstance(el, dict) else None
+        if kind == "feedback_buttons":
+            problems += _check_feedback_button(el.get("positive_button"), f"{w}.positive_button")
+            problems += _check_feedback_button(el.get("negative_button"), f"{w}.negative_button")
+        elif kind == "icon_button":
+            problems += _check_button(el, w)
+        else:
+            problems.append(f"{w}: only feedback_buttons and icon_button go in context_actions, got {kind!r}")
+            continue
+        if not el.get("action_id") or len(str(el["action_id"])) > MAX_ACTION_ID:
+            problems.append(f"{w}.action_id: missing or longer than {MAX_ACTION_ID}")
+    return problems
+
+
 def _check_rich_text(block: dict[str, Any], where: str) -> list[str]:
     problems: list[str] = []
     els = block.get("elements")
@@ -156,6 +200,7 @@ _BLOCK_CHECKS: dict[str, Callable[[dict[str, Any], str], list[str]]] = {
     "section": lambda block, where: _check_section(block, where) + _check_section_expand(block, where),
     "context": _check_context,
     "actions": _check_actions,
+    "context_actions": _check_context_actions,
     "divider": _no_check,
     "image": _no_check,
     "rich_text": _check_rich_text,

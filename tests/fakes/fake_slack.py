@@ -112,6 +112,7 @@ class FakeSlack:
         self._lock = threading.Condition()
         self._ts = itertools.count(1)
         self._ids = itertools.count(1)
+        self._block_ids = itertools.count(1)
         handler = type("Handler", (_Handler,), {"fake": self})
         self.server = ThreadingHTTPServer(("127.0.0.1", port), handler)
         self.server.daemon_threads = True
@@ -245,6 +246,14 @@ class FakeSlack:
             queue = self._failures.get(method)
             return queue.pop(0) if queue else None
 
+    def _with_block_ids(self, blocks: list[Any]) -> list[Any]:
+        """Blocks as Slack stores them: one without a ``block_id`` gets a generated one, so a
+        click's payload names the block it came from (as Slack's always does)."""
+        return [
+            {**b, "block_id": f"gen{next(self._block_ids)}"} if isinstance(b, dict) and not b.get("block_id") else b
+            for b in blocks
+        ]
+
     def _next_ts(self) -> str:
         return f"{1700000000 + next(self._ts)}.{next(self._ids):06d}"
 
@@ -289,6 +298,7 @@ class FakeSlack:
         blocks = params.get("blocks") or []
         if isinstance(blocks, str):
             blocks = json.loads(blocks)
+        blocks = self._with_block_ids(blocks)
         metadata = params.get("metadata")
         if isinstance(metadata, str):
             metadata = json.loads(metadata)
@@ -318,6 +328,7 @@ class FakeSlack:
         blocks = params.get("blocks") or []
         if isinstance(blocks, str):
             blocks = json.loads(blocks)
+        blocks = self._with_block_ids(blocks)
         with self._lock:
             msg = next(
                 (m for m in self.messages if m.channel == str(params.get("channel")) and m.ts == params.get("ts")), None
@@ -568,13 +579,23 @@ def payload_body(payload: dict[str, Any]) -> str:
 
 
 def find_buttons(messages: Iterable[Message], action_id: str) -> list[tuple[Message, dict[str, Any], dict[str, Any]]]:
-    """(message, actions block, button) for every button with ``action_id`` in ``messages``."""
+    """(message, block, button) for every button that sends ``action_id`` in ``messages``.
+
+    A plain button in an ``actions`` block matches by its action id; a half of Slack's feedback
+    element (``feedback_buttons`` in a ``context_actions`` block) matches by the action id its
+    ``value`` carries, or by the element's own action id, and comes back as
+    ``{"type": "feedback_buttons", "action_id": <element's>, "value": ..., "text": ...}``: what
+    ``slack_harness.block_action`` needs to send the click as Slack does.
+    """
     out = []
     for msg in messages:
         for block in msg.blocks:
-            if block.get("type") != "actions":
-                continue
-            for element in block.get("elements", []):
-                if element.get("action_id") == action_id:
+            for element in block.get("elements", []) if block.get("type") in ("actions", "context_actions") else []:
+                if block["type"] == "actions" and element.get("action_id") == action_id:
                     out.append((msg, block, element))
+                if block["type"] == "context_actions" and element.get("type") == "feedback_buttons":
+                    for half in (element.get("positive_button") or {}, element.get("negative_button") or {}):
+                        if action_id in (half.get("value"), element.get("action_id")):
+                            clicked = {"type": "feedback_buttons", "action_id": element.get("action_id")}
+                            out.append((msg, block, {**clicked, "value": half.get("value"), "text": half.get("text")}))
     return out

@@ -187,7 +187,12 @@ def thread_message(
 def block_action(
     message_ts: str, thread_ts: str, blocks: list[dict[str, Any]], block_id: str, button: dict[str, Any], text: str = ""
 ) -> dict[str, Any]:
-    """A block_actions payload for a click on ``button`` in a bot message."""
+    """A block_actions payload for a click on ``button`` in a bot message.
+
+    ``button`` is a plain button or, from ``fake_slack.find_buttons``, a half of a feedback
+    element (``type`` ``feedback_buttons``): Slack sends that click with the element's type and
+    action id and the clicked half's value and text.
+    """
     return {
         "type": "block_actions",
         "team": {"id": TEAM, "domain": "test"},
@@ -215,7 +220,7 @@ def block_action(
         "response_url": "http://127.0.0.1:9/unused",
         "actions": [
             {
-                "type": "button",
+                "type": button.get("type", "button"),
                 "action_id": button["action_id"],
                 "block_id": block_id,
                 "value": button.get("value", ""),

@@ -157,6 +157,43 @@ def test_whole_conversation_sqlite(bot: BotUnderTest, fake: FakeSlack) -> None:
     assert all(m.thread_ts == "1800000000.000100" for m in fake.messages)
 
 
+def test_thumbs_up_on_a_diagnosis_is_recorded_and_replaced_by_a_note(bot: BotUnderTest, fake: FakeSlack) -> None:
+    """Issue 10, item 6: the diagnosis carries Slack's own feedback element; a click on 👍
+    arrives as Slack sends it (a signed block_actions payload, action type ``feedback_buttons``
+    with the clicked half's value), is recorded, replaces that block by who clicked what, and is
+    thanked in the thread. The step button next to "get a human" stays clickable."""
+    root = "1800000005.000100"
+    assert bot.event(mention("we get this alert, help:\n```\n" + ALERT + "\n```", root), f"Ev{root}1")[0] == 200
+    first = replies(fake, root, 1, "the diagnosis")[0]
+    (element,) = [e for b in first.blocks if b["type"] == "context_actions" for e in b["elements"]]
+    assert element["type"] == "feedback_buttons" and element["action_id"] == "feedback"
+    assert element["positive_button"]["value"] == "feedback_helpful"
+    rows = [e["action_id"] for b in first.blocks if b["type"] == "actions" for e in b["elements"]]
+    assert rows == ["guide_start", "feedback_human"]
+
+    (msg, block, half) = find_buttons([first], "feedback_helpful")[0]
+    payload = block_action(msg.ts, root, msg.blocks, block["block_id"], half, msg.text)
+    action = payload["actions"][0]
+    assert (action["type"], action["action_id"], action["value"]) == (
+        "feedback_buttons",
+        "feedback",
+        "feedback_helpful",
+    )
+    status, _ = bot.interact(payload)
+    assert status == 200
+
+    thanks = replies(fake, root, 2, "the thanks")[1]
+    assert "Thanks, noted" in thanks.text
+    bot.wait_idle()
+    assert [f.value for f in bot.store.feedback_for(f"{TEAM}:{CHANNEL}:{root}")] == ["helpful"]
+    updates = [c for c in fake.calls_to("chat.update") if c.params.get("ts") == first.ts]
+    assert not any(b["type"] == "context_actions" for b in first.blocks)  # the edit as Slack shows it
+    notes = [e["text"] for b in first.blocks if b["type"] == "context" for e in b["elements"]]
+    assert f"<@{USER}> found this helpful" in notes
+    assert [e["action_id"] for b in first.blocks if b["type"] == "actions" for e in b["elements"]] == rows
+    assert updates and updates[-1].params.get("text") == first.text
+
+
 @pytest.mark.postgres
 def test_whole_conversation_postgres(fake: FakeSlack, kb: KnowledgeBase) -> None:
     skip_or_fail_without_postgres()

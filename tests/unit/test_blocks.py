@@ -84,6 +84,17 @@ def example_diagnosis(kb: KnowledgeBase, matcher: Matcher) -> Diagnosis:
     return diagnose_text(files, kb, matcher)
 
 
+def feedback_values(msg: SlackMessage) -> list[str]:
+    """The values of Slack's feedback element(s) in the message: positive, then negative."""
+    return [
+        el[half]["value"]
+        for b in msg.blocks
+        if b["type"] == "context_actions"
+        for el in b["elements"]
+        for half in ("positive_button", "negative_button")
+    ]
+
+
 # -- diagnoses -------------------------------------------------------------------------------
 
 
@@ -173,9 +184,13 @@ def test_2000_line_paste_with_40_kinds_fits_and_moves_the_rest_to_a_file(kb: Kno
         assert m.title in details.content
     # ... and the message keeps its top: the header names the first kind
     assert escape(d.matches[0].title)[:40] in msg.blocks[0]["text"]["text"]
-    # the buttons survive trimming
+    # the buttons survive trimming, with the notice of the file above them
     ids = [e["action_id"] for b in msg.blocks if b["type"] == "actions" for e in b["elements"]]
-    assert ids == [b.action_id for b in GUIDE + FEEDBACK]
+    assert ids == [b.action_id for b in GUIDE] + ["feedback_human"]
+    assert feedback_values(msg) == ["feedback_helpful", "feedback_not_helpful"]
+    types = [b["type"] for b in msg.blocks]
+    notice = next(i for i, b in enumerate(msg.blocks) if "full details attached" in json.dumps(b))
+    assert notice < types.index("actions") < types.index("context_actions") == len(types) - 1
 
 
 def test_hostile_log_text_is_escaped(kb: KnowledgeBase, matcher: Matcher) -> None:

@@ -119,11 +119,19 @@ def run_action(ctx: JobContext, job: ActionJob) -> None:
     ctx.turns.run(turn, ThreadDestination(ctx.client, turn.channel, turn.thread_ts))
 
 
+_BUTTON_BLOCKS = ("actions", "context_actions")
+"""Blocks a click can come from: button rows and Slack's feedback element."""
+
+
 def mark_clicked(ctx: JobContext, job: ActionJob, action_id: str) -> None:
-    """Replace the clicked buttons with who clicked what, so a step is not clicked twice."""
+    """Replace the clicked buttons with who clicked what, so a step is not clicked twice.
+
+    The clicked block is the one with the payload's ``block_id`` (Slack always sends one);
+    without it every row of buttons goes, rather than leaving the clicked one clickable.
+    """
     blocks: list[dict[str, Any]] = []
     for block in job.blocks:
-        if block.get("type") == "actions" and (not job.block_id or block.get("block_id") == job.block_id):
+        if block.get("type") in _BUTTON_BLOCKS and (not job.block_id or block.get("block_id") == job.block_id):
             note = f"<@{job.turn.user}> {BUTTON_NOTES.get(action_id, 'clicked a button')}"
             blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": note}]})
         else:

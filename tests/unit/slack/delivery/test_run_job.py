@@ -102,6 +102,36 @@ def test_a_feedback_click_is_recorded_even_when_the_store_fails_later(ctx: JobCo
     assert len(ctx.turns.runs) == 2  # the turn still runs
 
 
+FEEDBACK_ELEMENT = {
+    "type": "feedback_buttons",
+    "action_id": "feedback",
+    "positive_button": {"text": {"type": "plain_text", "text": "Helpful"}, "value": "feedback_helpful"},
+    "negative_button": {"text": {"type": "plain_text", "text": "Not helpful"}, "value": "feedback_not_helpful"},
+}
+ANSWER_BLOCKS = (
+    BLOCKS[0],
+    {"type": "actions", "block_id": "walk", "elements": [{"type": "button", "action_id": "guide_start"}]},
+    {"type": "context", "block_id": "ask", "elements": [{"type": "mrkdwn", "text": "Did this help?"}]},
+    {"type": "context_actions", "block_id": "fb", "elements": [FEEDBACK_ELEMENT]},
+)
+
+
+def test_a_feedback_element_click_replaces_that_block_and_is_recorded(ctx: JobContext) -> None:
+    job = ActionJob(
+        turn(surface="action", action="feedback_not_helpful", action_value="feedback_not_helpful"),
+        "1800000004.000300",
+        "Answer",
+        ANSWER_BLOCKS,
+        "fb",
+    )
+    run_job(ctx, job)
+    assert ctx.store.feedback == [(f"{TEAM}:C0TRIAGE:{THREAD}", "U0HUMAN1", "not_helpful")]
+    (update,) = ctx.client.calls_to("chat.update")
+    note = {"type": "context", "elements": [{"type": "mrkdwn", "text": "<@U0HUMAN1> found this not helpful"}]}
+    assert update["blocks"] == [*ANSWER_BLOCKS[:3], note]  # the step button stays clickable
+    assert len(ctx.turns.runs) == 1
+
+
 def test_a_click_without_its_message_only_runs_the_turn(ctx: JobContext) -> None:
     run_job(ctx, ActionJob(turn(surface="action", action="guide_start"), "", "", (), ""))
     assert ctx.client.calls == [] and len(ctx.turns.runs) == 1
