@@ -270,3 +270,15 @@ def test_linear_time_on_hostile_64_kb_inputs(name: str) -> None:
     t_small, t_big = timed(small), timed(big)
     assert t_small < 2.0, f"{name}: {t_small:.2f} s for {len(small)} characters"
     assert t_big < 8 * t_small + 0.25, f"{name}: {t_small:.3f} s -> {t_big:.3f} s for 4x the input (not linear)"
+
+
+def test_secret_word_scan_lowers_ascii_only_and_keeps_offsets() -> None:
+    """The scan's fast path (``str.lower`` on ASCII text) and the table (other text) agree:
+    only ASCII letters fold, so the Kelvin sign never reads as ``k`` and offsets never move."""
+    from bot.evidence.redaction.text_rules import _ascii_lower
+
+    assert _ascii_lower("X-Api-KEY: Abc") == "x-api-key: abc"
+    mixed = "\u212aEY=1 \u0130D_TOKEN=2 \u00c9T\u00c9"
+    lowered = _ascii_lower(mixed)
+    assert lowered == "\u212aey=1 \u0130d_token=2 \u00c9t\u00c9"
+    assert len(lowered) == len(mixed)
