@@ -86,6 +86,8 @@ class _Part:
     text: str
     evidence: bool
     questions: tuple[str, ...]
+    config_dump: bool = False
+    """The sniffer found an ``nginx -T`` section (kept so a turn sniffs a big paste once less)."""
 
 
 def _buttons_for_diagnosis() -> tuple[Button, ...]:
@@ -200,7 +202,7 @@ class ConversationEngine:
         sections = sniff(text)
         questions = tuple(s.text.strip() for s in sections if s.kind == "question")
         if any(is_evidence(s.kind) for s in sections):
-            return _Part(name, text, True, questions)
+            return _Part(name, text, True, questions, any(s.kind == "nginx-T" for s in sections))
         unknown = [s.text for s in sections if s.kind == "unknown"]
         if unknown:
             ev = Collected()
@@ -249,7 +251,7 @@ class ConversationEngine:
     ) -> tuple[ConversationState, list[Reply]]:
         before = self.diagnose(state.pastes, state) if state.pastes else None
         state.pastes.extend(p.text for p in parts)
-        if any(s.kind == "nginx-T" for p in parts for s in sniff(p.text)):
+        if any(p.config_dump for p in parts):
             state.config_stale = False
         after = self.diagnose(state.pastes, state)
         replies = diagnosis_replies(self.kb, state, after, before, texts.masked_note(masked))

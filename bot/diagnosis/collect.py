@@ -15,43 +15,38 @@ import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bot.evidence import (
-    SECTION_KINDS,
-    ConfigParseError,
-    CpuCount,
-    EvidenceError,
-    FileNr,
-    KernelLimits,
-    Mapper,
-    NginxConfig,
-    NginxProcess,
-    ProcLimits,
-    Section,
-    SocketSummary,
-    SystemdLimits,
-    UlimitValues,
-    limits_conf_lines,
-    looks_like_config,
-    parse_dump,
-    sniff,
-)
-from bot.evidence.backend.model import (
-    FpmPools,
-    FpmProcess,
-    ListeningSocket,
-    Memory,
-    NginxBuild,
-    ProcessUsage,
-    Resolution,
-)
-from bot.evidence.backend.usage import NginxPs
+from bot.evidence import SECTION_KINDS, limits_conf_lines, sniff
 from bot.evidence.numbers import is_number
-from bot.evidence.system.model import AccessLog, Certificate, DiskUsage, PathPermissions, RunEnvironment
 from bot.grouping import Grouper
 from bot.knowledge.texts import say
 from bot.matching import Matcher
+
+if TYPE_CHECKING:  # the models of the kinds a paste may hold: imported when a section of one is read
+    from bot.evidence import (
+        CpuCount,
+        FileNr,
+        KernelLimits,
+        Mapper,
+        NginxConfig,
+        NginxProcess,
+        ProcLimits,
+        Section,
+        SocketSummary,
+        SystemdLimits,
+        UlimitValues,
+    )
+    from bot.evidence.backend.model import (
+        FpmPools,
+        FpmProcess,
+        ListeningSocket,
+        Memory,
+        NginxBuild,
+        ProcessUsage,
+        Resolution,
+    )
+    from bot.evidence.system.model import AccessLog, Certificate, DiskUsage, PathPermissions, RunEnvironment
 
 _log = logging.getLogger(__name__)
 
@@ -233,14 +228,11 @@ class Collected:
                 self._take_unplaced(section.text, matcher)
             else:
                 self._fill(kind.fills, kind.read(section.text, self.map_files), section, matcher)
-        except (EvidenceError, ConfigParseError) as exc:
-            self.problems.append(f"{where}: {exc}")
-            return
-        except RecursionError as exc:
-            self._unreadable(where, section.kind, exc)
-            return
-        except Exception as exc:  # a bug on odd input: this part is lost, the rest is still read
-            self._unreadable(where, section.kind, exc)
+        except Exception as exc:
+            if isinstance(exc, _reading_errors()):  # input a parser cannot use: said with its place
+                self.problems.append(f"{where}: {exc}")
+            else:  # a bug on odd input (or too deep a nesting): this part is lost, the rest is still read
+                self._unreadable(where, section.kind, exc)
             return
         if kind.proves is not None:
             self.present.add(kind.proves)
@@ -267,7 +259,7 @@ class Collected:
             self.limits.append(LimitsPaste(value, value.command or section.name))
         elif name == "nproc":
             self._set_cpus(value)
-        elif isinstance(value, NginxPs):
+        elif name == "processes":  # ``ps`` output: the processes and their CPU time
             self.processes.extend(value.processes)
             self.usage.extend(value.usage)
         elif not isinstance(current := getattr(self, name), list):
@@ -297,6 +289,8 @@ class Collected:
 
     def _take_unplaced(self, text: str, matcher: Matcher) -> None:
         """Text the sniffer could not place: a bare config snippet, else lines for the matcher."""
+        from bot.evidence.nginx_config.parse import looks_like_config, parse_dump
+
         if looks_like_config(text):
             # A bare nginx.conf or `server {}` snippet, pasted without `nginx -T` headers.
             self._set_config(parse_dump(text, map_files=self.map_files))
@@ -314,3 +308,10 @@ class Collected:
         if self.established is not None:
             return self.established
         return self.sockets.estab if self.sockets else None
+
+
+def _reading_errors() -> tuple[type[Exception], ...]:
+    """The errors parsers raise for input they cannot use (imported only when one is raised)."""
+    from bot.evidence import ConfigParseError, EvidenceError
+
+    return (EvidenceError, ConfigParseError)

@@ -13,29 +13,23 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cache
+from importlib import import_module
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
-from bot.evidence.backend.fpm import parse_fpm_pools, parse_fpm_ps
-from bot.evidence.backend.host import parse_free, parse_getent, parse_nginx_build
-from bot.evidence.backend.listening import parse_listening
-from bot.evidence.backend.usage import read_nginx_ps
-from bot.evidence.limits.descriptors import parse_proc_limits, parse_systemctl_show, parse_ulimit
-from bot.evidence.limits.kernel import parse_cpus, parse_file_nr, parse_sysctl
-from bot.evidence.limits.sockets import parse_ss_count, parse_ss_summary
-from bot.evidence.nginx_config.parse import Mapper, parse_dump
-from bot.evidence.system.access_log import parse_access_log
-from bot.evidence.system.certificate import parse_certificate
-from bot.evidence.system.disk import parse_df
-from bot.evidence.system.permissions import parse_namei
-from bot.evidence.system.run_env import parse_run_environment
+if TYPE_CHECKING:
+    from bot.evidence.nginx_config.parse import Mapper
 
 
 @dataclass(frozen=True, slots=True)
 class SectionKind:
     """How a section of one kind is read, what kind of evidence it is, and where it is kept."""
 
-    parse: Callable[..., object] | None
-    """Text to plain data; None for text nothing reads on its own (``unknown``)."""
+    parse: Callable[..., object] | str | None
+    """Text to plain data, or where that function is (``"module:name"``, imported on first use, so
+    a two-line paste never imports the parsers of the twenty other kinds); None for text nothing
+    reads on its own (``unknown``)."""
     proves: str | None
     """The kind of evidence (a key of ``kb/evidence.yaml``); None for text that is no evidence."""
     fills: str | None
@@ -47,34 +41,45 @@ class SectionKind:
         """The section's text as plain data; raises what the parser raises for text it cannot use."""
         if self.parse is None:
             raise ValueError("a section of this kind has no parser")
-        return self.parse(text, map_files=map_files) if self.spreads else self.parse(text)
+        parse = _parser(self.parse) if isinstance(self.parse, str) else self.parse
+        return parse(text, map_files=map_files) if self.spreads else parse(text)
+
+
+@cache
+def _parser(where: str) -> Callable[..., object]:
+    """The function at ``"module:name"``."""
+    module, name = where.split(":")
+    parse: Callable[..., object] = getattr(import_module(module), name)
+    return parse
 
 
 SECTION_KINDS: Mapping[str, SectionKind] = MappingProxyType(
     {
         "errorlog": SectionKind(str.splitlines, "error-log", "grouper"),
-        "nginx-T": SectionKind(parse_dump, "nginx-T", "config", spreads=True),
+        "nginx-T": SectionKind("bot.evidence.nginx_config.parse:parse_dump", "nginx-T", "config", spreads=True),
         "nginx-t": SectionKind(str.splitlines, "nginx-t", "nginx_t"),
-        "proc-limits": SectionKind(parse_proc_limits, "worker-limits", "limits"),
-        "ulimit": SectionKind(parse_ulimit, "ulimit", "ulimit"),
-        "systemctl-show": SectionKind(parse_systemctl_show, "systemctl-limitnofile", "systemd"),
-        "sysctl": SectionKind(parse_sysctl, "sysctl-fs", "kernel"),
-        "file-nr": SectionKind(parse_file_nr, "sysctl-fs", "file_nr"),
-        "nproc": SectionKind(parse_cpus, "nproc", "nproc"),
-        "ss-s": SectionKind(parse_ss_summary, "ss-s", "sockets"),
-        "ss-count": SectionKind(parse_ss_count, "ss-s", "established"),
-        "ps": SectionKind(read_nginx_ps, "ps-nginx", "processes"),
-        "ps-fpm": SectionKind(parse_fpm_ps, "ps-php-fpm", "fpm_processes"),
-        "ss-listen": SectionKind(parse_listening, "listening-sockets", "listening"),
-        "php-fpm-pool": SectionKind(parse_fpm_pools, "php-fpm-pool", "fpm_pools"),
-        "free": SectionKind(parse_free, "memory", "memory"),
-        "getent": SectionKind(parse_getent, "dns", "resolutions"),
-        "nginx-V": SectionKind(parse_nginx_build, "nginx-V", "build"),
-        "df": SectionKind(parse_df, "disk-usage", "disk"),
-        "namei": SectionKind(parse_namei, "file-permissions", "permissions"),
-        "x509": SectionKind(parse_certificate, "certificate", "certificates"),
-        "access-log": SectionKind(parse_access_log, "access-log", "access"),
-        "run-env": SectionKind(parse_run_environment, "environment", "run_env"),
+        "proc-limits": SectionKind("bot.evidence.limits.descriptors:parse_proc_limits", "worker-limits", "limits"),
+        "ulimit": SectionKind("bot.evidence.limits.descriptors:parse_ulimit", "ulimit", "ulimit"),
+        "systemctl-show": SectionKind(
+            "bot.evidence.limits.descriptors:parse_systemctl_show", "systemctl-limitnofile", "systemd"
+        ),
+        "sysctl": SectionKind("bot.evidence.limits.kernel:parse_sysctl", "sysctl-fs", "kernel"),
+        "file-nr": SectionKind("bot.evidence.limits.kernel:parse_file_nr", "sysctl-fs", "file_nr"),
+        "nproc": SectionKind("bot.evidence.limits.kernel:parse_cpus", "nproc", "nproc"),
+        "ss-s": SectionKind("bot.evidence.limits.sockets:parse_ss_summary", "ss-s", "sockets"),
+        "ss-count": SectionKind("bot.evidence.limits.sockets:parse_ss_count", "ss-s", "established"),
+        "ps": SectionKind("bot.evidence.backend.usage:read_nginx_ps", "ps-nginx", "processes"),
+        "ps-fpm": SectionKind("bot.evidence.backend.fpm:parse_fpm_ps", "ps-php-fpm", "fpm_processes"),
+        "ss-listen": SectionKind("bot.evidence.backend.listening:parse_listening", "listening-sockets", "listening"),
+        "php-fpm-pool": SectionKind("bot.evidence.backend.fpm:parse_fpm_pools", "php-fpm-pool", "fpm_pools"),
+        "free": SectionKind("bot.evidence.backend.host:parse_free", "memory", "memory"),
+        "getent": SectionKind("bot.evidence.backend.host:parse_getent", "dns", "resolutions"),
+        "nginx-V": SectionKind("bot.evidence.backend.host:parse_nginx_build", "nginx-V", "build"),
+        "df": SectionKind("bot.evidence.system.disk:parse_df", "disk-usage", "disk"),
+        "namei": SectionKind("bot.evidence.system.permissions:parse_namei", "file-permissions", "permissions"),
+        "x509": SectionKind("bot.evidence.system.certificate:parse_certificate", "certificate", "certificates"),
+        "access-log": SectionKind("bot.evidence.system.access_log:parse_access_log", "access-log", "access"),
+        "run-env": SectionKind("bot.evidence.system.run_env:parse_run_environment", "environment", "run_env"),
         "question": SectionKind(str.strip, None, "questions"),
         "unknown": SectionKind(None, None, None),
     }

@@ -202,9 +202,12 @@ class FaqIndex:
 
     @property
     def index(self) -> Bm25Index:
-        """The BM25 index, built (and bm25s imported) on first use."""
+        """The BM25 index, on first use: from the user's cache when the KB came from it, else
+        built (bm25s imported then)."""
         if self._index is None:
-            self._index = Bm25Index(self.kb)
+            from bot.faq.index_cache import cached_index
+
+            self._index = cached_index(self.kb)
         return self._index
 
     def question_of(self, doc_id: str, kind: str) -> str:

@@ -6,8 +6,12 @@ does upstream prematurely closed mean" finds the entry whose messages say so. En
 documents keep IDF honest: a word is rare when few *answers* use it, however many phrasings
 one FAQ repeats it in.
 
-The index is small (dozens of documents) and built in milliseconds on first use; bm25s and
-numpy are imported then, so commands that never ask a question do not load them.
+The index is small (dozens of documents). bm25s builds it (the float32 BM25 weight of every
+term in every document); the weights are then kept as plain postings and a question is scored
+from them in Python with bm25s's float32 sums, so the scores are bm25s's to the last bit. A
+one-shot ``ask`` reads the finished index from the user's cache
+(``bot.faq.retrieval_cache``) and never imports bm25s or numpy; otherwise they are imported on
+the first question, so commands that never ask one do not load them.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -78,11 +83,20 @@ def documents(kb: KnowledgeBase) -> list[Document]:
     return docs
 
 
+_F32 = struct.Struct("f")
+
+
+def _f32(x: float) -> float:
+    """``x`` rounded to float32, as numpy stores it: a float32 sum is the double sum so rounded."""
+    value: float = _F32.unpack(_F32.pack(x))[0]
+    return value
+
+
 class Bm25Index:
     """The BM25 index of ``documents(kb)`` with its analyzer."""
 
     def __init__(self, kb: KnowledgeBase) -> None:
-        import bm25s  # numpy-based; imported only when a question is asked
+        import bm25s  # numpy-based; imported only when an index is built
 
         self.docs = documents(kb)
         self.analyzer = Analyzer(kb.vocabulary)
@@ -97,8 +111,24 @@ class Bm25Index:
         # Lucene's IDF, the one bm25s scores with; a word no entry uses weighs like the rarest.
         self._idf = {t: math.log(1 + (n - c + 0.5) / (c + 0.5)) for t, c in df.items()}
         self._idf_unknown = UNKNOWN_WORD_WEIGHT * math.log(1 + (n + 0.5) / 0.5)
-        self._bm25: Any = bm25s.BM25(k1=BM25_K1, b=BM25_B, method="lucene")
-        self._bm25.index(corpus, show_progress=False)
+        bm25: Any = bm25s.BM25(k1=BM25_K1, b=BM25_B, method="lucene")
+        bm25.index(corpus, show_progress=False)
+        data, indices, indptr = (bm25.scores[k].tolist() for k in ("data", "indices", "indptr"))
+        self._postings: dict[str, tuple[tuple[int, float], ...]] = {
+            term: tuple(zip(indices[indptr[i] : indptr[i + 1]], data[indptr[i] : indptr[i + 1]], strict=True))
+            for term, i in bm25.vocab_dict.items()
+            if i + 1 < len(indptr)  # the empty token bm25s adds has no postings
+        }
+        """Term -> (document number, its float32 BM25 weight there), as bm25s computed them."""
+
+    def scores(self, terms: Sequence[str]) -> list[float]:
+        """Every document's BM25 score for ``terms`` (known terms, each once): bm25s's
+        ``get_scores``, its float32 additions in the same order."""
+        scores = [0.0] * len(self.docs)
+        for term in terms:
+            for doc, weight in self._postings.get(term, ()):
+                scores[doc] = _f32(scores[doc] + weight)
+        return scores
 
     def weight(self, term: str) -> float:
         """How much a query term says: its IDF, the highest for a word no entry uses."""
@@ -115,7 +145,7 @@ class Bm25Index:
         known = list(dict.fromkeys(t for t in terms if t in self._idf))  # each term once
         if not known:
             return terms, []
-        scores: Sequence[float] = self._bm25.get_scores(known).tolist()
+        scores = self.scores(known)
         unique = frozenset(terms)
         out = []
         for doc, score, doc_terms in zip(self.docs, scores, self._doc_terms, strict=True):

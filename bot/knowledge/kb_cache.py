@@ -145,6 +145,15 @@ def cached_kb(dirs: Sequence[Path] | None = None) -> KnowledgeBase:
     return kb
 
 
+def cached_key(kb: KnowledgeBase) -> str | None:
+    """The fingerprint ``kb`` was cached under, when it is the KB ``cached_kb`` gave this process
+    (so what is derived from it can be cached beside it under the same key); else None."""
+    for key, known in _memo.items():
+        if known is kb:
+            return key
+    return None
+
+
 def cache_state(dirs: Sequence[Path] | None = None) -> dict[str, str]:
     """What ``doctor`` reports: where the cache is and whether it holds the current KB."""
     dirs = list(dirs) if dirs is not None else kb_dirs_from_env()

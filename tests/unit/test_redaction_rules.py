@@ -3,6 +3,7 @@ linear on hostile 64 KB inputs. The corpus test runs them all together on a real
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -274,3 +275,30 @@ def test_linear_time_on_hostile_64_kb_inputs(name: str) -> None:
     t_small, t_big = timed(small), timed(big)
     assert t_small < 2.0, f"{name}: {t_small:.2f} s for {len(small)} characters"
     assert t_big < 8 * t_small + 0.25, f"{name}: {t_small:.3f} s -> {t_big:.3f} s for 4x the input (not linear)"
+
+
+def test_secret_word_scan_folds_ascii_only_and_gives_character_offsets() -> None:
+    """The scan lower-cases UTF-8 bytes: only ASCII letters fold (the Kelvin sign never reads as
+    ``k``) and the offsets it gives are characters, also after multi-byte ones and surrogates."""
+    from bot.evidence.redaction.text_rules import _secret_words
+
+    assert list(_secret_words("X-Api-KEY: Abc")) == [(6, 9)]
+    mixed = "\u212aEY=1 \u00e9\u0130\ud800D_TOKEN=2 \U0001f511 Secret"
+    hits = list(_secret_words(mixed))
+    assert [mixed[a:b] for a, b in hits] == ["TOKEN", "Secret"]
+
+
+def test_secret_word_scan_agrees_with_an_ascii_lowered_copy() -> None:
+    """The same hits as searching a copy with only ``A-Z`` lower-cased, on random mixed text."""
+    import random
+
+    from bot.evidence.redaction.text_rules import _SECRET_WORD, _secret_words
+
+    table = {code: code + 32 for code in range(ord("A"), ord("Z") + 1)}
+    pattern = re.compile(_SECRET_WORD.pattern.decode())
+    pieces = ["KEY", "key", "Tok", "EN", "\u212a", "ey", "\u0130", "\u00e9", "\ud800", "\U0001f511", " ", "=", "Pass"]
+    rng = random.Random(11)
+    for _ in range(300):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 40)))
+        expected = [m.span() for m in pattern.finditer(text.translate(table))]
+        assert list(_secret_words(text)) == expected, repr(text)

@@ -103,12 +103,12 @@ def test_64k_of_blank_lines_before_the_log_is_not_an_empty_input():
 
 
 def test_a_part_that_fails_to_read_is_a_problem_with_its_place_and_the_rest_is_diagnosed(kb, matcher, monkeypatch):
-    import bot.diagnosis.collect as collect
+    import bot.evidence.nginx_config.parse as config_parse
 
     def broken(*_args, **_kwargs):
         raise ValueError("a parser bug")
 
-    monkeypatch.setattr(collect, "parse_dump", broken)
+    monkeypatch.setattr(config_parse, "parse_dump", broken)  # read where ``collect`` imports it on use
     ev = Collected()
     ev.add_text("server {\n  listen 80;\n  location / { root /x; }\n}\n\n" + LINE + "\n", matcher, "paste 1")
     d = diagnose_evidence(ev, kb)

@@ -85,15 +85,35 @@ def _header_directives(text: str) -> Iterator[Span]:
 
 
 _SECRET_WORD = re.compile(
-    r"p(?:ass|wd|in|rivate)|secret|token|key|auth|cookie|sig|hmac|jwt|cred|licen|dsn|sess|salt|assertion"
+    rb"p(?:ass|wd|in|rivate)|secret|token|key|auth|cookie|sig|hmac|jwt|cred|licen|dsn|sess|salt|assertion"
 )
 """A part of every name the header and setting rules can accept: they only look where one occurs.
-Searched in an ASCII-lower-cased copy: case-insensitive alternations are many times slower in ``re``."""
-_ASCII_LOWER = {code: code + 32 for code in range(ord("A"), ord("Z") + 1)}
-"""Lower-cases ASCII only, so every offset stays the same (``str.lower`` may change lengths)."""
+Searched in a lower-cased UTF-8 copy: case-insensitive alternations are many times slower in ``re``,
+``bytes.lower`` folds ASCII letters only (never the Kelvin sign to ``k``), and the words are ASCII, so
+a match never starts inside a multi-byte character."""
 _NAME_TAIL = re.compile(r"[A-Za-z0-9_.-]*")
 _NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
 MAX_NAME = 64
+
+
+def _secret_words(text: str) -> Iterator[tuple[int, int]]:
+    """Where ``_SECRET_WORD`` occurs in ``text``, ASCII letters in any case, as character offsets.
+
+    One C-level lower-casing and search over the UTF-8 bytes (a ``str.translate`` table was most of
+    a big paste's redaction time); byte offsets become character offsets by decoding only the
+    stretch between two hits, so the whole text is decoded at most once.
+    """
+    if text.isascii():
+        for m in _SECRET_WORD.finditer(text.lower().encode("ascii")):
+            yield m.span()
+        return
+    data = text.encode("utf-8", "surrogatepass").lower()
+    at_byte = at_char = 0
+    for m in _SECRET_WORD.finditer(data):
+        start, end = m.span()
+        at_char += len(data[at_byte:start].decode("utf-8", "surrogatepass"))
+        at_byte = start
+        yield at_char, at_char + (end - start)
 
 
 def _name_starts(text: str) -> Iterator[int]:
@@ -102,14 +122,14 @@ def _name_starts(text: str) -> Iterator[int]:
     Most text holds no such word: one C-level search finds the few places worth a regex.
     """
     word_end = -1
-    for m in _SECRET_WORD.finditer(text.translate(_ASCII_LOWER)):
-        if m.start() < word_end:
+    for word_start, word_stop in _secret_words(text):
+        if word_start < word_end:
             continue  # the same name again
-        start = m.start()
-        while start > 0 and text[start - 1] in _NAME_CHARS and m.start() - start < MAX_NAME:
+        start = word_start
+        while start > 0 and text[start - 1] in _NAME_CHARS and word_start - start < MAX_NAME:
             start -= 1
-        tail = _NAME_TAIL.match(text, m.end())
-        word_end = tail.end() if tail else m.end()
+        tail = _NAME_TAIL.match(text, word_stop)
+        word_end = tail.end() if tail else word_stop
         if start > 0 and text[start - 1] in "\"'":
             yield start - 1  # a quoted name (``"password": ...``); the unquoted form is tried too
         yield start
