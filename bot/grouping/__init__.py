@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from bot.lazy_names import lazy_getattr
+
 if TYPE_CHECKING:
     from bot.grouping.fastgroup import group_stream_native
     from bot.grouping.groups import MAX_DISTINCT, TALLIED, BoundedCounter, Grouper, MatchGroup, group_lines
@@ -25,15 +27,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> object:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from importlib import import_module
-
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _LAZY, globals())
 
 
 __all__ = ["MAX_DISTINCT", "TALLIED", "BoundedCounter", "Grouper", "MatchGroup", "group_lines", "group_stream_native"]
