@@ -12,14 +12,12 @@ Slack bot and ``kb lint`` validate from source) has no key and gets a freshly bu
 from __future__ import annotations
 
 import hashlib
-import os
-import pickle
-import tempfile
 from pathlib import Path
 
 from bot.faq.retrieval import Bm25Index
 from bot.knowledge.kb_cache import KEEP_FILES, cache_dir, cached_key
 from bot.knowledge.loader import KnowledgeBase
+from bot.knowledge.pickle_cache import read_cached, write_cached
 
 INDEX_FORMAT = 1
 """Bump when ``Bm25Index`` changes shape in a way the code hash cannot see."""
@@ -43,36 +41,12 @@ def index_file(kb_key: str) -> Path:
 
 
 def _read(path: Path, key: str) -> Bm25Index | None:
-    try:
-        with path.open("rb") as f:
-            magic, stored_key, index = pickle.load(f)
-    except Exception:  # a truncated, foreign or corrupt file: rebuild it
-        return None
-    if magic != _MAGIC or stored_key != key or not isinstance(index, Bm25Index):
-        return None
-    return index
+    return read_cached(path, _MAGIC, key, Bm25Index)
 
 
 def _write(path: Path, key: str, index: Bm25Index) -> None:
-    """Store atomically (temporary file + rename); any OS error just skips caching."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".faq-", suffix=".tmp")
-    except OSError:
-        return
-    try:
-        with os.fdopen(fd, "wb") as f:
-            pickle.dump((_MAGIC, key, index), f, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
-    except OSError:
-        Path(tmp).unlink(missing_ok=True)
-        return
-    try:
-        files = sorted(path.parent.glob("faq-*.pickle"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
-        for old in [f for f in files if f != path][KEEP_FILES - 1 :]:
-            old.unlink(missing_ok=True)
-    except OSError:
-        pass
+    """Store atomically; keeps the ``KEEP_FILES`` newest index files."""
+    write_cached(path, _MAGIC, key, index, keep=KEEP_FILES)
 
 
 def cached_index(kb: KnowledgeBase) -> Bm25Index:

@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-import pickle
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 from bot.knowledge.loader import KnowledgeBase, kb_dirs_from_env, load_kb
+from bot.knowledge.pickle_cache import read_cached, write_cached
 
 CACHE_FORMAT = 1
 """Bump when ``Record`` or ``KnowledgeBase`` change shape: older cache files then miss."""
@@ -84,41 +83,12 @@ def cache_file(key: str) -> Path:
 
 def _read(path: Path, key: str) -> KnowledgeBase | None:
     """The cached KB, or None when the file is missing, broken or not the one for ``key``."""
-    try:
-        with path.open("rb") as f:
-            magic, stored_key, kb = pickle.load(f)
-    except Exception:  # a truncated, foreign or corrupt file: rebuild it
-        return None
-    if magic != _MAGIC or stored_key != key or not isinstance(kb, KnowledgeBase):
-        return None
-    return kb
+    return read_cached(path, _MAGIC, key, KnowledgeBase)
 
 
 def _write(path: Path, key: str, kb: KnowledgeBase) -> None:
-    """Store atomically (temporary file + rename); any OS error just skips caching."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".kb-", suffix=".tmp")
-    except OSError:
-        return
-    try:
-        with os.fdopen(fd, "wb") as f:
-            pickle.dump((_MAGIC, key, kb), f, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
-    except OSError:
-        Path(tmp).unlink(missing_ok=True)
-        return
-    _prune(path.parent, keep=path)
-
-
-def _prune(directory: Path, keep: Path) -> None:
-    """Drop all but the newest ``KEEP_FILES`` cache files, so the directory stays small."""
-    try:
-        files = sorted(directory.glob("kb-*.pickle"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
-        for old in [f for f in files if f != keep][KEEP_FILES - 1 :]:
-            old.unlink(missing_ok=True)
-    except OSError:
-        pass
+    """Store atomically; keeps the ``KEEP_FILES`` newest KB files."""
+    write_cached(path, _MAGIC, key, kb, keep=KEEP_FILES)
 
 
 def compile_kb(kb: KnowledgeBase) -> KnowledgeBase:
