@@ -126,6 +126,14 @@ class Matcher:
         self._fuzzy_cached = lru_cache(maxsize=4096)(self._fuzzy_uncached)
         self._index = {comp.entry.id: idx for idx, comp in enumerate(self._entries)}
 
+    def structure_sizes(self) -> dict[str, tuple[int, int]]:
+        """Items held and the bound of each cache, for the long-running bot's metrics."""
+        fuzzy = self._fuzzy_cached.cache_info()
+        return {
+            "matcher_heads": (len(self._head_cache), HEAD_CACHE_SIZE),
+            "matcher_fuzzy": (fuzzy.currsize, fuzzy.maxsize or 0),
+        }
+
     def _fuzzy_templates(self) -> tuple[list[str], list[int]]:
         """Masked message shapes for the fuzzy path and the entry each belongs to (built on the
         first line that needs fuzzy matching: a clean paste never does)."""

@@ -282,3 +282,20 @@ def test_a_turn_past_the_hard_time_limit_is_stopped_and_the_user_told(fake: Fake
     finally:
         serve.stop()
     assert any(line.get("budget") == "time" for line in serve.log_lines())
+
+
+def test_the_workers_caches_show_their_size_and_bound_in_metrics(fake: FakeSlack, tmp_path: Path) -> None:
+    """The matcher's caches live in the worker processes; each finished job reports their sizes,
+    so /metrics shows every long-lived cache with its bound (issue 13, item 5)."""
+    settings = replace(settings_for(fake, f"sqlite:///{tmp_path / 'bot.db'}"), workers=1, worker_threads=1)
+    runner = ProcessRunner(settings).start()
+    try:
+        assert runner.wait_ready(60)
+        assert runner.submit(turn_job("1800000405.000100", "EvSizes1"))
+        replies(fake, "1800000405.000100", 1)
+        assert runner.wait_idle(WAIT_S)
+        assert sample("nginx_triage_structure_items", structure="matcher_heads_w0") >= 1
+        assert sample("nginx_triage_structure_bound", structure="matcher_heads_w0") == 4096
+        assert sample("nginx_triage_structure_bound", structure="matcher_fuzzy_w0") == 4096
+    finally:
+        assert runner.shutdown(20)

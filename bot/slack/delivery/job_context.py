@@ -65,6 +65,12 @@ class JobContext:
             inbox = InboxTable(store.database)
         return cls(settings=settings, client=client, store=store, kb=kb, turns=turns, inbox=inbox)
 
+    def structure_sizes(self) -> dict[str, tuple[int, int]]:
+        """(items, bound) of this worker's long-lived caches (the engine's matcher), for /metrics."""
+        matcher = getattr(getattr(self.turns, "engine", None), "matcher", None)
+        sizes = getattr(matcher, "structure_sizes", None)
+        return dict(sizes()) if callable(sizes) else {}
+
     def close(self) -> None:
         """Close the store's and the inbox table's connections (worker shutdown)."""
         if self.inbox is not None:

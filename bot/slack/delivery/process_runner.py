@@ -72,6 +72,8 @@ from bot.slack.delivery.jobs import Job
 from bot.slack.delivery.worker_process import worker_main
 from bot.slack.logs import logging_context
 from bot.slack.metrics import (
+    STRUCTURE_BOUND,
+    STRUCTURE_ITEMS,
     TURNS_IN_FLIGHT,
     TURNS_LOST,
     WORKER_RESTARTS,
@@ -428,6 +430,8 @@ class ProcessRunner:
                 WORKERS_READY.set(sum(s.ready for s in self._slots))
             elif kind == "done":
                 apply_ops(message[2])
+                if len(message) > 3:
+                    self._gauge_sizes(slot, message[3])
                 self._finish(slot, int(message[1]))
             elif kind == "bye":
                 apply_ops(message[1])
@@ -436,6 +440,17 @@ class ProcessRunner:
                     slot.over_budget = (str(message[1]), str(message[2]), [int(i) for i in message[3]])
             elif kind == "failed":
                 slot.last_error = f"worker {slot.index} could not start: {message[1]}"
+
+    def _gauge_sizes(self, slot: _Slot, sizes: object) -> None:
+        """Show each worker cache's size and bound (``nginx_triage_structure_items{structure=
+        "matcher_heads_w0"}``): the label set is bounded by the caches and the workers."""
+        if not isinstance(sizes, dict):
+            return
+        for name, value in list(sizes.items())[:8]:
+            if isinstance(name, str) and isinstance(value, tuple) and len(value) == 2:
+                label = f"{name[:40]}_w{slot.index}"
+                STRUCTURE_ITEMS.labels(structure=label).set(float(value[0]))
+                STRUCTURE_BOUND.labels(structure=label).set(float(value[1]))
 
     # -- budgets ----------------------------------------------------------------------------------
 

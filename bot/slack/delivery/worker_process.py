@@ -47,6 +47,14 @@ def resident_mb() -> float | None:
     return pages * os.sysconf("SC_PAGE_SIZE") / 1e6
 
 
+def _sizes(ctx: JobContext) -> dict[str, tuple[int, int]]:
+    """The worker's cache sizes for the parent's gauges; a failure here never fails a job."""
+    try:
+        return ctx.structure_sizes()
+    except Exception:
+        return {}
+
+
 class Busy:
     """How many turns this worker is running now (the memory watch only looks while it is > 0)."""
 
@@ -140,7 +148,7 @@ def worker_main(index: int, settings: SlackSettings, conn: Connection) -> None:
                 run_job(ctx, job)
             finally:
                 busy.stop(job_id)
-                send(("done", job_id, drain()))
+                send(("done", job_id, drain(), _sizes(ctx)))
 
         pool.submit(run, job.key)
     if not pool.shutdown(WORKER_STOP_GRACE_S):
