@@ -84,7 +84,7 @@ def _decision(kb: KnowledgeBase, d: Diagnosis) -> list[str]:
         if len(recs) > MAX_CHANGES_SHOWN:
             out.append(say("answer.more_changes", more=len(recs) - MAX_CHANGES_SHOWN))
         if any(r.file is None for r in recs) and "nginx-T" not in d.evidence:
-            out.append(say("answer.lines_after_config"))
+            out += ["", say("answer.lines_after_config")]  # its own paragraph, not part of the list
         return out
     entry = kb.errors.get(d.matches[0].kb_id)
     if entry is not None and entry.recipes and "nginx-T" not in d.evidence:
@@ -95,7 +95,9 @@ def _decision(kb: KnowledgeBase, d: Diagnosis) -> list[str]:
 def _next(kb: KnowledgeBase, d: Diagnosis) -> list[str]:
     need = needed_now(kb, d)
     if need is not None:
-        return [say("answer.needed", evidence=need.evidence, command=need.command, why=first_sentences(need.why, 160))]
+        kind = kb.evidence.get(need.evidence)
+        label = kind.title if kind is not None else need.evidence  # words for people, not the kind's id
+        return [say("answer.needed", evidence=label, command=need.command, why=first_sentences(need.why, 160))]
     return [say("answer.walk")]
 
 

@@ -98,6 +98,8 @@ def where(rec: Recommendation) -> str:
         block = say("conversation.where_block", context=rec.context)
     if rec.file:
         return say("conversation.where_new_line", file=rec.file, block=block)
+    if rec.context in ("location", "server"):  # no nginx -T yet: which one is not known
+        return say("conversation.where_handling", context=rec.context)
     return block if rec.context in ("main", "events", "http", "stream") else rec.context
 
 
