@@ -7,7 +7,10 @@ The inputs are a pure function of (seed, index), so a failure is replayed with
 ``python -m tests.fuzz.engine --replay INDEX``; failing inputs are also written to
 ``bench/out/fuzz/``.
 
-Size: ``FUZZ_INPUTS`` (default 100,000), cut short after ``FUZZ_SECONDS`` when set (CI).
+Size: ``FUZZ_INPUTS`` (default 100,000), cut short after ``FUZZ_SECONDS`` when set; the bound
+holds even while a batch is running, and ``FUZZ_MIN_INPUTS`` fails a run cut short before it.
+An input still running after ``FUZZ_HANG_SECONDS`` of CPU (default 30) is stopped and reported
+as a hang.
 Runs in ``FUZZ_JOBS`` processes (default 2), each loading the knowledge base once.
 """
 
@@ -20,10 +23,12 @@ import logging
 import os
 import random
 import re
+import signal
 import sys
 import time
 import traceback
 from collections import Counter
+from multiprocessing import TimeoutError as PoolTimeout
 from multiprocessing import get_context
 from typing import Any
 
@@ -33,8 +38,21 @@ from tests.fuzz.seeds import ROOT, load_seeds
 OUT = ROOT / "bench" / "out" / "fuzz"
 SEED = int(os.environ.get("FUZZ_SEED", "13"))
 MAX_SECONDS = float(os.environ.get("FUZZ_MAX_SECONDS", "2.0"))
+HANG_SECONDS = float(os.environ.get("FUZZ_HANG_SECONDS", "30"))
+"""CPU seconds after which one input is stopped and reported as a hang (it would otherwise
+hold its worker, and the whole job, past any time bound)."""
+POLL_SECONDS = 2.0
 
 _state: dict[str, Any] = {}
+
+
+class Hang(BaseException):
+    """One input ran past ``HANG_SECONDS`` of CPU (a BaseException: the engine's own
+    containment of unreadable parts must not swallow it)."""
+
+
+def _on_hang(signum: int, frame: object) -> None:
+    raise Hang(f"still running after {HANG_SECONDS:g}s of CPU")
 
 
 def _setup() -> None:
@@ -54,6 +72,7 @@ def _setup() -> None:
     log.addHandler(_Caught())
     log.setLevel(logging.INFO)
     log.propagate = False
+    signal.signal(signal.SIGPROF, _on_hang)
     _state["caught"] = caught
     _state.update(kb=kb, matcher=matcher, engine=ConversationEngine(kb, matcher), seeds=load_seeds())
 
@@ -100,12 +119,23 @@ def _work(index: int) -> tuple[int, float, float, str | None, list[str]]:
     caught: list[str] = _state["caught"]
     del caught[:]
     cpu, wall = time.process_time(), time.perf_counter()
+    signal.setitimer(signal.ITIMER_PROF, HANG_SECONDS)
     try:
         run_one(text)
         error = None
-    except Exception:
+    except (Exception, Hang):
         error = traceback.format_exc(limit=-6)
+    finally:
+        signal.setitimer(signal.ITIMER_PROF, 0)
     return index, time.process_time() - cpu, time.perf_counter() - wall, error, list(caught)
+
+
+BATCH = 16
+
+
+def _work_batch(first: int) -> list[tuple[int, float, float, str | None, list[str]]]:
+    """Inputs ``first`` .. ``first + BATCH - 1`` (bounded by ``FUZZ_INPUTS``), one task for the pool."""
+    return [_work(i) for i in range(first, min(first + BATCH, _state["total"]))]
 
 
 def main() -> int:
@@ -123,6 +153,7 @@ def main() -> int:
     total = int(os.environ.get("FUZZ_INPUTS", "100000"))
     budget = float(os.environ.get("FUZZ_SECONDS", "0")) or None
     jobs = int(os.environ.get("FUZZ_JOBS", "2"))
+    required = int(os.environ.get("FUZZ_MIN_INPUTS", "0"))
     OUT.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     done = 0
@@ -131,24 +162,33 @@ def main() -> int:
     contained: Counter[str] = Counter()
     failures: list[tuple[int, str]] = []
     slow: list[tuple[int, float]] = []
+    _state["total"] = total  # inherited by the forked workers
     with get_context("fork").Pool(jobs, initializer=_setup) as pool:
-        for index, seconds, wall, error, parts in pool.imap_unordered(_work, range(total), chunksize=16):
-            done += 1
-            for part in parts:  # a part the engine failed to read: caught, but a bug to fix
-                contained[re.sub(r" at .*?:", ":", part)] += 1
-            slowest = max(slowest, (seconds, index))
-            slowest_wall = max(slowest_wall, wall)
-            if error is not None:
-                failures.append((index, error))
-                (OUT / f"crash-{index}.txt").write_text(input_for(index), encoding="utf-8", errors="surrogatepass")
-            elif seconds > MAX_SECONDS:
-                slow.append((index, seconds))
-                (OUT / f"slow-{index}.txt").write_text(input_for(index), encoding="utf-8", errors="surrogatepass")
-            if done % 5000 == 0:
-                print(f"  {done} inputs, {time.monotonic() - started:.0f}s", flush=True)
+        results = pool.imap_unordered(_work_batch, range(0, total, BATCH))
+        while True:
             if budget is not None and time.monotonic() - started > budget:
-                pool.terminate()
+                pool.terminate()  # cuts a running batch too: the bound is the job's, not a batch's
                 break
+            try:
+                batch = results.next(timeout=POLL_SECONDS)
+            except PoolTimeout:
+                continue
+            except StopIteration:
+                break
+            for index, seconds, wall, error, parts in batch:
+                done += 1
+                for part in parts:  # a part the engine failed to read: caught, but a bug to fix
+                    contained[re.sub(r" at .*?:", ":", part)] += 1
+                slowest = max(slowest, (seconds, index))
+                slowest_wall = max(slowest_wall, wall)
+                if error is not None:
+                    failures.append((index, error))
+                    (OUT / f"crash-{index}.txt").write_text(input_for(index), encoding="utf-8", errors="surrogatepass")
+                elif seconds > MAX_SECONDS:
+                    slow.append((index, seconds))
+                    (OUT / f"slow-{index}.txt").write_text(input_for(index), encoding="utf-8", errors="surrogatepass")
+                if done % 5000 == 0:
+                    print(f"  {done} inputs, {time.monotonic() - started:.0f}s", flush=True)
     elapsed = time.monotonic() - started
     print(
         f"fuzz engine: {done} inputs in {elapsed:.0f}s ({jobs} processes, seed {SEED}): "
@@ -162,6 +202,9 @@ def main() -> int:
         print(f"--- input {index} (replay: python -m tests.fuzz.engine --replay {index})\n{error}")
     for index, seconds in slow[:10]:
         print(f"--- input {index} took {seconds:.2f}s")
+    if done < required:
+        print(f"FAIL: {done} inputs ran before the {budget:.0f}s bound, fewer than FUZZ_MIN_INPUTS={required}")
+        return 1
     return 1 if failures or slow else 0
 
 

@@ -122,7 +122,9 @@ def _lex(disk: str) -> tuple[list[tuple[str, int, bool]], NgxParserSyntaxError |
         for token in crossplane.lex(disk):
             tokens.append(token)
     except NgxParserSyntaxError as e:
-        return tokens, e
+        # without its traceback: the frames it holds lead back to the caller that keeps the
+        # error, a reference cycle that would hold the whole file until a full collection
+        return tokens, e.with_traceback(None)
     return tokens, None
 
 
