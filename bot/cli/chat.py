@@ -9,7 +9,6 @@ line unless a fence, an ``nginx -T`` dump or braces are still open (``bot.cli.pa
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -24,6 +23,7 @@ from bot.conversation.engine import ConversationEngine
 from bot.conversation.model import Attachment, Button, ConversationState, Incoming, IncomingFile, Reply
 from bot.evidence.numbers import is_number
 from bot.knowledge.loader import KnowledgeBase
+from bot.lazy_re import lazy_compile
 from bot.matching.matcher import Matcher
 
 QUIT_WORDS = frozenset({"quit", "exit", "bye", ":q"})
@@ -44,8 +44,8 @@ _KEYWORDS = {
 }
 """Words a user types for a button; they only count while the last reply showed that button."""
 
-_FILE_COMMAND = re.compile(r"^/file\s+(?P<path>\S.*)$")
-_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
+_FILE_COMMAND = lazy_compile(r"^/file\s+(?P<path>\S.*)$")
+_SAFE_NAME = lazy_compile(r"[^A-Za-z0-9._-]")
 
 MAX_FILE_BYTES = 4_000_000
 """Reading a file named with ``/file`` stops here; the engine's own cap then explains the rest."""

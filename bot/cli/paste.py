@@ -23,9 +23,10 @@ a partial ``nginx -T`` gets no diff and the answer says what is missing.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import TextIO
+
+from bot.lazy_re import lazy_compile
 
 BRACKETED_PASTE_ON = "\x1b[?2004h"
 BRACKETED_PASTE_OFF = "\x1b[?2004l"
@@ -35,9 +36,9 @@ PASTE_END = "\x1b[201~"
 MAX_MESSAGE_LINES = 200_000
 """A bound on one message (the engine refuses big pastes with a clear error long before)."""
 
-_DUMP_HEADER = re.compile(r"^# configuration file \S.*:\s*$")
-_CONFIG_LINE = re.compile(r"^[ \t]*+(?:#.*|[^#]*[;{}][ \t]*+(?:#.*)?)$")
-_ERROR_LOG_LINE = re.compile(r"^\s*[0-9]{4}/[0-9]{2}/[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2} \[")
+_DUMP_HEADER = lazy_compile(r"^# configuration file \S.*:\s*$")
+_CONFIG_LINE = lazy_compile(r"^[ \t]*+(?:#.*|[^#]*[;{}][ \t]*+(?:#.*)?)$")
+_ERROR_LOG_LINE = lazy_compile(r"^\s*[0-9]{4}/[0-9]{2}/[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2} \[")
 _FENCE = "```"
 
 

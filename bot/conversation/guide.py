@@ -29,6 +29,7 @@ from bot.knowledge.loader import KnowledgeBase
 from bot.knowledge.recipes_schema import Block
 from bot.knowledge.templates import evaluate, render_text
 from bot.knowledge.texts import say
+from bot.lazy_re import lazy_compile
 from bot.matching.matcher import Matcher
 
 FD_DIRECTIVE = "worker_rlimit_nofile"
@@ -249,7 +250,7 @@ def check_change_output(step: Step, text: str, d: Diagnosis) -> Verdict:
     return Verdict(True, _say(step, "passed"))
 
 
-_POOL_LINE = re.compile(r"^(?:\S{1,4096}:[0-9]{1,9}:)?[ \t]*(?P<name>[a-z_.]+)[ \t]*=[ \t]*(?P<value>\S+)", re.M)
+_POOL_LINE = lazy_compile(r"^(?:\S{1,4096}:[0-9]{1,9}:)?[ \t]*(?P<name>[a-z_.]+)[ \t]*=[ \t]*(?P<value>\S+)", re.M)
 
 
 def check_pool_output(step: Step, text: str, d: Diagnosis) -> Verdict:

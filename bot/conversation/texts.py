@@ -8,7 +8,6 @@ attachments, never cut off (``fit``).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
@@ -19,6 +18,7 @@ from bot.evidence.redaction import Masked
 from bot.evidence.redaction.summary import summary
 from bot.knowledge.loader import KnowledgeBase
 from bot.knowledge.texts import say
+from bot.lazy_re import lazy_compile
 
 TEXT_LIMIT = 3000
 """Slack's section text limit; ``Reply.text`` stays under it so no renderer has to cut."""
@@ -30,9 +30,9 @@ ALERT_FILE = "nginx-triage-alert.yaml"
 TAIL_LINES = 500
 
 # A sentence ends at . ! or ? before white space, but not after an abbreviation ("e.g.").
-_SENTENCE_END = re.compile(r"(?<!\be\.g\.)(?<!\bi\.e\.)(?<!\bvs\.)(?<=[.!?])\s+")
+_SENTENCE_END = lazy_compile(r"(?<!\be\.g\.)(?<!\bi\.e\.)(?<!\bvs\.)(?<=[.!?])\s+")
 # A line that starts a list item or a new paragraph of its own (the rest are soft-wrapped).
-_ITEM = re.compile(r"^(?:[0-9]{1,3}[.)]|[-*•])\s+")
+_ITEM = lazy_compile(r"^(?:[0-9]{1,3}[.)]|[-*•])\s+")
 
 
 def human_size(n: int) -> str:
@@ -152,7 +152,7 @@ def fit(text: str, attachments: Iterable[Attachment] = (), end: str = "") -> tup
     return head.rstrip() + note + end, (full, *kept)
 
 
-_LINE_END = re.compile(r"[.!?:)`*][ \t\r]*+\n|\n(?=[ \t]*+(?:[0-9]{1,3}[.)]|[-*•])\s)")
+_LINE_END = lazy_compile(r"[.!?:)`*][ \t\r]*+\n|\n(?=[ \t]*+(?:[0-9]{1,3}[.)]|[-*•])\s)")
 
 
 def _cut_point(text: str, budget: int) -> int:

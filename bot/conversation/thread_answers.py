@@ -13,14 +13,15 @@ import re
 from bot.conversation.texts import change_line, first_sentences
 from bot.diagnosis.model import Diagnosis, Recommendation
 from bot.knowledge.texts import say
+from bot.lazy_re import lazy_compile
 
 # Gaps bounded to a short question's length, so every pattern stays linear on any text.
-_ENOUGH = re.compile(r"\b(?P<n>[0-9]{1,9})\b[^?]{0,200}?\b(?:enough|sufficient|too (?:low|small|high|much))\b", re.I)
-_ENOUGH_FIRST = re.compile(r"\b(?:enough|sufficient)\b[^?]{0,200}?\b(?P<n>[0-9]{1,9})\b", re.I)
-_WHICH_FILE = re.compile(
+_ENOUGH = lazy_compile(r"\b(?P<n>[0-9]{1,9})\b[^?]{0,200}?\b(?:enough|sufficient|too (?:low|small|high|much))\b", re.I)
+_ENOUGH_FIRST = lazy_compile(r"\b(?:enough|sufficient)\b[^?]{0,200}?\b(?P<n>[0-9]{1,9})\b", re.I)
+_WHICH_FILE = lazy_compile(
     r"\b(?:which|what|where)\b[^?]{0,200}?\b(?:file|line|config file|conf)\b|\bwhere\b[^?]{0,200}?\bchange\b", re.I
 )
-_IGNORE = re.compile(r"\b(?:ignore|ignorable|harmless|safe to leave|worry|serious|critical|matter)\b", re.I)
+_IGNORE = lazy_compile(r"\b(?:ignore|ignorable|harmless|safe to leave|worry|serious|critical|matter)\b", re.I)
 
 VERDICTS = {
     "critical": "answer.ignore_verdict_critical",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -31,6 +30,7 @@ from bot.grouping import Grouper, MatchGroup, group_lines
 from bot.knowledge.loader import KnowledgeBase
 from bot.knowledge.templates import evaluate, fix_template, render_text
 from bot.knowledge.texts import say
+from bot.lazy_re import lazy_compile
 from bot.matching.matcher import Matcher
 from bot.sizing import Capacity, SizingInput, capacity, recommend
 from bot.sizing import Recommendation as SizingRecommendation
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
 SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
 
-_KEEP_BREAK = re.compile(r"^\s*(?:[-*+]\s|[0-9]{1,20}[.)]\s|```|\||#|\$\s)|^\s{2,}\S")
+_KEEP_BREAK = lazy_compile(r"^\s*(?:[-*+]\s|[0-9]{1,20}[.)]\s|```|\||#|\$\s)|^\s{2,}\S")
 
 
 def reflow(text: str) -> str:

@@ -11,7 +11,6 @@ was pasted is still diagnosed.
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from bot.evidence import SECTION_KINDS, limits_conf_lines, sniff
 from bot.evidence.numbers import is_number
 from bot.grouping import Grouper
 from bot.knowledge.texts import say
+from bot.lazy_re import lazy_compile
 from bot.matching import Matcher
 
 if TYPE_CHECKING:  # the models of the kinds a paste may hold: imported when a section of one is read
@@ -53,7 +53,7 @@ _log = logging.getLogger(__name__)
 ENV_SAMPLE_CHARS = 200_000
 """Raw text kept to recognise the environment (systemd, Docker, Kubernetes) from."""
 
-_MASTER_HINT = re.compile(r"pgrep\s+-o|nginx\.pid|pgrep\s+-f\s+['\"]?nginx: master|\bmaster\b")
+_MASTER_HINT = lazy_compile(r"pgrep\s+-o|nginx\.pid|pgrep\s+-f\s+['\"]?nginx: master|\bmaster\b")
 
 
 @dataclass

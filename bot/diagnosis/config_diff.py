@@ -23,9 +23,10 @@ from bot.diagnosis.diff_hunks import unified_diff
 from bot.evidence import Directive, NginxConfig
 from bot.evidence.redaction import REDACTED
 from bot.knowledge.texts import say
+from bot.lazy_re import lazy_compile
 
-_NEEDS_QUOTES = re.compile(r"""[\s;{}"'#\\]""")
-_INDENT = re.compile(r"[ \t]*")
+_NEEDS_QUOTES = lazy_compile(r"""[\s;{}"'#\\]""")
+_INDENT = lazy_compile(r"[ \t]*")
 
 
 @dataclass(frozen=True, slots=True)

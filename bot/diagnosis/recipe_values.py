@@ -8,14 +8,15 @@ ASCII digits count, and every number is bounded: the values come from pasted tex
 from __future__ import annotations
 
 import math
-import re
 from typing import Any
 
-_SIZE = re.compile(r"^([0-9]{1,15})([kKmMgG]?)$")
+from bot.lazy_re import lazy_compile
+
+_SIZE = lazy_compile(r"^([0-9]{1,15})([kKmMgG]?)$")
 _SIZE_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
-_TIME_PART = re.compile(r"([0-9]{1,9})(ms|s|m|h|d|w|M|y)?")
+_TIME_PART = lazy_compile(r"([0-9]{1,9})(ms|s|m|h|d|w|M|y)?")
 _TIME_UNITS = {"ms": 0.001, "s": 1, "": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "M": 2592000, "y": 31536000}
-_NUMBER = re.compile(r"^[0-9]{1,15}$")
+_NUMBER = lazy_compile(r"^[0-9]{1,15}$")
 
 
 def size_bytes(text: Any) -> int | None:

@@ -25,15 +25,16 @@ from bot.diagnosis.recipe_facts import (
 )
 from bot.evidence.nginx_config.routing import backend_module
 from bot.grouping import MatchGroup
+from bot.lazy_re import lazy_compile
 
 _NAME = r"([A-Za-z0-9][A-Za-z0-9_.-]{0,127})"
 _FLAGS = r"(?:(?:-[euw]\s+\S{1,200}|--(?:env|user|workdir|since|tail)[ =]\S{1,200}|-{1,2}[A-Za-z-]{1,30})\s+)*"
-_DOCKER = re.compile(r"\bdocker\s+(?:exec|logs|top|inspect|restart|kill)\s+" + _FLAGS + _NAME)
-_COMPOSE = re.compile(r"\bdocker[ -]compose\s+(?:exec|logs|top|restart)\s+" + _FLAGS + _NAME)
-_COMPOSE_PREFIX = re.compile(r"^" + _NAME + r"(?:[-_][0-9]{1,3})\s{1,12}\|\s", re.MULTILINE)
-_NAMESPACE = re.compile(r"\bkubectl\b[^\n]{0,200}?\s(?:-n|--namespace)[ =]" + _NAME)
-_POD = re.compile(r"\[pod/" + _NAME + r"/")
-_HOST_PORT = re.compile(
+_DOCKER = lazy_compile(r"\bdocker\s+(?:exec|logs|top|inspect|restart|kill)\s+" + _FLAGS + _NAME)
+_COMPOSE = lazy_compile(r"\bdocker[ -]compose\s+(?:exec|logs|top|restart)\s+" + _FLAGS + _NAME)
+_COMPOSE_PREFIX = lazy_compile(r"^" + _NAME + r"(?:[-_][0-9]{1,3})\s{1,12}\|\s", re.MULTILINE)
+_NAMESPACE = lazy_compile(r"\bkubectl\b[^\n]{0,200}?\s(?:-n|--namespace)[ =]" + _NAME)
+_POD = lazy_compile(r"\[pod/" + _NAME + r"/")
+_HOST_PORT = lazy_compile(
     r"^(?:[a-z]{2,12}://)?(\[[0-9A-Fa-f:.]{2,45}\]|[^:/\s]{1,253})(?::([0-9]{1,5}))?(/\S{0,2048})?$"
 )
 

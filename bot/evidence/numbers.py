@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import re
 
+from bot.lazy_re import lazy_compile
+
 MAX_DIGITS = 20
 """Longer runs are not a count, size or limit nginx or the kernel could hold (2**64 has 20
 digits; the kernel prints 2**63-1 for an unlimited ``file-max``)."""
 
-_DIGITS = re.compile(r"[0-9]{1,20}", re.ASCII)
-_SIGNED = re.compile(r"-?[0-9]{1,20}", re.ASCII)
+_DIGITS = lazy_compile(r"[0-9]{1,20}", re.ASCII)
+_SIGNED = lazy_compile(r"-?[0-9]{1,20}", re.ASCII)
 
 
 def is_number(text: str) -> bool:

@@ -20,7 +20,6 @@ The JSON shape of ``nginx-triage ask`` is ``{id, score, confident, answer, alter
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -29,6 +28,7 @@ from rapidfuzz import fuzz
 from bot.faq.retrieval import Bm25Index, Ranked
 from bot.knowledge.loader import KnowledgeBase
 from bot.knowledge.texts import say
+from bot.lazy_re import lazy_compile
 from bot.matching.matcher import Matcher
 
 CONFIDENT_COVERAGE = 0.5
@@ -128,7 +128,7 @@ _STOP = frozenset(
         "about",
     ]
 )
-_WORD = re.compile(r"[a-z0-9_]+")
+_WORD = lazy_compile(r"[a-z0-9_]+")
 
 
 def normalise(text: str) -> str:

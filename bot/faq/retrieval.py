@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import math
 import os
-import re
 import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from typing import Any, Literal
 
 from bot.faq.terms import Analyzer
 from bot.knowledge.loader import KnowledgeBase
+from bot.lazy_re import lazy_compile
 
 Kind = Literal["faq", "error"]
 
@@ -40,8 +40,8 @@ UNKNOWN_WORD_WEIGHT = 2.0
 """A question's word that no entry uses weighs this many times the rarest known word: such a
 word often names what the question is really about ("apache", "ssh", "haiku")."""
 
-_PRINTF = re.compile(r"%[-+ #0-9.*]*[a-zA-Z]+")
-_ERRNO_ANCHOR = re.compile(r"^\((\d{1,3}):$")
+_PRINTF = lazy_compile(r"%[-+ #0-9.*]*[a-zA-Z]+")
+_ERRNO_ANCHOR = lazy_compile(r"^\((\d{1,3}):$")
 
 
 def _errno_texts(numbers: Iterable[int]) -> list[str]:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from rapidfuzz import fuzz, process
 
 from bot.evidence.numbers import is_number
+from bot.lazy_re import lazy_compile
 
 if TYPE_CHECKING:
     from bot.knowledge.vocabulary_schema import Vocabulary
@@ -37,14 +38,14 @@ TYPO_MIN_RATIO = 80.0
 one swapped or dropped letter in a word of five or more (``relaod``: 83, ``conections``: 95),
 not a different word (``weather`` / ``either``: 77)."""
 
-_WORD = re.compile(r"[a-z0-9_]+")
+_WORD = lazy_compile(r"[a-z0-9_]+")
 # What a pasted log fragment carries besides words: dates, times, addresses and ports.
-_NOISE = re.compile(
+_NOISE = lazy_compile(
     r"[0-9]{4}/[0-9]{2}/[0-9]{2}|[0-9]{1,2}:[0-9]{2}:[0-9]{2}|\[?[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}\]?(?::[0-9]{1,5})?"
     r"|[0-9]{1,3}(?:\.[0-9]{1,3}){3}(?::[0-9]{1,5})?",
     re.IGNORECASE,
 )
-_IDENTIFIER = re.compile(r"^(?:[a-z0-9]+_[a-z0-9_]+|[0-9][a-z0-9]*)$")
+_IDENTIFIER = lazy_compile(r"^(?:[a-z0-9]+_[a-z0-9_]+|[0-9][a-z0-9]*)$")
 
 
 @cache

@@ -25,6 +25,7 @@ from bot.evidence.errorlog import LogLine, parse_line
 from bot.knowledge.catalog.lookup import Catalog, CatalogMessage, load_catalog
 from bot.knowledge.catalog.pattern import instance
 from bot.knowledge.loader import KnowledgeBase
+from bot.lazy_re import lazy_compile
 from bot.matching.masking import mask, mask_format
 from bot.matching.syscall_errno import errno_kind
 
@@ -44,7 +45,7 @@ FUZZY_MIN_CHARS = 18
 """Shorter masked messages carry too little wording to match fuzzily."""
 
 # Lines that are certainly not nginx error-log lines; fuzzy matching must not guess on them.
-_NOT_NGINX = re.compile(
+_NOT_NGINX = lazy_compile(
     r"""(?:
         # access log: "METHOD ..." STATUS
         "\s?(?:GET|POST|PUT|HEAD|DELETE|OPTIONS|PATCH|CONNECT|PROPFIND|-|\\x[0-9A-F]{2})[^"]{0,4096}"\s[0-9]{3}\s

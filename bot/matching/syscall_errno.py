@@ -21,13 +21,14 @@ from __future__ import annotations
 import re
 
 from bot.evidence.errorlog import LogLine
+from bot.lazy_re import lazy_compile
 
 # Text right before the "(" that makes the number something other than an errno: an
 # OpenSSL verify result (misleading as an errno, dropped from the facts too) or a DNS/OCSP
 # result code (kept as the ``errno`` fact: resolver-failed reads it as the DNS answer).
-_CODE_BEFORE = re.compile(r"(?:could not be resolved|DNS error|not successful)\s{0,2}$", re.IGNORECASE)
+_CODE_BEFORE = lazy_compile(r"(?:could not be resolved|DNS error|not successful)\s{0,2}$", re.IGNORECASE)
 # Messages whose text comes from a script, a backend or a library, not from nginx's own call.
-_RELAYED = re.compile(
+_RELAYED = lazy_compile(
     r"^(?:stream )?(?:\[lua\]|lua |js(?: exception)?: |js http |FastCGI sent in stderr|"
     r"\[client [^\]]{1,64}\] ModSecurity|ModSecurity|PHP message: |\S{1,64} sent in stderr)",
     re.IGNORECASE,

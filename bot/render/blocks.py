@@ -8,12 +8,12 @@ Slack's limits (the rest goes to ``details.md``, and the message says so) and
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from bot.conversation.model import FEEDBACK_ACTION_ID, FEEDBACK_ELEMENT_ACTIONS, Attachment, Button, Reply
+from bot.lazy_re import lazy_compile
 from bot.render.fitting import DETAILS_FILENAME, fit_items
 from bot.render.layout import plural, render_items
 from bot.render.markdown import cross_findings, render_markdown
@@ -22,7 +22,7 @@ from bot.render.slack_limits import MAX_FALLBACK_TEXT, MENTION, validate_blocks
 
 DIFF_FILENAME = "nginx-triage-fix.diff"
 
-_TURN_NOTES = re.compile(r"^\s*(?:\*\*What changed|I masked)")
+_TURN_NOTES = lazy_compile(r"^\s*(?:\*\*What changed|I masked)")
 """Paragraphs of a diagnosis reply's text that only the engine knows (what changed with the
 latest paste, secrets masked): not in ``Diagnosis``, so they are carried over from the text."""
 

@@ -15,13 +15,13 @@ Every value derived from users or logs reaches a template through the ``esc``, `
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from bot.lazy_re import lazy_compile
 from bot.render.mrkdwn import code_block, escape, from_markdown, inline_code
 from bot.render.slack_limits import (
     MAX_ACTION_ID,
@@ -51,7 +51,7 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-_SENTENCE_END = re.compile(r"(?<!\be\.g\.)(?<!\bi\.e\.)(?<=[.!?])\s+")
+_SENTENCE_END = lazy_compile(r"(?<!\be\.g\.)(?<!\bi\.e\.)(?<=[.!?])\s+")
 
 
 def sentences(text: str, limit: int) -> str:

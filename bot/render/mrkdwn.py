@@ -13,17 +13,19 @@ from __future__ import annotations
 
 import re
 
-_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
-_SPECIAL = re.compile(r"[&<>]")
+from bot.lazy_re import lazy_compile
 
-_FENCE = re.compile(r"^\s*(```|~~~)")
-_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.*)$")
-_BULLET = re.compile(r"^(\s*)[-*+]\s+(.*)$")
-_RULE = re.compile(r"^\s{0,3}(?:[-*_]\s*){3,}$")
+_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+_SPECIAL = lazy_compile(r"[&<>]")
+
+_FENCE = lazy_compile(r"^\s*(```|~~~)")
+_HEADING = lazy_compile(r"^\s{0,3}#{1,6}\s+(.*)$")
+_BULLET = lazy_compile(r"^(\s*)[-*+]\s+(.*)$")
+_RULE = lazy_compile(r"^\s{0,3}(?:[-*_]\s*){3,}$")
 
 # One alternative per inline construct. Every repeated class excludes its own closing
 # delimiter *and* its opener, so a run of unclosed openers ("[[[[", "****") is scanned once.
-_INLINE = re.compile(
+_INLINE = lazy_compile(
     r"(?P<code>`[^`\n]+`)"
     r"|\[(?P<label>[^\[\]\n]+)\]\((?P<url>[^()\s]+)\)"
     r"|\*\*(?P<bold>[^*\n]+)\*\*"
@@ -31,7 +33,7 @@ _INLINE = re.compile(
     r"|~~(?P<strike>[^~\n]+)~~"
     r"|(?<![*\w])\*(?P<em>[^*\s](?:[^*\n]*[^*\s])?)\*(?![*\w])"
 )
-_SAFE_URL = re.compile(r"^(?:https?://|mailto:)[^\s|]+$", re.IGNORECASE)
+_SAFE_URL = lazy_compile(r"^(?:https?://|mailto:)[^\s|]+$", re.IGNORECASE)
 
 
 def escape(text: str) -> str:

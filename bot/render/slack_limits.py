@@ -7,9 +7,10 @@ so tests and the reply path catch it first.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
+
+from bot.lazy_re import lazy_compile
 
 MAX_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100
@@ -39,7 +40,7 @@ SPLIT_AT = MAX_SECTION_TEXT - 100
 """Split target below the hard limit: leaves room for re-opened fences, and Slack may count
 astral characters (emoji) as two."""
 
-MENTION = re.compile(r"<[!@#]")
+MENTION = lazy_compile(r"<[!@#]")
 """An unescaped ``<@U…>``, ``<!channel>`` or ``<#C…>``: text from users or logs must never ping anyone."""
 
 

@@ -11,8 +11,9 @@ body size is capped, and anything malformed is a ``BadRequest`` carrying the 4xx
 from __future__ import annotations
 
 import asyncio
-import re
 from dataclasses import dataclass, field
+
+from bot.lazy_re import lazy_compile
 
 MAX_LINE_BYTES = 8192
 """Longest request line or header line."""
@@ -25,10 +26,10 @@ BODY_TIMEOUT_S = 20.0
 IDLE_TIMEOUT_S = 15.0
 """A kept-alive connection with no new request for this long is closed."""
 
-_TOKEN = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
-_METHOD = re.compile(rb"[A-Z]{1,16}")
-_VERSION = re.compile(rb"HTTP/1\.[01]")
-_LENGTH = re.compile(r"[0-9]{1,19}")
+_TOKEN = lazy_compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_METHOD = lazy_compile(rb"[A-Z]{1,16}")
+_VERSION = lazy_compile(rb"HTTP/1\.[01]")
+_LENGTH = lazy_compile(r"[0-9]{1,19}")
 """ASCII digits only: ``²`` or ``①`` are not a length."""
 
 

@@ -12,7 +12,6 @@ import contextlib
 import contextvars
 import json
 import logging
-import re
 import sys
 import threading
 import time
@@ -22,11 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from bot.evidence.redaction import redact_intake
+from bot.lazy_re import lazy_compile
 
 log_context: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("slack_log_context", default=None)
 """Fields added to every log line emitted while handling one turn (thread, event_id, …)."""
 
-_TOKEN_RE = re.compile(r"\b(xox[abposre]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+)")
+_TOKEN_RE = lazy_compile(r"\b(xox[abposre]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+)")
 _STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None)).keys()) | {"message", "asctime"}
 _PAYLOAD_MARKERS = ("body: ", "Request body: ", "request body: ", "for the request (", "Unhandled request (")
 """Where Bolt's messages start quoting a request's payload (Bolt 1.x wording)."""

@@ -18,12 +18,12 @@ import hmac
 import json
 import logging
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
+from bot.lazy_re import lazy_compile
 from bot.slack.metrics import REQUESTS_REJECTED
 
 log = logging.getLogger("nginx_triage.slack.http")
@@ -71,10 +71,10 @@ OBJECT_IDS = frozenset({"team", "user", "channel"})
 """Of ``ID_KEYS``, those interactivity payloads send as an object (``{"id": ...}``)."""
 REQUIRED_IN_ITEMS = {"actions": "action_id"}
 """Each object of such a list must hold this key (Bolt indexes it)."""
-_TIMESTAMP = re.compile(r"[0-9]{1,12}")
-_SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_SLACK_ID = re.compile(r"[A-Za-z0-9._:+/=@-]*")
+_TIMESTAMP = lazy_compile(r"[0-9]{1,12}")
+_SIGNATURE = lazy_compile(r"v0=[0-9a-f]{64}")
+_CONTROL = lazy_compile(r"[\x00-\x1f\x7f]")
+_SLACK_ID = lazy_compile(r"[A-Za-z0-9._:+/=@-]*")
 """What Slack ids and timestamps are made of: ``Ev0A1B``, ``C0123``, ``1800000000.000100``, ``1.2.3.abc``."""
 
 
@@ -92,7 +92,7 @@ def _reject(status: int, reason: str, **fields: Any) -> Rejection:
     return Rejection(status, reason)
 
 
-_CLAIMED_TEAM = re.compile(rb'team_id(?:"\s*:\s*"|=)([TE][A-Z0-9]{2,20})\b')
+_CLAIMED_TEAM = lazy_compile(rb'team_id(?:"\s*:\s*"|=)([TE][A-Z0-9]{2,20})\b')
 
 
 def claimed_team(body: bytes) -> str:

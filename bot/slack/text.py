@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 
-_LINK_RE = re.compile(r"<((?:https?|mailto|ftp):[^|>\s]+)(?:\|([^>]*))?>")
-_CHANNEL_RE = re.compile(r"<#([CGD][A-Z0-9]+)(?:\|([^>]*))?>")
-_USER_RE = re.compile(r"<@([UWB][A-Z0-9]+)(?:\|([^>]*))?>")
-_SPECIAL_RE = re.compile(r"<!(here|channel|everyone)(?:\|[^>]*)?>")
-_FENCE_RE = re.compile(r"```")
+from bot.lazy_re import lazy_compile
+
+_LINK_RE = lazy_compile(r"<((?:https?|mailto|ftp):[^|>\s]+)(?:\|([^>]*))?>")
+_CHANNEL_RE = lazy_compile(r"<#([CGD][A-Z0-9]+)(?:\|([^>]*))?>")
+_USER_RE = lazy_compile(r"<@([UWB][A-Z0-9]+)(?:\|([^>]*))?>")
+_SPECIAL_RE = lazy_compile(r"<!(here|channel|everyone)(?:\|[^>]*)?>")
+_FENCE_RE = lazy_compile(r"```")
 
 
 def mentions_user(text: str, user_id: str | None) -> bool:

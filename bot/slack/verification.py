@@ -12,7 +12,6 @@ skew and the workspace id: enough to tell a stale retry from a wrong secret, not
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -21,11 +20,13 @@ from slack_bolt import BoltRequest, BoltResponse
 from slack_bolt.middleware import Middleware
 from slack_sdk.signature import SignatureVerifier
 
+from bot.lazy_re import lazy_compile
+
 log = logging.getLogger("nginx_triage.slack.verification")
 
 MAX_SKEW_S = 300
 """Slack's replay window (``SignatureVerifier``'s): older or newer timestamps are rejected."""
-_TEAM_ID = re.compile(r"[TE][A-Z0-9]{2,20}")
+_TEAM_ID = lazy_compile(r"[TE][A-Z0-9]{2,20}")
 
 
 def _first(req: BoltRequest, name: str) -> str:

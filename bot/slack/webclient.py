@@ -4,7 +4,6 @@ and one wrapper that turns every Slack failure into a log line with context inst
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -17,6 +16,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 from slack_sdk.web import SlackResponse
 
+from bot.lazy_re import lazy_compile
 from bot.slack.logs import log_context
 from bot.slack.metrics import SLACK_API_ERRORS
 from bot.slack.settings import SlackSettings
@@ -54,7 +54,7 @@ def error_code(exc: BaseException) -> str:
     return type(exc).__name__
 
 
-_LABEL = re.compile(r"[a-z0-9_.]{1,64}")
+_LABEL = lazy_compile(r"[a-z0-9_.]{1,64}")
 
 
 def metric_label(code: str) -> str:

@@ -20,6 +20,7 @@ import time
 import pytest
 
 import bot
+from bot.lazy_re import compiled_pattern
 
 # Reads nginx's own C sources when maintainers rebuild the catalogue; never pasted text.
 NOT_USER_TEXT = ("bot.knowledge.catalog.csource",)
@@ -45,8 +46,9 @@ def _patterns() -> dict[str, re.Pattern[str]]:
             if isinstance(value, type) and value.__module__ == module.__name__:
                 values = list(vars(value).values())
             for i, v in enumerate(values):
-                for j, p in enumerate(v if isinstance(v, tuple) else (v,)):
-                    if isinstance(p, re.Pattern) and isinstance(p.pattern, str):
+                for j, candidate in enumerate(v if isinstance(v, tuple) else (v,)):
+                    p = compiled_pattern(candidate)  # module-level patterns are compiled on first use
+                    if p is not None and isinstance(p.pattern, str):
                         found[f"{info.name}.{name}[{i}][{j}]"] = p
     return found
 

@@ -8,16 +8,16 @@ much memory is left for more.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from bot.diagnosis.checks.context import CheckContext, Facts
 from bot.diagnosis.collect import Collected
+from bot.lazy_re import lazy_compile
 
 READS = ("backlog",)
 
-_PHP_VERSION = re.compile(r"/php/([0-9]{1,2}\.[0-9]{1,2})/|php([0-9]{1,2}\.[0-9]{1,2})-fpm")
-_COUNT = re.compile(r"^-?[0-9]{1,9}$")
+_PHP_VERSION = lazy_compile(r"/php/([0-9]{1,2}\.[0-9]{1,2})/|php([0-9]{1,2}\.[0-9]{1,2})-fpm")
+_COUNT = lazy_compile(r"^-?[0-9]{1,9}$")
 
 
 def _setting(ev: Collected, key: str) -> int | None:

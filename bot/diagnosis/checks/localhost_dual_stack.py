@@ -8,15 +8,15 @@ family that listens, from ``ss -ltnp`` when pasted.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from bot.diagnosis.checks.context import CheckContext, Facts
 from bot.diagnosis.collect import Collected
+from bot.lazy_re import lazy_compile
 
 READS = ("refused",)
 
-_TARGET = re.compile(
+_TARGET = lazy_compile(
     r"^(?:(?P<scheme>[a-z]{2,8})://)?(?P<host>\[[0-9a-fA-F:.]{2,45}\]|[^:/\s]{1,253})(?::(?P<port>[0-9]{1,5}))?"
 )
 _LOOPBACK = {"127.0.0.1": "4", "[::1]": "6"}

@@ -8,19 +8,19 @@ assumed to be 80); a port that ``ss -ltnp`` shows another program listening on i
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from bot.diagnosis.checks.context import CheckContext, Facts
 from bot.diagnosis.collect import Collected
+from bot.lazy_re import lazy_compile
 
 READS: tuple[str, ...] = ()
 
 _LOCAL_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1", "0.0.0.0", "*", "[::]"}
-_HOST_PORT = re.compile(r"^(?:[a-z]+://)?(?P<host>\[[^\]]+\]|[^:/]+)(?::(?P<port>[0-9]{1,20}))?")
+_HOST_PORT = lazy_compile(r"^(?:[a-z]+://)?(?P<host>\[[^\]]+\]|[^:/]+)(?::(?P<port>[0-9]{1,20}))?")
 
 
-_PORT_WRITTEN = re.compile(r"(?:^|:)[0-9]{1,5}$")
+_PORT_WRITTEN = lazy_compile(r"(?:^|:)[0-9]{1,5}$")
 
 
 def _own_listeners(ev: Collected) -> set[tuple[str, int]]:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import re
-
 from bot.evidence.backend.model import FpmPools, FpmProcess, FpmSetting
 from bot.evidence.limits.model import EvidenceError
 from bot.evidence.limits.output import output_lines, refuse_command_error
 from bot.evidence.sections.prompts import prompt_command
 from bot.knowledge.texts import say
+from bot.lazy_re import lazy_compile
 
 POOL_COMMAND = "grep -HnE '^\\s*(pm|listen)' /etc/php/*/fpm/pool.d/*.conf"
 PS_COMMAND = "ps -eo pid,ppid,user,rss,cmd | grep '[p]hp-fpm'"
@@ -16,17 +15,17 @@ PS_COMMAND = "ps -eo pid,ppid,user,rss,cmd | grep '[p]hp-fpm'"
 _KEY = r"(?P<key>(?:pm|listen)(?:\.[a-z_]{1,40}){0,2})"
 _VALUE = r"(?P<value>[^;\r\n]{0,1024}?)"
 # /etc/php/8.2/fpm/pool.d/www.conf:127:pm.max_children = 5   (grep -Hn; -H alone has no line)
-_GREP = re.compile(
+_GREP = lazy_compile(
     r"^(?:(?P<file>/[^:\s]{1,1024}):(?:(?P<line>[0-9]{1,7}):)?)?(?P<text>\s*" + _KEY + r"\s*=\s*" + _VALUE + r"\s*)$"
 )
 # [02-Dec-2026 06:16:10] NOTICE: 	pm.max_children = 5
-_TT_PREFIX = re.compile(r"^\[[0-9]{2}-[A-Za-z]{3}-[0-9]{4} [0-9:]{8}\] NOTICE:\s?")
-_TT_POOL = re.compile(r"^\[(?P<pool>[^\]\s]{1,64})\]$")
-_TT_SETTING = re.compile(r"^" + _KEY + r"\s*=\s*" + _VALUE + r"\s*$")
-_PS_ROW = re.compile(
+_TT_PREFIX = lazy_compile(r"^\[[0-9]{2}-[A-Za-z]{3}-[0-9]{4} [0-9:]{8}\] NOTICE:\s?")
+_TT_POOL = lazy_compile(r"^\[(?P<pool>[^\]\s]{1,64})\]$")
+_TT_SETTING = lazy_compile(r"^" + _KEY + r"\s*=\s*" + _VALUE + r"\s*$")
+_PS_ROW = lazy_compile(
     r"^(?P<cols>(?:\S{1,64}\s+){0,12}?)php-fpm(?:[0-9.]{0,6})?: (?P<role>master process|pool (?P<pool>\S{1,64}))"
 )
-_PS_NUMBER = re.compile(r"^[0-9]{1,10}$")
+_PS_NUMBER = lazy_compile(r"^[0-9]{1,10}$")
 
 
 def _tt_settings(lines: list[str]) -> list[FpmSetting]:

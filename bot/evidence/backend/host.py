@@ -9,19 +9,20 @@ from bot.evidence.limits.model import EvidenceError
 from bot.evidence.limits.output import output_lines, refuse_command_error
 from bot.evidence.sections.prompts import prompt_command
 from bot.knowledge.texts import say
+from bot.lazy_re import lazy_compile
 
 FREE_COMMAND = "free -m"
 BUILD_COMMAND = "nginx -V 2>&1"
 
-_MEM = re.compile(r"^Mem:\s+(?P<nums>(?:[0-9]{1,12}(?:[.,][0-9]{1,3})?[KMGT]?i?B?\s*){3,6})$")
-_NUMBER = re.compile(r"^(?P<n>[0-9]{1,12}(?:[.,][0-9]{1,3})?)(?P<unit>[KMGT]?)i?B?$")
+_MEM = lazy_compile(r"^Mem:\s+(?P<nums>(?:[0-9]{1,12}(?:[.,][0-9]{1,3})?[KMGT]?i?B?\s*){3,6})$")
+_NUMBER = lazy_compile(r"^(?P<n>[0-9]{1,12}(?:[.,][0-9]{1,3})?)(?P<unit>[KMGT]?)i?B?$")
 _UNIT_MB = {"": 1.0, "K": 1 / 1024, "M": 1.0, "G": 1024.0, "T": 1024.0 * 1024}
-_GETENT = re.compile(r"\bgetent\s+a?hosts\s+(?P<name>\S{1,253})")
-_ADDRESS = re.compile(
+_GETENT = lazy_compile(r"\bgetent\s+a?hosts\s+(?P<name>\S{1,253})")
+_ADDRESS = lazy_compile(
     r"^(?P<addr>[0-9]{1,3}(?:\.[0-9]{1,3}){3}|[0-9A-Fa-f:]{2,39}(?:%\S{1,16})?)(?:\s+(?P<rest>.{0,512}))?$"
 )
-_VERSION = re.compile(r"^nginx version: (?P<v>\S{1,64})")
-_CONFIGURE = re.compile(r"^configure arguments: (?P<args>.{0,8192})$")
+_VERSION = lazy_compile(r"^nginx version: (?P<v>\S{1,64})")
+_CONFIGURE = lazy_compile(r"^configure arguments: (?P<args>.{0,8192})$")
 
 
 def _mb(token: str, unit_default: float) -> int:

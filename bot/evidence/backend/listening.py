@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-import re
-
 from bot.evidence.backend.model import ListeningSocket
 from bot.evidence.limits.model import EvidenceError
 from bot.evidence.limits.output import output_lines, refuse_command_error
 from bot.evidence.sections.prompts import prompt_command
 from bot.knowledge.texts import say
+from bot.lazy_re import lazy_compile
 
 COMMAND = "ss -ltnp; ss -lxp"
 
-_ROW = re.compile(
+_ROW = lazy_compile(
     r"^(?:(?P<netid>u_str|u_seq|u_dgr|tcp|tcp6|nl|p_raw|p_dgr|udp|u_seqpacket)\s+)?"
     r"(?P<state>LISTEN|UNCONN)\s+(?P<recv>[0-9]{1,10})\s+(?P<send>[0-9]{1,10})\s+"
     r"(?P<local>\S{1,1024})\s+(?P<peer>\S{1,1024})(?:\s+(?P<rest>.{0,2048}))?$"
 )
-_USERS = re.compile(r'\(\("(?P<name>[^"]{1,64})",pid=')
-_PROCESS_NAMES = re.compile(r'"([^"]{1,64})",pid=')
+_USERS = lazy_compile(r'\(\("(?P<name>[^"]{1,64})",pid=')
+_PROCESS_NAMES = lazy_compile(r'"([^"]{1,64})",pid=')
 
 
 def _kind(netid: str | None, local: str) -> str:

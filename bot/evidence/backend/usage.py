@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from bot.evidence.backend.model import ProcessUsage
@@ -10,11 +9,12 @@ from bot.evidence.limits.model import NginxProcess
 from bot.evidence.limits.output import output_lines
 from bot.evidence.limits.processes import parse_ps
 from bot.evidence.sections.prompts import prompt_command
+from bot.lazy_re import lazy_compile
 
-_ROLE = re.compile(r"nginx: (master|worker|cache manager|cache loader) process")
-_TIME = re.compile(r"^(?:(?P<d>[0-9]{1,4})-)?(?:(?P<h>[0-9]{1,4}):)?(?P<m>[0-9]{1,4}):(?P<s>[0-9]{2})$")
-_INT = re.compile(r"^[0-9]{1,12}$")
-_FLOAT = re.compile(r"^[0-9]{1,4}(?:\.[0-9]{1,3})?$")
+_ROLE = lazy_compile(r"nginx: (master|worker|cache manager|cache loader) process")
+_TIME = lazy_compile(r"^(?:(?P<d>[0-9]{1,4})-)?(?:(?P<h>[0-9]{1,4}):)?(?P<m>[0-9]{1,4}):(?P<s>[0-9]{2})$")
+_INT = lazy_compile(r"^[0-9]{1,12}$")
+_FLOAT = lazy_compile(r"^[0-9]{1,4}(?:\.[0-9]{1,3})?$")
 
 
 def cpu_seconds(token: str) -> int | None:

@@ -17,12 +17,13 @@ from bot.evidence.limits.output import (
 from bot.evidence.numbers import is_number
 from bot.evidence.sections.prompts import prompt_command
 from bot.knowledge.texts import say
+from bot.lazy_re import lazy_compile
 
 _WORKER_LIMITS_CMD = "cat /proc/$(pgrep -f 'nginx: worker process' | head -1)/limits"
 
 _LIMIT_NAMES = ("Max open files", "Max processes")
-_LIMIT_ROW_LOOSE = re.compile(r"^(Max [a-z]+(?: [a-z]+){0,3})\s+(\S+)\s+(\S+)")
-_PROC_PID = re.compile(r"/proc/([0-9]{1,20})/limits\b")
+_LIMIT_ROW_LOOSE = lazy_compile(r"^(Max [a-z]+(?: [a-z]+){0,3})\s+(\S+)\s+(\S+)")
+_PROC_PID = lazy_compile(r"/proc/([0-9]{1,20})/limits\b")
 
 
 def _limits_row(line: str) -> tuple[str, str, str] | None:
@@ -81,7 +82,7 @@ def parse_proc_limits(text: str) -> ProcLimits:
 
 # --- ulimit ----------------------------------------------------------------------------------
 
-_ULIMIT_NOFILE_ROW = re.compile(
+_ULIMIT_NOFILE_ROW = lazy_compile(
     r"^(?:open files\b.{0,40}\((?:[^()]{0,40},\s*)?-n\)"  # bash, busybox: open files (-n) 1024
     r"|-n:\s+(?:file descriptors|open files)"  # zsh, old busybox: -n: file descriptors 1024
     r"|nofiles?(?:\(descriptors\))?)"  # dash: nofiles 1024
@@ -133,7 +134,7 @@ def parse_ulimit(text: str) -> UlimitValues:
 
 # --- systemctl show --------------------------------------------------------------------------
 
-_SYSTEMD_LINE = re.compile(r"^([A-Z][A-Za-z0-9]*)=(.*)$")
+_SYSTEMD_LINE = lazy_compile(r"^([A-Z][A-Za-z0-9]*)=(.*)$")
 _SYSTEMCTL_CMD = "systemctl show nginx -p LimitNOFILE -p LimitNOFILESoft"
 
 
@@ -179,7 +180,7 @@ def parse_systemctl_show(text: str) -> SystemdLimits:
     return SystemdLimits(hard, soft, unit, soft_known)
 
 
-_LIMITS_CONF = re.compile(r"^[ \t]*+[*@\w-]++[ \t]+(?:soft|hard|-)[ \t]+nofile[ \t]+[0-9]+", re.MULTILINE)
+_LIMITS_CONF = lazy_compile(r"^[ \t]*+[*@\w-]++[ \t]+(?:soft|hard|-)[ \t]+nofile[ \t]+[0-9]+", re.MULTILINE)
 r"""Within one line only: ``\s*`` at a line start once ran across every blank line after it."""
 
 

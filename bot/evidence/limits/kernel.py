@@ -16,11 +16,12 @@ from bot.evidence.limits.output import (
 from bot.evidence.numbers import is_number
 from bot.evidence.sections.prompts import prompt_command
 from bot.knowledge.texts import say
+from bot.lazy_re import lazy_compile
 
-_SYSCTL_LINE = re.compile(r"^([\w./-]+)\s*[=:]\s*(\S+)$")
+_SYSCTL_LINE = lazy_compile(r"^([\w./-]+)\s*[=:]\s*(\S+)$")
 _SYSCTL_KEYS = {"fs.nr_open": "nr_open", "fs.file-max": "file_max"}
 _SYSCTL_CMD = "sysctl fs.nr_open fs.file-max"
-_SYSCTL_WORD = re.compile(r"^(?:/proc/sys/)?[a-z]+[./][\w./-]+$")
+_SYSCTL_WORD = lazy_compile(r"^(?:/proc/sys/)?[a-z]+[./][\w./-]+$")
 
 
 def _sysctl_key(word: str) -> str:
@@ -69,7 +70,7 @@ def parse_file_nr(text: str) -> FileNr:
     return FileNr(allocated, unused, maximum)
 
 
-_NPROC_VALUE = re.compile(r"^(?:nproc:\s*)?([0-9]{1,7})$")
+_NPROC_VALUE = lazy_compile(r"^(?:nproc:\s*)?([0-9]{1,7})$")
 
 
 def parse_nproc(text: str) -> int:
@@ -80,7 +81,7 @@ def parse_nproc(text: str) -> int:
     return n
 
 
-_CPU_MAX = re.compile(r"^([0-9]{1,20}|max)\s+([0-9]{1,20})\s*$", re.MULTILINE)
+_CPU_MAX = lazy_compile(r"^([0-9]{1,20}|max)\s+([0-9]{1,20})\s*$", re.MULTILINE)
 
 
 def parse_cpus(text: str) -> CpuCount:

@@ -12,11 +12,12 @@ import re
 from bot.evidence.limits.model import EvidenceError
 from bot.evidence.numbers import is_number
 from bot.evidence.sections.prompts import prompt_command
+from bot.lazy_re import lazy_compile
 
 LINE_CHARS = 4096
 """No output we read has longer lines; a longer one is cut, not refused."""
 
-_FENCE = re.compile(r"^```[\w+-]*$")
+_FENCE = lazy_compile(r"^```[\w+-]*$")
 
 
 def output_lines(text: str) -> list[str]:
@@ -72,7 +73,7 @@ def quoted_start(text: str) -> str:
     return repr(first[:60] + ("..." if len(first) > 60 else ""))
 
 
-COMMAND_FAILED = re.compile(r"No such file or directory|Permission denied|command not found|not permitted")
+COMMAND_FAILED = lazy_compile(r"No such file or directory|Permission denied|command not found|not permitted")
 
 
 def refuse_command_error(lines: list[str], paste: str) -> None:

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import re
-
 from bot.evidence.limits.model import EvidenceError, NginxProcess
 from bot.evidence.limits.output import output_lines, quoted_start, refuse_command_error
 from bot.evidence.numbers import is_number
 from bot.evidence.sections.prompts import prompt_command
 from bot.knowledge.texts import say
+from bot.lazy_re import lazy_compile
 
 _PS_CMD = "ps -o pid,ppid,user,etime,cmd -C nginx"
 
-_ROLES = re.compile(r"^nginx: (master|worker|cache manager|cache loader) process\b")
+_ROLES = lazy_compile(r"^nginx: (master|worker|cache manager|cache loader) process\b")
 _NGINX_BINARIES = frozenset({"nginx", "nginx-debug", "openresty", "nginx.exe", "[nginx]"})
 _PS_HEADER_NAMES = {"PID": "pid", "PPID": "ppid", "USER": "user", "UID": "user", "RUSER": "user", "EUSER": "user"}
 _PS_COMMAND_COLUMNS = ("CMD", "COMMAND", "ARGS")
-_WORD = re.compile(r"\S+")
+_WORD = lazy_compile(r"\S+")
 _SEARCH_TOOLS = frozenset(
     {
         "grep",

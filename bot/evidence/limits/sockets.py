@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
-
 from bot.evidence.limits.model import EvidenceError, SocketSummary
 from bot.evidence.limits.output import output_lines, quoted_start, refuse_command_error, single_number
+from bot.lazy_re import lazy_compile
 
-_COUNT_VALUE = re.compile(r"^([0-9]{1,19})$")
+_COUNT_VALUE = lazy_compile(r"^([0-9]{1,19})$")
 
 
 def parse_ss_count(text: str) -> int:
@@ -15,9 +14,9 @@ def parse_ss_count(text: str) -> int:
     return single_number(text, _COUNT_VALUE, "ss -tan state established | wc -l", "a socket count")
 
 
-_SS_TOTAL = re.compile(r"^Total:\s+([0-9]{1,20})")
-_SS_TCP = re.compile(r"^TCP:\s+([0-9]{1,20})\s+\((.*)\)")
-_SS_PAIR = re.compile(r"\b([a-z]+) ([0-9]{1,20})")
+_SS_TOTAL = lazy_compile(r"^Total:\s+([0-9]{1,20})")
+_SS_TCP = lazy_compile(r"^TCP:\s+([0-9]{1,20})\s+\((.*)\)")
+_SS_PAIR = lazy_compile(r"\b([a-z]+) ([0-9]{1,20})")
 _SS_CMD = "ss -s"
 
 

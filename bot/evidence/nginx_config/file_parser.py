@@ -18,12 +18,13 @@ from crossplane.errors import NgxParserSyntaxError
 from bot.evidence.nginx_config.includes import MAX_BLOCK_DEPTH
 from bot.evidence.nginx_config.model import HTTP_LEVEL, MAIN_BLOCKS, PASTED, ConfigIssue
 from bot.knowledge.texts import say
+from bot.lazy_re import lazy_compile
 
-_BINARY = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
+_BINARY = lazy_compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
 _MAX_REPAIRS = 200
 # A line that, after its balanced quoted strings, still opens a quote (or escapes one).
-_OPEN_QUOTE = re.compile(r"""^(?:[^'"\\\n]*+(?:'[^'\\\n]*'|"[^"\\\n]*")?+)*+['"\\]""", re.MULTILINE)
-_INDENT_OR_COMMENT = re.compile(r"^[ \t]+(?:#.*)?|^#.*", re.MULTILINE)
+_OPEN_QUOTE = lazy_compile(r"""^(?:[^'"\\\n]*+(?:'[^'\\\n]*'|"[^"\\\n]*")?+)*+['"\\]""", re.MULTILINE)
+_INDENT_OR_COMMENT = lazy_compile(r"^[ \t]+(?:#.*)?|^#.*", re.MULTILINE)
 
 
 def _disk_path(root: str, index: int) -> str:

@@ -13,10 +13,11 @@ most once, and depth, file count and total expanded directives are bounded.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
+
+from bot.evidence.nginx_config.glob_match import compile_glob
 
 MAX_INCLUDE_DEPTH = 64
 """Files nested in files; real configurations use a handful."""
@@ -29,35 +30,6 @@ EXPANSION_FACTOR = 8
 MAX_EXPANDED = 2_000_000
 """Directives the walk records: ``EXPANSION_FACTOR`` times those in the dump, at least
 ``MIN_EXPANDED`` and never more than ``MAX_EXPANDED`` (snippets legitimately repeat)."""
-
-
-def glob_regex(pattern: str) -> re.Pattern[str]:
-    """nginx's glob(3): ``*`` and ``?`` never cross ``/``; ``[...]`` is a class."""
-    out = []
-    i = 0
-    while i < len(pattern):
-        ch = pattern[i]
-        if ch == "*":
-            out.append("[^/]*")
-        elif ch == "?":
-            out.append("[^/]")
-        elif ch == "[":
-            close = pattern.find("]", i + 2)
-            if close < 0:
-                out.append(re.escape(ch))
-            else:
-                body = pattern[i + 1 : close]
-                if body.startswith("!"):
-                    body = "^" + body[1:]
-                out.append("[" + body.replace("\\", "\\\\") + "]")
-                i = close
-        else:
-            out.append(re.escape(ch))
-        i += 1
-    try:
-        return re.compile("".join(out) + r"\Z")
-    except re.error:  # a class nginx's glob reads but Python's re does not (e.g. [z-a])
-        return re.compile(re.escape(pattern) + r"\Z")
 
 
 def iter_statements(stmts: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
@@ -112,12 +84,12 @@ class IncludeGraph:
         if not os.path.isabs(pattern) and self.prefix is not None:
             pattern = os.path.normpath(os.path.join(self.prefix, pattern))
         if any(c in pattern for c in "*?["):
-            rx = glob_regex(pattern)
+            rx = compile_glob(pattern)
             folder = os.path.dirname(pattern)
             pool = self.by_dir.get(folder, []) if not any(c in folder for c in "*?[") else list(self.parsed)
             hits = [p for p in pool if rx.match(p)]
             if not hits and self.prefix is None:
-                tail = glob_regex("*/" + pattern.lstrip("/"))
+                tail = compile_glob("*/" + pattern.lstrip("/"))
                 hits = [p for p in self.parsed if tail.match(p)]
             return hits
         if pattern in self.parsed:

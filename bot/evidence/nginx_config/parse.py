@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import gc
 import os
-import re
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -39,6 +38,7 @@ from bot.evidence.nginx_config.model import (
 from bot.evidence.nginx_config.split import split_dump, strip_noise
 from bot.evidence.nginx_config.walk import Walk, orphan_context, upstream_of
 from bot.knowledge.texts import say
+from bot.lazy_re import lazy_compile
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")
@@ -62,7 +62,7 @@ lexer is pure Python and most of the cost of a large dump); smaller ones are par
 SPREAD_MIN_FILES = 4
 
 
-_CONFIG_LINE_END = re.compile(r"[;{}]\s*(?:#.*)?$")
+_CONFIG_LINE_END = lazy_compile(r"[;{}]\s*(?:#.*)?$")
 
 
 def looks_like_config(text: str) -> bool:

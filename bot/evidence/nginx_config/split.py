@@ -14,10 +14,11 @@ from crossplane.analyzer import DIRECTIVES as _KNOWN_DIRECTIVES
 
 from bot.evidence.nginx_config.model import ConfigIssue
 from bot.knowledge.texts import say
+from bot.lazy_re import lazy_compile
 
-_HEADER = re.compile(r"^# configuration file (?P<path>.+):[ \t]*$", re.MULTILINE)
+_HEADER = lazy_compile(r"^# configuration file (?P<path>.+):[ \t]*$", re.MULTILINE)
 # Lines a terminal copy adds around the dump: nginx's stderr verdicts, prompts, code fences.
-_NOISE = re.compile(
+_NOISE = lazy_compile(
     r"""^\s*(?:
         nginx:\ .*
       | ```.*

@@ -25,15 +25,16 @@ from bot.evidence.redaction import names
 from bot.evidence.redaction.model import REDACTED, Span
 from bot.evidence.redaction.nginx_lexer import Statement, Token, statements
 from bot.evidence.redaction.values import AUTH_SCHEMES, looks_secret
+from bot.lazy_re import lazy_compile
 
-_VARIABLE = re.compile(r"\$(?:\{[A-Za-z_][A-Za-z0-9_]{0,127}\}|[A-Za-z_][A-Za-z0-9_]{0,127}|[0-9])")
-_HAS_ALNUM = re.compile(r"[A-Za-z0-9]")
-_TRIVIAL = re.compile(r"(?i)(?:on|off|true|false|yes|no|none|null|-|[0-9]{1,3})")
-_DURATION_OR_SIZE = re.compile(r"[0-9]{1,9}(?:ms|[smhdwMyKkGg])?")
-_PATH = re.compile(r"[/~.][^\s]{0,4095}")
-_STRING_LITERAL = re.compile(r""""(?:[^"\\\n]|\\.){0,4096}"|'(?:[^'\\\n]|\\.){0,4096}'""", re.DOTALL)
+_VARIABLE = lazy_compile(r"\$(?:\{[A-Za-z_][A-Za-z0-9_]{0,127}\}|[A-Za-z_][A-Za-z0-9_]{0,127}|[0-9])")
+_HAS_ALNUM = lazy_compile(r"[A-Za-z0-9]")
+_TRIVIAL = lazy_compile(r"(?i)(?:on|off|true|false|yes|no|none|null|-|[0-9]{1,3})")
+_DURATION_OR_SIZE = lazy_compile(r"[0-9]{1,9}(?:ms|[smhdwMyKkGg])?")
+_PATH = lazy_compile(r"[/~.][^\s]{0,4095}")
+_STRING_LITERAL = lazy_compile(r""""(?:[^"\\\n]|\\.){0,4096}"|'(?:[^'\\\n]|\\.){0,4096}'""", re.DOTALL)
 # A pair starts only after a separator: starting inside a 256-character name re-read it.
-_COOKIE_VALUE = re.compile(r"(?<![^=;,\s])[^=;,\s]{1,256}[ \t]{0,4}=[ \t]{0,4}(?P<value>[^;,]{1,4096})")
+_COOKIE_VALUE = lazy_compile(r"(?<![^=;,\s])[^=;,\s]{1,256}[ \t]{0,4}=[ \t]{0,4}(?P<value>[^;,]{1,4096})")
 
 HEADER_DIRECTIVES = frozenset({"proxy_set_header", "grpc_set_header", "add_header", "add_trailer", "auth_http_header"})
 PARAM_DIRECTIVES = frozenset({"fastcgi_param", "uwsgi_param", "scgi_param"})

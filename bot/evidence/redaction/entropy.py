@@ -10,20 +10,21 @@ from 32 characters (an HMAC key, an API key; also a request id, which nothing ne
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from collections.abc import Iterator
 
+from bot.lazy_re import lazy_compile
+
 MIN_LENGTH = 20
-CANDIDATE = re.compile(r"[A-Za-z0-9+/_-]{20,4096}={0,2}")
+CANDIDATE = lazy_compile(r"[A-Za-z0-9+/_-]{20,4096}={0,2}")
 """A run of base64/base64url/hex characters; dots, colons and ``@`` end it (hostnames, IPs, URLs)."""
 
-_HEX = re.compile(r"[0-9a-fA-F]+")
-_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-_WORD_RUN = re.compile(r"[a-z]{4,}|[A-Z][a-z]{3,}|[A-Z]{4,}(?![a-z])")
-_HAS_DIGIT = re.compile(r"[0-9]")
-_HAS_ALPHA = re.compile(r"[A-Za-z]")
-_SHORT_PARTS = re.compile(r"[A-Za-z0-9]{1,10}(?:[-_][A-Za-z0-9]{1,10})+")
+_HEX = lazy_compile(r"[0-9a-fA-F]+")
+_UUID = lazy_compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_WORD_RUN = lazy_compile(r"[a-z]{4,}|[A-Z][a-z]{3,}|[A-Z]{4,}(?![a-z])")
+_HAS_DIGIT = lazy_compile(r"[0-9]")
+_HAS_ALPHA = lazy_compile(r"[A-Za-z]")
+_SHORT_PARTS = lazy_compile(r"[A-Za-z0-9]{1,10}(?:[-_][A-Za-z0-9]{1,10})+")
 """``web-7d9c8b6f5d-x2k9p``, ``x86_64-linux-gnu``, ``ECDHE-ECDSA-AES128-GCM-SHA256``: generated
 names, ids and cipher suites, not credentials (a token's random part is longer than 10)."""
 
@@ -48,7 +49,7 @@ def _wordy(run: str) -> bool:
     return words >= WORDY_SHARE * len(run)
 
 
-_PATH_SEGMENT = re.compile(r"[a-z0-9_.-]{0,40}|.{0,8}")
+_PATH_SEGMENT = lazy_compile(r"[a-z0-9_.-]{0,40}|.{0,8}")
 
 
 def _path_like(core: str) -> bool:

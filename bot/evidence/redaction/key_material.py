@@ -20,30 +20,31 @@ import re
 from collections.abc import Iterable, Iterator
 
 from bot.evidence.redaction.model import Span
+from bot.lazy_re import lazy_compile
 
-_PEM_BEGIN = re.compile(r"-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----")
-_PEM_END = re.compile(r"-----END [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----")
-_PEM_BODY_LINE = re.compile(
+_PEM_BEGIN = lazy_compile(r"-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----")
+_PEM_END = lazy_compile(r"-----END [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----")
+_PEM_BODY_LINE = lazy_compile(
     r"[ \t]{0,16}(?:[A-Za-z0-9+/]{0,128}={0,2}|(?:Proc-Type|DEK-Info):[^\n]{0,256})[ \t\r]{0,16}"
 )
-_CERT = re.compile(r"-----BEGIN (?:CERTIFICATE|X509 CRL|CERTIFICATE REQUEST|PUBLIC KEY|TRUSTED CERTIFICATE)-----")
-_CERT_END = re.compile(r"-----END (?:CERTIFICATE|X509 CRL|CERTIFICATE REQUEST|PUBLIC KEY|TRUSTED CERTIFICATE)-----")
-_B64_LINE = re.compile(r"^[ \t]{0,16}(?P<body>[A-Za-z0-9+/]{4,76}={0,2})[ \t]{0,16}\r?$", re.MULTILINE)
-_MIXED = re.compile(r"\A(?=[^\n]*[0-9])(?=[^\n]*[a-z])(?=[^\n]*[A-Z])")
-_PROMPT = re.compile(
+_CERT = lazy_compile(r"-----BEGIN (?:CERTIFICATE|X509 CRL|CERTIFICATE REQUEST|PUBLIC KEY|TRUSTED CERTIFICATE)-----")
+_CERT_END = lazy_compile(r"-----END (?:CERTIFICATE|X509 CRL|CERTIFICATE REQUEST|PUBLIC KEY|TRUSTED CERTIFICATE)-----")
+_B64_LINE = lazy_compile(r"^[ \t]{0,16}(?P<body>[A-Za-z0-9+/]{4,76}={0,2})[ \t]{0,16}\r?$", re.MULTILINE)
+_MIXED = lazy_compile(r"\A(?=[^\n]*[0-9])(?=[^\n]*[a-z])(?=[^\n]*[A-Z])")
+_PROMPT = lazy_compile(
     r"^[ \t]{0,8}(?:[\w.-]{1,64}@[\w.-]{1,64}(?::[^\s$#]{0,256})?[ \t]{0,4}[$#]"
     r"|\[[^\]\n]{1,128}\][$#]|[$#>]|PS [^>\n]{0,256}>)"
     r"[ \t]{1,8}(?P<cmd>[^\n]{0,4096})$",
     re.MULTILINE,
 )
-_SHOW_FILE = re.compile(
+_SHOW_FILE = lazy_compile(
     r"(?:^|[;&|][ \t]{0,4})(?:sudo[ \t]{1,4}(?:-\S{1,16}[ \t]{1,4}){0,4})?"
     r"(?:cat|head|tail|less|more|bat|batcat|xxd|strings|od)(?:[ \t]{1,4}-\S{1,16}){0,4}[ \t]{1,4}"
     r"(?P<path>[^\s|;&<>]{1,1024})"
 )
-_CONF_HEADER = re.compile(r"^# configuration file (?P<path>[^\n]{1,4096}):[ \t]*$", re.MULTILINE)
-_TAIL_HEADER = re.compile(r"^==> (?P<path>[^\n]{1,4096}) <==[ \t]*$", re.MULTILINE)
-_KEY_FILE_NAME = re.compile(
+_CONF_HEADER = lazy_compile(r"^# configuration file (?P<path>[^\n]{1,4096}):[ \t]*$", re.MULTILINE)
+_TAIL_HEADER = lazy_compile(r"^==> (?P<path>[^\n]{1,4096}) <==[ \t]*$", re.MULTILINE)
+_KEY_FILE_NAME = lazy_compile(
     r"(?i)(?:\.pass(?:word|phrase)?|\.pw|htpasswd|htdigest|passwd|\.jwks?|\.key|\.p12|\.pfx|\.keytab|"
     r"id_(?:rsa|dsa|ecdsa|ed25519)|secrets?(?:\.\w{1,8})?|credentials?(?:\.\w{1,8})?|token|\.env)$"
 )

@@ -10,19 +10,19 @@ names) stay as they were.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
 from bot.evidence.redaction.entropy import looks_random
+from bot.lazy_re import lazy_compile
 
 REDACTED = "<redacted>"
 """The placeholder: a valid bare nginx token (no space, quote, ``;``, brace, ``$`` or ``#``), so a
 redacted dump still parses to the same directives, quoted or not."""
 
-_NAME_OK = re.compile(r"[A-Za-z0-9_.$-]{1,48}")
-_ALNUM = re.compile(r"[A-Za-z0-9]")
+_NAME_OK = lazy_compile(r"[A-Za-z0-9_.$-]{1,48}")
+_ALNUM = lazy_compile(r"[A-Za-z0-9]")
 
 
 @dataclass(frozen=True, slots=True)

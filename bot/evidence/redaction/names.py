@@ -10,11 +10,12 @@ Each kind of name has its own rule because each is written differently: a header
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 from itertools import pairwise
 
-_SPLIT = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])")
+from bot.lazy_re import lazy_compile
+
+_SPLIT = lazy_compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])")
 
 SECRET_WORDS = frozenset(
     {

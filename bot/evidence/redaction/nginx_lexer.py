@@ -23,7 +23,9 @@ from dataclasses import dataclass
 
 from crossplane.analyzer import DIRECTIVES as _KNOWN_DIRECTIVES
 
-_TOKEN = re.compile(
+from bot.lazy_re import lazy_compile
+
+_TOKEN = lazy_compile(
     r"""
       (?P<space>[ \t\r\f\v]+)
     | (?P<nl>\n)
@@ -36,8 +38,8 @@ _TOKEN = re.compile(
     """,
     re.VERBOSE | re.DOTALL,
 )
-_HEADER = re.compile(r"# configuration file [^\n]{1,4096}:[ \t]*$")
-_DIRECTIVE_LIKE = re.compile(r"[a-z][a-z0-9_]{0,63}")
+_HEADER = lazy_compile(r"# configuration file [^\n]{1,4096}:[ \t]*$")
+_DIRECTIVE_LIKE = lazy_compile(r"[a-z][a-z0-9_]{0,63}")
 _EXTRA_DIRECTIVES = frozenset({"echo", "pagespeed", "brotli", "sticky"})
 """Third-party directives with no underscore in their name (crossplane knows only the stock ones)."""
 ENTRY_BLOCKS = frozenset({"map", "geo", "types", "split_clients", "charset_map", "match"})
@@ -45,7 +47,7 @@ ENTRY_BLOCKS = frozenset({"map", "geo", "types", "split_clients", "charset_map",
 MAX_TOKENS = 4096
 """A statement longer than this is not configuration (a binary paste); it is dropped."""
 
-_LUA = re.compile(
+_LUA = lazy_compile(
     r"""
       (?P<plain>[^{}"'\[\-]+)
     | (?P<string>"(?:[^"\\\n]|\\.){0,65536}"?|'(?:[^'\\\n]|\\.){0,65536}'?)

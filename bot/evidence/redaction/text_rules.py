@@ -22,50 +22,51 @@ from bot.evidence.redaction.entropy import looks_random, random_runs
 from bot.evidence.redaction.model import REDACTED, Span
 from bot.evidence.redaction.nginx_lexer import Token
 from bot.evidence.redaction.values import token_spans
+from bot.lazy_re import lazy_compile
 
-_HEADER_DIRECTIVE = re.compile(
+_HEADER_DIRECTIVE = lazy_compile(
     r"\b(?:proxy_set_header|grpc_set_header|add_header|add_trailer|auth_http_header)[ \t]{1,64}"
     r"(?P<nq>[\"']?)(?P<name>[A-Za-z0-9_-]{1,128})(?P=nq)[ \t]{1,64}"
     r"(?P<value>\"(?:[^\"\\\n]|\\.){0,4096}\"|'(?:[^'\\\n]|\\.){0,4096}'|[^\s;\"']{1,4096})"
 )
-_HEADER_LINE = re.compile(
+_HEADER_LINE = lazy_compile(
     r"(?P<nq>[\"']?)(?P<name>\b[A-Za-z][A-Za-z0-9_-]{0,63})(?P=nq)[ \t]{0,8}[:=][ \t]{0,8}"
     r"(?P<vq>[\"']?)(?P<value>[^\r\n\"']{1,4096})"
 )
-_SETTING = re.compile(
+_SETTING = lazy_compile(
     r"(?<![$\w.-])(?P<kq>[\"']?)(?P<name>[A-Za-z_][A-Za-z0-9_.-]{0,63})(?P=kq)(?P<sep>[ \t]{0,8}[=:][ \t]{0,8})"
     r"(?P<value>\"[^\"\n]{0,4096}\"|'[^'\n]{0,4096}'|[^\s\"'&;,]{1,4096})"
 )
-_QUERY = re.compile(r"[?&;](?P<name>[A-Za-z0-9_.\-\[\]]{1,64})=(?P<value>[^&\s\"'#;<>|]{1,4096})")
-_USERINFO = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]{0,20}://(?P<auth>[^\s/?#\"'<>|\\]{1,512})@")
-_PIN = re.compile(r"(?i)\bpin-value=(?P<value>[^;\"'\s&<>]{1,256})")
-_CALL = re.compile(
+_QUERY = lazy_compile(r"[?&;](?P<name>[A-Za-z0-9_.\-\[\]]{1,64})=(?P<value>[^&\s\"'#;<>|]{1,4096})")
+_USERINFO = lazy_compile(r"\b[A-Za-z][A-Za-z0-9+.-]{0,20}://(?P<auth>[^\s/?#\"'<>|\\]{1,512})@")
+_PIN = lazy_compile(r"(?i)\bpin-value=(?P<value>[^;\"'\s&<>]{1,256})")
+_CALL = lazy_compile(
     r"\b(?P<fn>auth|hmac\w{0,16}|createHmac|set_?[Hh]eader|encode_base64|btoa|sign|jwt_sign|new)[ \t]{0,4}\("
 )
-_CALL_ARGS = re.compile(
+_CALL_ARGS = lazy_compile(
     r"""[ \t\r\n,]{1,64}|(?P<lit>"(?:[^"\\\n]|\\.){0,1024}"|'(?:[^'\\\n]|\\.){0,1024}'|\[\[[^\]\n]{0,1024}\]\])"""
     r"""|(?P<open>\()|(?P<close>\))|(?P<other>[^"'()\[,]{1,256}|\[)"""
 )
 MAX_CALL_TOKENS = 16
 """Argument pieces read per call: a key is among the first arguments; nested calls are not followed far."""
-_ALGORITHM = re.compile(r"(?i)sha-?[0-9]{0,3}|md5|hex|base64(?:url)?|[hrep]s[0-9]{3}|binary|utf-?8|latin1|raw")
-_HEADER_TABLE = re.compile(
+_ALGORITHM = lazy_compile(r"(?i)sha-?[0-9]{0,3}|md5|hex|base64(?:url)?|[hrep]s[0-9]{3}|binary|utf-?8|latin1|raw")
+_HEADER_TABLE = lazy_compile(
     r"\b(?:header|headers|headersOut|headersIn|headers_out|headers_in)[ \t]{0,4}"
     r"(?:\[[ \t]{0,4}(?P<q>[\"'])(?P<name>[\w-]{1,64})(?P=q)[ \t]{0,4}\]|\.(?P<attr>\w{1,64}))[ \t]{0,4}=[ \t]{0,4}"
     r"(?P<value>\"(?:[^\"\\\n]|\\.){0,4096}\"|'(?:[^'\\\n]|\\.){0,4096}')"
 )
-_JWK_MEMBER = re.compile(r"\"(?:d|p|q|dp|dq|qi|k|oth)\"[ \t\r\n]{0,16}:[ \t\r\n]{0,16}\"(?P<value>[^\"]{1,16384})\"")
-_HTPASSWD = re.compile(
+_JWK_MEMBER = lazy_compile(r"\"(?:d|p|q|dp|dq|qi|k|oth)\"[ \t\r\n]{0,16}:[ \t\r\n]{0,16}\"(?P<value>[^\"]{1,16384})\"")
+_HTPASSWD = lazy_compile(
     r"^[ \t]{0,16}(?P<user>[^\s:#]{1,64}):(?P<hash>(?:\$(?:apr1|2[abxy]?|[156]|y|argon2(?:id|i|d)?)\$|"
     r"\{(?:SHA|SSHA|SHA256|SHA512|PLAIN|CRYPT)\})[^\s:]{1,512})(?::[^\n]{0,256})?$",
     re.MULTILINE,
 )
-_HTPASSWD_DES = re.compile(r"^(?P<user>[A-Za-z0-9._-]{1,64}):(?P<hash>[./0-9A-Za-z]{13})$", re.MULTILINE)
-_DES_MIXED = re.compile(r"\A(?=.*[0-9./])(?=.*[A-Za-z])")
-_CODE_VALUE = re.compile(r"[^(]{0,256}\(.{0,4096}|[A-Za-z_]\w{0,63}(?:[.:][A-Za-z_]\w{0,63}){1,8}")
+_HTPASSWD_DES = lazy_compile(r"^(?P<user>[A-Za-z0-9._-]{1,64}):(?P<hash>[./0-9A-Za-z]{13})$", re.MULTILINE)
+_DES_MIXED = lazy_compile(r"\A(?=.*[0-9./])(?=.*[A-Za-z])")
+_CODE_VALUE = lazy_compile(r"[^(]{0,256}\(.{0,4096}|[A-Za-z_]\w{0,63}(?:[.:][A-Za-z_]\w{0,63}){1,8}")
 """An unquoted value that is code, not a secret: a call (``ngx.hmac_sha1(``) or a reference
 (``ngx.var.token``, ``process.env.SECRET``); the string literals passed to it are read on their own."""
-_NOT_A_VALUE = re.compile(r"/|[0-9]{1,7}[),]|[A-Za-z]{1,40}[ \t]{1,4}[A-Za-z]{2}")
+_NOT_A_VALUE = lazy_compile(r"/|[0-9]{1,7}[),]|[A-Za-z]{1,40}[ \t]{1,4}[A-Za-z]{2}")
 """After ``name:``: a path or URL, a line number (``jwt.js:7)``) or words of a sentence."""
 PKCS11_ATTRIBUTES = frozenset({"token", "object", "id", "type", "manufacturer", "model", "serial", "slot-id"})
 CODE_WORDS = frozenset({"require", "function", "nil", "null", "undefined", "new", "local", "return", "await", "not"})
@@ -84,14 +85,14 @@ def _header_directives(text: str) -> Iterator[Span]:
             yield from header_value_spans(text, _token_for(m, "value"), header, "header", header)
 
 
-_SECRET_WORD = re.compile(
+_SECRET_WORD = lazy_compile(
     rb"p(?:ass|wd|in|rivate)|secret|token|key|auth|cookie|sig|hmac|jwt|cred|licen|dsn|sess|salt|assertion"
 )
 """A part of every name the header and setting rules can accept: they only look where one occurs.
 Searched in a lower-cased UTF-8 copy: case-insensitive alternations are many times slower in ``re``,
 ``bytes.lower`` folds ASCII letters only (never the Kelvin sign to ``k``), and the words are ASCII, so
 a match never starts inside a multi-byte character."""
-_NAME_TAIL = re.compile(r"[A-Za-z0-9_.-]*")
+_NAME_TAIL = lazy_compile(r"[A-Za-z0-9_.-]*")
 _NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
 MAX_NAME = 64
 

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 from bot.evidence.redaction.entropy import random_runs
 from bot.evidence.redaction.model import Span
+from bot.lazy_re import lazy_compile
 
 AUTH_SCHEMES = frozenset(
     {
@@ -34,54 +35,60 @@ AUTH_SCHEMES = frozenset(
 """``Authorization`` schemes: the word stays, the credential after it is masked."""
 
 TOKEN_FORMS: tuple[tuple[str, re.Pattern[str], tuple[str, ...]], ...] = (
-    ("slack", re.compile(r"\b(?P<head>xox[abposre]-)(?P<value>[A-Za-z0-9-]{8,400})"), ("xox",)),
-    ("slack", re.compile(r"\b(?P<head>xoxe\.xox[bp]-)(?P<value>[A-Za-z0-9-]{8,400})"), ("xoxe.",)),
-    ("slack", re.compile(r"\b(?P<head>xapp-)(?P<value>[A-Za-z0-9-]{8,400})"), ("xapp-",)),
-    ("slack_webhook", re.compile(r"(?P<head>hooks\.slack\.com/services/)(?P<value>[A-Za-z0-9/]{8,200})"), ("hooks.",)),
-    ("github", re.compile(r"\b(?P<head>gh[pousr]_)(?P<value>[A-Za-z0-9]{20,255})"), ("gh",)),
-    ("github", re.compile(r"\b(?P<head>github_pat_)(?P<value>[A-Za-z0-9_]{20,255})"), ("github_pat_",)),
-    ("gitlab", re.compile(r"\b(?P<head>glpat-)(?P<value>[A-Za-z0-9_-]{20,64})"), ("glpat-",)),
+    ("slack", lazy_compile(r"\b(?P<head>xox[abposre]-)(?P<value>[A-Za-z0-9-]{8,400})"), ("xox",)),
+    ("slack", lazy_compile(r"\b(?P<head>xoxe\.xox[bp]-)(?P<value>[A-Za-z0-9-]{8,400})"), ("xoxe.",)),
+    ("slack", lazy_compile(r"\b(?P<head>xapp-)(?P<value>[A-Za-z0-9-]{8,400})"), ("xapp-",)),
+    (
+        "slack_webhook",
+        lazy_compile(r"(?P<head>hooks\.slack\.com/services/)(?P<value>[A-Za-z0-9/]{8,200})"),
+        ("hooks.",),
+    ),
+    ("github", lazy_compile(r"\b(?P<head>gh[pousr]_)(?P<value>[A-Za-z0-9]{20,255})"), ("gh",)),
+    ("github", lazy_compile(r"\b(?P<head>github_pat_)(?P<value>[A-Za-z0-9_]{20,255})"), ("github_pat_",)),
+    ("gitlab", lazy_compile(r"\b(?P<head>glpat-)(?P<value>[A-Za-z0-9_-]{20,64})"), ("glpat-",)),
     (
         "aws",
-        re.compile(r"\b(?P<head>(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA))(?P<value>[A-Z0-9]{16})\b"),
+        lazy_compile(r"\b(?P<head>(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA))(?P<value>[A-Z0-9]{16})\b"),
         ("AKIA", "ASIA", "AGPA", "AIDA", "AROA", "ANPA", "ANVA", "AIPA"),
     ),
     (
         "stripe",
-        re.compile(r"\b(?P<head>(?:sk|rk|pk)_(?:live|test)_)(?P<value>[A-Za-z0-9]{8,247})"),
+        lazy_compile(r"\b(?P<head>(?:sk|rk|pk)_(?:live|test)_)(?P<value>[A-Za-z0-9]{8,247})"),
         ("_live_", "_test_"),
     ),
-    ("stripe", re.compile(r"\b(?P<head>whsec_)(?P<value>[A-Za-z0-9]{16,128})"), ("whsec_",)),
-    ("google", re.compile(r"\b(?P<head>AIza)(?P<value>[0-9A-Za-z_-]{35})"), ("AIza",)),
-    ("google", re.compile(r"\b(?P<head>ya29\.)(?P<value>[0-9A-Za-z_-]{20,2048})"), ("ya29.",)),
-    ("sendgrid", re.compile(r"\b(?P<head>SG\.)(?P<value>[A-Za-z0-9_-]{16,32}\.[A-Za-z0-9_-]{16,64})"), ("SG.",)),
-    ("newrelic", re.compile(r"\b(?P<head>NR(?:AK|II|JS|AA)-)(?P<value>[A-Za-z0-9]{20,64})"), ("NR",)),
-    ("npm", re.compile(r"\b(?P<head>npm_)(?P<value>[A-Za-z0-9]{30,64})"), ("npm_",)),
-    ("shopify", re.compile(r"\b(?P<head>shp(?:at|ss|ca|pa)_)(?P<value>[a-fA-F0-9]{32})"), ("shp",)),
-    ("huggingface", re.compile(r"\b(?P<head>hf_)(?P<value>[A-Za-z0-9]{30,40})"), ("hf_",)),
-    ("digitalocean", re.compile(r"\b(?P<head>do[opr]_v1_)(?P<value>[a-f0-9]{64})"), ("_v1_",)),
-    ("mailgun", re.compile(r"\b(?P<head>key-)(?P<value>[0-9a-z]{32})\b"), ("key-",)),
+    ("stripe", lazy_compile(r"\b(?P<head>whsec_)(?P<value>[A-Za-z0-9]{16,128})"), ("whsec_",)),
+    ("google", lazy_compile(r"\b(?P<head>AIza)(?P<value>[0-9A-Za-z_-]{35})"), ("AIza",)),
+    ("google", lazy_compile(r"\b(?P<head>ya29\.)(?P<value>[0-9A-Za-z_-]{20,2048})"), ("ya29.",)),
+    ("sendgrid", lazy_compile(r"\b(?P<head>SG\.)(?P<value>[A-Za-z0-9_-]{16,32}\.[A-Za-z0-9_-]{16,64})"), ("SG.",)),
+    ("newrelic", lazy_compile(r"\b(?P<head>NR(?:AK|II|JS|AA)-)(?P<value>[A-Za-z0-9]{20,64})"), ("NR",)),
+    ("npm", lazy_compile(r"\b(?P<head>npm_)(?P<value>[A-Za-z0-9]{30,64})"), ("npm_",)),
+    ("shopify", lazy_compile(r"\b(?P<head>shp(?:at|ss|ca|pa)_)(?P<value>[a-fA-F0-9]{32})"), ("shp",)),
+    ("huggingface", lazy_compile(r"\b(?P<head>hf_)(?P<value>[A-Za-z0-9]{30,40})"), ("hf_",)),
+    ("digitalocean", lazy_compile(r"\b(?P<head>do[opr]_v1_)(?P<value>[a-f0-9]{64})"), ("_v1_",)),
+    ("mailgun", lazy_compile(r"\b(?P<head>key-)(?P<value>[0-9a-z]{32})\b"), ("key-",)),
     (
         "discord_webhook",
-        re.compile(r"(?P<head>discord(?:app)?\.com/api/webhooks/[0-9]{5,30}/)(?P<value>[A-Za-z0-9_-]{20,200})"),
+        lazy_compile(r"(?P<head>discord(?:app)?\.com/api/webhooks/[0-9]{5,30}/)(?P<value>[A-Za-z0-9_-]{20,200})"),
         ("discord",),
     ),
     (
         "jwt",
-        re.compile(r"\b(?P<head>)(?P<value>eyJ[A-Za-z0-9_-]{5,2048}\.eyJ[A-Za-z0-9_-]{5,8192}\.[A-Za-z0-9_-]{0,4096})"),
+        lazy_compile(
+            r"\b(?P<head>)(?P<value>eyJ[A-Za-z0-9_-]{5,2048}\.eyJ[A-Za-z0-9_-]{5,8192}\.[A-Za-z0-9_-]{0,4096})"
+        ),
         ("eyJ",),
     ),
-    ("bearer", re.compile(r"\b(?P<head>[Bb]earer[ \t]{1,8})(?P<value>[A-Za-z0-9._~+/-]{8,4096}=*)"), ("earer",)),
+    ("bearer", lazy_compile(r"\b(?P<head>[Bb]earer[ \t]{1,8})(?P<value>[A-Za-z0-9._~+/-]{8,4096}=*)"), ("earer",)),
     (
         "basic",
-        re.compile(r"\b(?P<head>[Bb]asic[ \t]{1,8})(?P<value>[A-Za-z0-9+/]{6,4096}={0,2})(?![A-Za-z0-9+/=])"),
+        lazy_compile(r"\b(?P<head>[Bb]asic[ \t]{1,8})(?P<value>[A-Za-z0-9+/]{6,4096}={0,2})(?![A-Za-z0-9+/=])"),
         ("asic",),
     ),
 )
 """(provider, pattern, literal hints): a form is only searched when one of its hints occurs."""
 
-_TITLE_WORD = re.compile(r"[A-Z]?[a-z]{1,40}")
-_ANY_HINT = re.compile("|".join(sorted({re.escape(h) for _, _, hints in TOKEN_FORMS for h in hints}, key=len)))
+_TITLE_WORD = lazy_compile(r"[A-Z]?[a-z]{1,40}")
+_ANY_HINT = lazy_compile("|".join(sorted({re.escape(h) for _, _, hints in TOKEN_FORMS for h in hints}, key=len)))
 """One pass that says whether any known form can occur at all (most values and lines: none)."""
 
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import re
+from bot.lazy_re import lazy_compile
 
-_CONFIG_TAIL = re.compile(r"[;{}]\s*(?:#.*)?$")
-_DIRECTIVE_OPEN = re.compile(r"^[a-z_][\w.-]*\s+\S")
+_CONFIG_TAIL = lazy_compile(r"[;{}]\s*(?:#.*)?$")
+_DIRECTIVE_OPEN = lazy_compile(r"^[a-z_][\w.-]*\s+\S")
 
 
 class ConfigScan:

@@ -10,11 +10,10 @@ certificate files). Every pattern is anchored and bounded: one pass per line.
 
 from __future__ import annotations
 
-import re
-
 from bot.evidence.system import access_log, certificate, disk, permissions, run_env
+from bot.lazy_re import lazy_compile
 
-_OPENSSL_ERROR = re.compile(r"^[0-9A-F]{8,16}:error:[0-9A-Fa-f]{1,16}:")
+_OPENSSL_ERROR = lazy_compile(r"^[0-9A-F]{8,16}:error:[0-9A-Fa-f]{1,16}:")
 
 
 def host_kind(s: str) -> str | None:

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import re
 
+from bot.lazy_re import lazy_compile
+
 CLASSIFY_CHARS = 4096
 COMMAND_CHARS = 1024
 """A typed command longer than this is not one whose output we read."""
 """Only the start of a line is looked at; its full text still goes into the section."""
 
-_FENCE = re.compile(r"^```[\w+-]*$")
+_FENCE = lazy_compile(r"^```[\w+-]*$")
 
 
 def clean(line: str) -> str:
@@ -27,7 +29,7 @@ def clean(line: str) -> str:
     return s
 
 
-_PROMPT = re.compile(
+_PROMPT = lazy_compile(
     r"""^(?:
         (?P<ctx>
             \[[^\]\n]{1,80}\]                                              # [root@web1 ~]
@@ -129,29 +131,29 @@ def prompt_command(line: str) -> str | None:
 
 
 _COMMAND_KINDS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"cpu\.max\b|cpu\.cfs_quota_us"), "nproc"),
-    (re.compile(r"\bsystemctl\s+(?:status|is-active)\b|/proc/(?:1|self)/cgroup\b"), "run-env"),
-    (re.compile(r"\bdf\b(?:\s+-[a-zA-Z]{1,8}){0,4}(?:\s|$)"), "df"),
-    (re.compile(r"\bnamei\b|\bps\b.{0,80}\buser=\s"), "namei"),
-    (re.compile(r"/[\w.-]{0,100}access[._-]?log\b"), "access-log"),  # a file such as /var/log/nginx/access.log
-    (re.compile(r"\bopenssl\s+x509\b|\bls\b.{0,400}(?:\.(?:crt|pem|key|cer)\b|\bCERT\b|\bKEY\b)"), "x509"),
-    (re.compile(r"/proc/.{0,200}?/limits\b"), "proc-limits"),
-    (re.compile(r"file-nr"), "file-nr"),
-    (re.compile(r"\bulimit\b"), "ulimit"),
-    (re.compile(r"\bsystemctl\b.{0,512}\bshow\b"), "systemctl-show"),
-    (re.compile(r"\bsysctl\b|/proc/sys/"), "sysctl"),
-    (re.compile(r"\bnproc\b|_NPROCESSORS_ONLN|\bgrep\s+-c\s+\^?processor\b"), "nproc"),
-    (re.compile(r"\b(?:ss|netstat)\b.{0,512}\|\s*wc\s+-l\b"), "ss-count"),
-    (re.compile(r"\bss\s+(?:-[a-z]*l[a-z]*\b|--listening\b)"), "ss-listen"),
-    (re.compile(r"\bphp-fpm[0-9.]{0,6}\s+-tt?\b|/pool\.d/|php-fpm\.d/|\bpm\.max_children\b"), "php-fpm-pool"),
-    (re.compile(r"\b(?:ps|pgrep)\b.{0,200}\[?p\]?hp-fpm"), "ps-fpm"),
-    (re.compile(r"\bfree(?:\s+-[bkmgh]+)?\s*$"), "free"),
-    (re.compile(r"\bgetent\s+a?hosts\b"), "getent"),
-    (re.compile(r"\bnginx(?:-debug)?\b.{0,512}\s-[vV]\b"), "nginx-V"),
-    (re.compile(r"\bss\s+(?:-\w*s\w*|--summary)\b"), "ss-s"),
-    (re.compile(r"\b(?:ps|pgrep)\b"), "ps"),
-    (re.compile(r"\bnginx(?:-debug)?\b.{0,512}\s-[tT]\b"), "nginx-t"),
-    (re.compile(r"error\.log|\berror\b|\bjournalctl\b|\blogs\b"), "errorlog"),
+    (lazy_compile(r"cpu\.max\b|cpu\.cfs_quota_us"), "nproc"),
+    (lazy_compile(r"\bsystemctl\s+(?:status|is-active)\b|/proc/(?:1|self)/cgroup\b"), "run-env"),
+    (lazy_compile(r"\bdf\b(?:\s+-[a-zA-Z]{1,8}){0,4}(?:\s|$)"), "df"),
+    (lazy_compile(r"\bnamei\b|\bps\b.{0,80}\buser=\s"), "namei"),
+    (lazy_compile(r"/[\w.-]{0,100}access[._-]?log\b"), "access-log"),  # a file such as /var/log/nginx/access.log
+    (lazy_compile(r"\bopenssl\s+x509\b|\bls\b.{0,400}(?:\.(?:crt|pem|key|cer)\b|\bCERT\b|\bKEY\b)"), "x509"),
+    (lazy_compile(r"/proc/.{0,200}?/limits\b"), "proc-limits"),
+    (lazy_compile(r"file-nr"), "file-nr"),
+    (lazy_compile(r"\bulimit\b"), "ulimit"),
+    (lazy_compile(r"\bsystemctl\b.{0,512}\bshow\b"), "systemctl-show"),
+    (lazy_compile(r"\bsysctl\b|/proc/sys/"), "sysctl"),
+    (lazy_compile(r"\bnproc\b|_NPROCESSORS_ONLN|\bgrep\s+-c\s+\^?processor\b"), "nproc"),
+    (lazy_compile(r"\b(?:ss|netstat)\b.{0,512}\|\s*wc\s+-l\b"), "ss-count"),
+    (lazy_compile(r"\bss\s+(?:-[a-z]*l[a-z]*\b|--listening\b)"), "ss-listen"),
+    (lazy_compile(r"\bphp-fpm[0-9.]{0,6}\s+-tt?\b|/pool\.d/|php-fpm\.d/|\bpm\.max_children\b"), "php-fpm-pool"),
+    (lazy_compile(r"\b(?:ps|pgrep)\b.{0,200}\[?p\]?hp-fpm"), "ps-fpm"),
+    (lazy_compile(r"\bfree(?:\s+-[bkmgh]+)?\s*$"), "free"),
+    (lazy_compile(r"\bgetent\s+a?hosts\b"), "getent"),
+    (lazy_compile(r"\bnginx(?:-debug)?\b.{0,512}\s-[vV]\b"), "nginx-V"),
+    (lazy_compile(r"\bss\s+(?:-\w*s\w*|--summary)\b"), "ss-s"),
+    (lazy_compile(r"\b(?:ps|pgrep)\b"), "ps"),
+    (lazy_compile(r"\bnginx(?:-debug)?\b.{0,512}\s-[tT]\b"), "nginx-t"),
+    (lazy_compile(r"error\.log|\berror\b|\bjournalctl\b|\blogs\b"), "errorlog"),
 )
 
 

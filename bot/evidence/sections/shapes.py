@@ -11,63 +11,66 @@ import re
 
 from bot.evidence.errorlog import parse_line
 from bot.evidence.sections.host_shapes import host_follows, host_kind
+from bot.lazy_re import lazy_compile
 
-T_HEADER = re.compile(r"^# configuration file (?P<path>\S.*?):$")
-_T_VERDICT = re.compile(
+T_HEADER = lazy_compile(r"^# configuration file (?P<path>\S.*?):$")
+_T_VERDICT = lazy_compile(
     r"^nginx: (?:the configuration file \S.* syntax is ok|configuration file \S.* test (?:is successful|failed))$"
 )
-_LIMITS_HEADER = re.compile(r"^Limit\s+Soft Limit\s+Hard Limit\s+Units$")
-_LIMITS_ROW = re.compile(
+_LIMITS_HEADER = lazy_compile(r"^Limit\s+Soft Limit\s+Hard Limit\s+Units$")
+_LIMITS_ROW = lazy_compile(
     r"^Max [a-z][a-z ]{1,30}?\s+(?:[0-9]{1,20}|unlimited)\s+(?:[0-9]{1,20}|unlimited)(?:\s+[a-z]+)?$"
 )
-_ULIMIT_ROW = re.compile(
+_ULIMIT_ROW = lazy_compile(
     r"^(?:[A-Za-z][\w ./()-]{0,60}?\s*\((?:[^()]{0,40},\s*)?-[A-Za-z]\)"  # bash, busybox: "open files (-n)"
     r"|-[A-Za-z]:\s+[\w ./()-]{1,60}?)"  # zsh, old busybox: "-n: file descriptors"
     r"\s+(?:[0-9]{1,20}|unlimited)$"
 )
-_ULIMIT_LOOSE = re.compile(r"^(?:[0-9]{1,20}|unlimited|[a-z][\w ()/.-]{0,40}?\s+(?:[0-9]{1,20}|unlimited)|ulimit: .*)$")
-_SYSTEMD_LIMIT = re.compile(r"^Limit[A-Z]+(?:Soft)?=\S*$")
-_SYSTEMD_ANY = re.compile(r"^[A-Z][A-Za-z0-9]*=")
-_SYSCTL = re.compile(r"^(?:fs|net|kernel|vm|user)\.[\w.-]+\s*=\s*\S")
-_SYSCTL_LOOSE = re.compile(r"^(?:[0-9]{1,20}|[\w./-]+\s*[=:]\s*\S.*|sysctl: .*)$")
-_FILE_NR = re.compile(r"^[0-9]{1,20}\t[0-9]{1,20}\t[0-9]{1,20}$")
-_FILE_NR_LOOSE = re.compile(r"^[0-9]{1,20}\s+[0-9]{1,20}\s+[0-9]{1,20}$")
-_NPROC_LINE = re.compile(r"^nproc:\s*[0-9]{1,20}$")
-_NUMBER = re.compile(r"^[0-9]{1,19}$")
-_CPU_MAX = re.compile(r"^(?:max|[0-9]{1,19})\s[0-9]{1,19}$")
-_SS_SUMMARY = re.compile(
+_ULIMIT_LOOSE = lazy_compile(
+    r"^(?:[0-9]{1,20}|unlimited|[a-z][\w ()/.-]{0,40}?\s+(?:[0-9]{1,20}|unlimited)|ulimit: .*)$"
+)
+_SYSTEMD_LIMIT = lazy_compile(r"^Limit[A-Z]+(?:Soft)?=\S*$")
+_SYSTEMD_ANY = lazy_compile(r"^[A-Z][A-Za-z0-9]*=")
+_SYSCTL = lazy_compile(r"^(?:fs|net|kernel|vm|user)\.[\w.-]+\s*=\s*\S")
+_SYSCTL_LOOSE = lazy_compile(r"^(?:[0-9]{1,20}|[\w./-]+\s*[=:]\s*\S.*|sysctl: .*)$")
+_FILE_NR = lazy_compile(r"^[0-9]{1,20}\t[0-9]{1,20}\t[0-9]{1,20}$")
+_FILE_NR_LOOSE = lazy_compile(r"^[0-9]{1,20}\s+[0-9]{1,20}\s+[0-9]{1,20}$")
+_NPROC_LINE = lazy_compile(r"^nproc:\s*[0-9]{1,20}$")
+_NUMBER = lazy_compile(r"^[0-9]{1,19}$")
+_CPU_MAX = lazy_compile(r"^(?:max|[0-9]{1,19})\s[0-9]{1,19}$")
+_SS_SUMMARY = lazy_compile(
     r"^(?:Total:\s+[0-9]{1,20}|TCP:\s+[0-9]{1,20}\s+\(estab|Transport\s+Total\s+IP\s+IPv6$|(?:RAW|UDP|TCP|INET|FRAG|\*)\s+[0-9]{1,20}\s+(?:[0-9]{1,20}|-)\s+(?:[0-9]{1,20}|-)$)"
 )
-_PS_NGINX = re.compile(
+_PS_NGINX = lazy_compile(
     r"^(?:\S+\s+){0,12}?[0-9]{1,20}\s.*?\bnginx: (?:master|worker|cache manager|cache loader|\w+ agent) process"
 )
-_PS_HEADER = re.compile(r"^(?:[A-Z%]+\s+){0,12}?PID\s+(?:[A-Z%]+\s+){0,12}?(?:CMD|COMMAND|ARGS)$")
-_PS_LOOSE = re.compile(r"^(?:[0-9]{1,20}(?:\s.*)?|\S+\s+[0-9]{1,20}\s.*)$")
-_SS_LISTEN_HEADER = re.compile(r"^(?:Netid\s+)?State\s+Recv-Q\s+Send-Q\s+Local\s+Address:Port\s+Peer\s+Address:Port")
-_SS_LISTEN_ROW = re.compile(
+_PS_HEADER = lazy_compile(r"^(?:[A-Z%]+\s+){0,12}?PID\s+(?:[A-Z%]+\s+){0,12}?(?:CMD|COMMAND|ARGS)$")
+_PS_LOOSE = lazy_compile(r"^(?:[0-9]{1,20}(?:\s.*)?|\S+\s+[0-9]{1,20}\s.*)$")
+_SS_LISTEN_HEADER = lazy_compile(r"^(?:Netid\s+)?State\s+Recv-Q\s+Send-Q\s+Local\s+Address:Port\s+Peer\s+Address:Port")
+_SS_LISTEN_ROW = lazy_compile(
     r"^(?:(?:u_str|u_seq|u_dgr|tcp|tcp6|udp|nl)\s+)?(?:LISTEN|UNCONN)\s+[0-9]{1,10}\s+[0-9]{1,10}\s+\S"
 )
-_FPM_SETTING = re.compile(
+_FPM_SETTING = lazy_compile(
     r"^(?:/[^:\s]{1,1024}\.conf:(?:[0-9]{1,7}:)?)?\s*(?:pm|listen)(?:\.[a-z_]{1,40}){0,2}\s*=\s*\S"
 )
-_FPM_TT = re.compile(r"^\[[0-9]{2}-[A-Za-z]{3}-[0-9]{4} [0-9:]{8}\] (?:NOTICE|WARNING|ERROR):(?: |$)")
-FPM_PS = re.compile(r"\bphp-fpm(?:[0-9.]{0,6})?: (?:master process|pool \S)")
-_FREE = re.compile(r"^(?:total\s+used\s+free\s+shared\s+buff/cache\s+available|(?:Mem|Swap):\s+[0-9])")
-_NGINX_V = re.compile(
+_FPM_TT = lazy_compile(r"^\[[0-9]{2}-[A-Za-z]{3}-[0-9]{4} [0-9:]{8}\] (?:NOTICE|WARNING|ERROR):(?: |$)")
+FPM_PS = lazy_compile(r"\bphp-fpm(?:[0-9.]{0,6})?: (?:master process|pool \S)")
+_FREE = lazy_compile(r"^(?:total\s+used\s+free\s+shared\s+buff/cache\s+available|(?:Mem|Swap):\s+[0-9])")
+_NGINX_V = lazy_compile(
     r"^(?:nginx version: (?:nginx|openresty|freenginx)/|built (?:with|by) \S|TLS SNI support |configure arguments: )"
 )
-_GETENT_ROW = re.compile(r"^[0-9A-Fa-f:.]{2,39}\s+(?:STREAM|DGRAM|RAW)\b")
-_GETENT_LOOSE = re.compile(r"^[0-9A-Fa-f:.]{2,39}(?:%\S{1,16})?\s+\S")
-_COMMAND_ERROR = re.compile(
+_GETENT_ROW = lazy_compile(r"^[0-9A-Fa-f:.]{2,39}\s+(?:STREAM|DGRAM|RAW)\b")
+_GETENT_LOOSE = lazy_compile(r"^[0-9A-Fa-f:.]{2,39}(?:%\S{1,16})?\s+\S")
+_COMMAND_ERROR = lazy_compile(
     r"^[\w./-]{1,64}: .{0,400}(?:No such file|Permission denied|not found|not permitted|cannot )"
 )
-_QUESTION_START = re.compile(
+_QUESTION_START = lazy_compile(
     r"^(?:how|why|what|should|can|could|would|is|are|does|do|did|will|where|which|when|any|anyone)\b(?!')",
     re.IGNORECASE,
 )
-_MENTION = re.compile(r"^(?:<@\w+>[,:]?\s*)+")
-CONTINUATION = re.compile(r"^(?:,|(?:while|client:|server:|request:|upstream:|host:|referrer:)\s)")
-PROSE = re.compile(r"[A-Za-z]{2}")
+_MENTION = lazy_compile(r"^(?:<@\w+>[,:]?\s*)+")
+CONTINUATION = lazy_compile(r"^(?:,|(?:while|client:|server:|request:|upstream:|host:|referrer:)\s)")
+PROSE = lazy_compile(r"[A-Za-z]{2}")
 
 
 def is_question(s: str) -> bool:

@@ -14,17 +14,18 @@ from bot.evidence.limits.output import output_lines
 from bot.evidence.sections.prompts import prompt_command
 from bot.evidence.system.model import PathComponent, PathPermissions
 from bot.knowledge.texts import say
+from bot.lazy_re import lazy_compile
 
 NAMEI_COMMAND = "namei -l PATH; ps -o user= -C nginx | sort -u"
 MAX_COMPONENTS = 1024
 """namei stops at 40 symlinks; a paste with more lines than this is not one path."""
 
-HEAD = re.compile(r"^f: (?P<path>\S.{0,4095})$")
-ROW = re.compile(
+HEAD = lazy_compile(r"^f: (?P<path>\S.{0,4095})$")
+ROW = lazy_compile(
     r"^(?P<mode>[-dlcbps][-rwxsStT]{9})[.+@]?\s+(?P<owner>\S{1,64})\s+(?P<group>\S{1,64})\s+(?P<name>\S.{0,4095})$"
 )
-MISSING = re.compile(r"^(?P<name>\S.{0,4095}?) - (?:No such file or directory|Permission denied|Not a directory)$")
-USER = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,31}\$?$")
+MISSING = lazy_compile(r"^(?P<name>\S.{0,4095}?) - (?:No such file or directory|Permission denied|Not a directory)$")
+USER = lazy_compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,31}\$?$")
 
 
 def _row(s: str) -> PathComponent | None:

@@ -15,7 +15,9 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-_TOKEN = re.compile(
+from bot.lazy_re import lazy_compile
+
+_TOKEN = lazy_compile(
     r"""
     (?P<ws>[ \t\r\f\v]+)
   | (?P<nl>\n)
@@ -29,7 +31,7 @@ _TOKEN = re.compile(
     """,
     re.VERBOSE | re.DOTALL,
 )
-_PP_LINE = re.compile(r"[ \t]*#[ \t]*(\w*)((?:[^\n\\]|\\.|\\\n)*)")
+_PP_LINE = lazy_compile(r"[ \t]*#[ \t]*(\w*)((?:[^\n\\]|\\.|\\\n)*)")
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "0": "\0", "\\": "\\", '"': '"', "'": "'", "?": "?", "a": "\a"}
 
 
@@ -138,7 +140,7 @@ def tokenize(text: str) -> Iterator[Token | PreprocessorLine]:
         yield Token(kind, value, line)
 
 
-_DEFINE = re.compile(r"\s*([A-Za-z_]\w*)(?!\()\s+(.*)$", re.DOTALL)
+_DEFINE = lazy_compile(r"\s*([A-Za-z_]\w*)(?!\()\s+(.*)$", re.DOTALL)
 
 
 def string_macros(text: str) -> dict[str, str]:

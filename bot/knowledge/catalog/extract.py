@@ -22,12 +22,12 @@ directives each becomes ``"name" directive text``, for a shared one ``"%s" direc
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.knowledge.catalog.csource import Call, SourceFile, resolve_formats, scan_file, string_macros
+from bot.lazy_re import lazy_compile
 
 
 @dataclass(frozen=True)
@@ -71,11 +71,11 @@ that ``ngx_log_stderr`` prints with no level)."""
 SKIPPED_DIRS = ("src/os/win32",)
 """Windows-only code: its string macros (``CreateFile()``) would shadow the Unix ones."""
 
-_QUOTED_NAME = re.compile(r'"([a-z][a-z0-9_]{1,63})(?=["\s])')
-_SNAKE_WORD = re.compile(r"(?<![\w%])([a-z][a-z0-9]{0,30}_[a-z0-9_]{1,40})(?!\w)")
-_CONF_FUNCTION = re.compile(r"_(?:init|merge|create)_\w{0,40}conf$|_postconfiguration$|_init_module$")
+_QUOTED_NAME = lazy_compile(r'"([a-z][a-z0-9_]{1,63})(?=["\s])')
+_SNAKE_WORD = lazy_compile(r"(?<![\w%])([a-z][a-z0-9]{0,30}_[a-z0-9_]{1,40})(?!\w)")
+_CONF_FUNCTION = lazy_compile(r"_(?:init|merge|create)_\w{0,40}conf$|_postconfiguration$|_init_module$")
 """Functions nginx runs while it reads a configuration, though they take no ``ngx_conf_t``."""
-_CONSOLE_LEVEL = re.compile(r"^\[(emerg|alert|crit|error|warn|notice|info)\]:? ")
+_CONSOLE_LEVEL = lazy_compile(r"^\[(emerg|alert|crit|error|warn|notice|info)\]:? ")
 
 
 @dataclass

@@ -21,6 +21,7 @@ import ahocorasick
 
 from bot.knowledge.catalog import MESSAGES_FILE
 from bot.knowledge.texts import say
+from bot.lazy_re import lazy_compile
 
 _SCHEME_MODULE = {
     "http": "ngx_http_proxy_module",
@@ -33,7 +34,7 @@ _SCHEME_MODULE = {
     "grpcs": "ngx_http_grpc_module",
     "memcached": "ngx_http_memcached_module",
 }
-_SUFFIX = re.compile(r" \((?:[0-9]{1,5}|SSL): ")
+_SUFFIX = lazy_compile(r" \((?:[0-9]{1,5}|SSL): ")
 
 
 @dataclass(frozen=True)

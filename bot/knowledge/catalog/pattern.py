@@ -20,8 +20,9 @@ it gets no pattern (``None``) and stays in the catalogue as a record only.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
+
+from bot.lazy_re import lazy_compile
 
 STRING_BOUND = 2048
 MIN_LETTERS = 10
@@ -29,7 +30,7 @@ MIN_LETTERS = 10
 MIN_ANCHOR_LETTERS = 5
 """Letters its longest literal piece (the index anchor) needs."""
 
-_CONVERSION = re.compile(r"%0?\d*(?:[umXx*]|\.\d*)*([VvsOPTMzidlDLAfrpcZN%]?)")
+_CONVERSION = lazy_compile(r"%0?\d*(?:[umXx*]|\.\d*)*([VvsOPTMzidlDLAfrpcZN%]?)")
 _NUMERIC = frozenset("OPTMzidlDLAr")
 
 

@@ -10,6 +10,7 @@ import logging
 import re
 from typing import Any, assert_never
 
+from bot.lazy_re import lazy_compile
 from bot.render.home import home_view
 from bot.slack.delivery.destinations import open_target
 from bot.slack.delivery.inbox import count_given_up, settle
@@ -155,7 +156,7 @@ USAGE = (
     "For a longer conversation, mention me in a thread with the alert."
 )
 
-_SPLIT_RE = re.compile(r"\s+", re.S)
+_SPLIT_RE = lazy_compile(r"\s+", re.S)
 
 
 def split_subcommand(text: str) -> tuple[str, str]:

@@ -10,7 +10,6 @@ variable in a fallback, an unknown port) is listed in ``Route.uncertain`` by cod
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -19,6 +18,7 @@ from bot.evidence.nginx_config.routing.locations import find_location, modifier,
 from bot.evidence.nginx_config.routing.servers import choose_server, host_port, primary_name
 from bot.evidence.nginx_config.routing.tree import Block, build_tree
 from bot.evidence.nginx_config.routing.values import ARRAY_DIRECTIVES, effective_in, set_in_ifs
+from bot.lazy_re import lazy_compile
 
 __all__ = [
     "ARRAY_DIRECTIVES",
@@ -35,8 +35,8 @@ __all__ = [
     "route",
 ]
 
-_REQUEST = re.compile(r"^[A-Z]{1,16} (\S{1,8192})(?: HTTP/[0-9.]{1,5})?$")
-_SCHEME = re.compile(r"^([a-z]{2,12})://")
+_REQUEST = lazy_compile(r"^[A-Z]{1,16} (\S{1,8192})(?: HTTP/[0-9.]{1,5})?$")
+_SCHEME = lazy_compile(r"^([a-z]{2,12})://")
 _MAX_HOPS = 10
 _MODULE_OF_SCHEME = {"http": "proxy", "https": "proxy", "fastcgi": "fastcgi", "uwsgi": "uwsgi", "scgi": "scgi"}
 _MODULE_OF_SCHEME |= {"grpc": "grpc", "grpcs": "grpc", "memcached": "memcached", "suwsgi": "uwsgi"}

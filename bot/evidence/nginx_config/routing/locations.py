@@ -21,8 +21,9 @@ from urllib.parse import unquote
 from bot.evidence.nginx_config.model import PASS_DIRECTIVES
 from bot.evidence.nginx_config.routing.tree import Block
 from bot.evidence.nginx_config.routing.user_regex import compile_user_regex, user_search
+from bot.lazy_re import lazy_compile
 
-_NAMED_GROUP = re.compile(r"\(\?<(?=[A-Za-z_])")
+_NAMED_GROUP = lazy_compile(r"\(\?<(?=[A-Za-z_])")
 _MAX_DEPTH = 32
 
 

@@ -17,13 +17,14 @@ from dataclasses import dataclass
 from bot.evidence.nginx_config.model import Listen, NginxConfig
 from bot.evidence.nginx_config.routing.tree import Block
 from bot.evidence.nginx_config.routing.user_regex import compile_user_regex, user_search
+from bot.lazy_re import lazy_compile
 
 DEFAULT_PORT = 80
 """Where a server without ``listen`` listens (nginx started as root)."""
 
 _WILDCARD_V4 = frozenset({"*", "0.0.0.0"})
 _WILDCARD_V6 = frozenset({"[::]", "[::0]"})
-_NAMED_GROUP = re.compile(r"\(\?<(?=[A-Za-z_])")
+_NAMED_GROUP = lazy_compile(r"\(\?<(?=[A-Za-z_])")
 _MAX_NAMES = 10_000
 
 
