@@ -151,6 +151,7 @@ def main() -> int:
         print(f"ok in {time.perf_counter() - start:.2f}s")
         return 0
     total = int(os.environ.get("FUZZ_INPUTS", "100000"))
+    first = int(os.environ.get("FUZZ_FIRST", "0"))  # resume or shard a run: inputs first .. total-1
     budget = float(os.environ.get("FUZZ_SECONDS", "0")) or None
     jobs = int(os.environ.get("FUZZ_JOBS", "2"))
     required = int(os.environ.get("FUZZ_MIN_INPUTS", "0"))
@@ -164,7 +165,7 @@ def main() -> int:
     slow: list[tuple[int, float]] = []
     _state["total"] = total  # inherited by the forked workers
     with get_context("fork").Pool(jobs, initializer=_setup) as pool:
-        results = pool.imap_unordered(_work_batch, range(0, total, BATCH))
+        results = pool.imap_unordered(_work_batch, range(first, total, BATCH))
         while True:
             if budget is not None and time.monotonic() - started > budget:
                 pool.terminate()  # cuts a running batch too: the bound is the job's, not a batch's
@@ -202,7 +203,7 @@ def main() -> int:
         print(f"--- input {index} (replay: python -m tests.fuzz.engine --replay {index})\n{error}")
     for index, seconds in slow[:10]:
         print(f"--- input {index} took {seconds:.2f}s")
-    if done < required:
+    if done < required - first:
         print(f"FAIL: {done} inputs ran before the {budget:.0f}s bound, fewer than FUZZ_MIN_INPUTS={required}")
         return 1
     return 1 if failures or slow else 0
