@@ -5,7 +5,8 @@ Runs ``FUZZ_CLI_RUNS`` (default 2,000) commands - ``diagnose`` (text, json, mark
 the in-process job, ``FUZZ_JOBS`` at a time (default 2). A run passes when it exits 0 or 1
 (input refused with a one-line reason), prints no traceback and ends within
 ``FUZZ_CLI_TIMEOUT`` seconds; exit 3 (internal error), any other code, a traceback or a
-timeout fails the job. ``FUZZ_CLI_SECONDS``, when set, stops starting runs after that long.
+timeout fails the job. ``FUZZ_CLI_SECONDS``, when set, stops starting runs after that long,
+and ``FUZZ_MIN_CLI_RUNS`` fails a job the bound cut short of that many runs.
 Failing inputs are kept in ``bench/out/fuzz/``.
 """
 
@@ -72,6 +73,7 @@ def main() -> int:
     runs = int(os.environ.get("FUZZ_CLI_RUNS", "2000"))
     jobs = int(os.environ.get("FUZZ_JOBS", "2"))
     budget = float(os.environ.get("FUZZ_CLI_SECONDS", "0")) or None
+    required = int(os.environ.get("FUZZ_MIN_CLI_RUNS", "0"))
     OUT.mkdir(parents=True, exist_ok=True)
     codes: Counter[str] = Counter()
     failures: list[tuple[int, str, int | str]] = []
@@ -103,6 +105,9 @@ def main() -> int:
         print(f"  {n:6d}  {key}")
     for index, command, code in failures[:20]:
         print(f"--- run {index}: nginx-triage {command} -> {code} (input bench/out/fuzz/cli-{index}.txt)")
+    if done < required:
+        print(f"FAIL: {done} runs before the time bound, fewer than FUZZ_MIN_CLI_RUNS={required}")
+        return 1
     return 1 if failures else 0
 
 
