@@ -211,6 +211,9 @@ def ask(question: str, fmt: str) -> None:
     if fmt == "json":
         sys.stdout.write(json.dumps(asdict(answer), indent=2) + "\n")
         return
+    if not sys.stdout.isatty():
+        sys.stdout.write(_plain_answer(answer))
+        return
     console = _console()
     if answer.declined:
         from bot.knowledge.texts import say
@@ -226,6 +229,25 @@ def ask(question: str, fmt: str) -> None:
         console.print("I am not sure which question you mean. Closest:")
     for alt in answer.alternatives:
         console.print(f'  - {alt.question}  [dim]nginx-triage ask "{alt.question}"[/]')
+
+
+def _plain_answer(answer: Any) -> str:
+    """``ask``'s answer for a pipe or a file: the Markdown as written, no terminal layout (no
+    padding to the width, no wrapping mid-sentence), and no rich to import for it."""
+    if answer.declined:
+        from bot.knowledge.texts import say
+
+        return say("faq.declined").rstrip("\n") + "\n"
+    out = []
+    if answer.confident and answer.answer:
+        out += [f"# {answer.question}", "", answer.answer.strip(), ""]
+    else:
+        out.append("I am not sure which question you mean. Closest:")
+    if answer.alternatives:
+        if answer.confident:
+            out.append("Related:")
+        out += [f'  - {alt.question}  nginx-triage ask "{alt.question}"' for alt in answer.alternatives]
+    return "\n".join(out).rstrip("\n") + "\n"
 
 
 def chat() -> int:

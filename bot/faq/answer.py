@@ -23,8 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from rapidfuzz import fuzz
-
+from bot.evidence.errorlog import parse_line
 from bot.faq.retrieval import Bm25Index, Ranked
 from bot.knowledge.loader import KnowledgeBase
 from bot.knowledge.texts import say
@@ -256,7 +255,8 @@ class FaqIndex:
     def _recognised(self, terms: list[str], question: str, ranked: list[Ranked]) -> Ranked | None:
         """The error entry whose message the question quotes; the first-placed FAQ instead when it
         holds a part of the question the message does not (``SPLIT_QUESTION``: "... 504")."""
-        _line, match = self.matcher.match_text(question)
+        # the rules only: a fuzzy guess is never taken here, so it is not worth computing
+        match = self.matcher.match_fast(parse_line(question)) if question.strip() else None
         if match is None or match.method != "regex":
             return None
         entry = next((r for r in ranked if r.doc.kind == "error" and r.doc.id == match.kb_id), None)
@@ -272,6 +272,8 @@ class FaqIndex:
 
     def _closest_by_wording(self, question: str) -> list[Alternative]:
         """FAQ questions most like the words typed, when no term of the question is in any entry."""
+        from rapidfuzz import fuzz  # only for questions no term of the index knows: not at start-up
+
         query = normalise(question)
         scored = sorted(
             ((fuzz.token_set_ratio(query, normalise(f.question)), f.id) for f in self.kb.faqs.values()),

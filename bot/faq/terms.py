@@ -17,8 +17,6 @@ from collections.abc import Callable, Iterable
 from functools import cache
 from typing import TYPE_CHECKING
 
-from rapidfuzz import fuzz, process
-
 from bot.evidence.numbers import is_number
 from bot.lazy_re import lazy_compile
 
@@ -123,6 +121,8 @@ class Analyzer:
 
     def _closest(self, word: str) -> str | None:
         """The known word ``word`` is a typo of: same first letter, close enough (``TYPO_MIN_RATIO``)."""
+        from rapidfuzz import fuzz, process  # only when a word is unknown: not at start-up
+
         candidates = [k for k in self._known if k[0] == word[0]]
         best = process.extractOne(word, candidates, scorer=fuzz.ratio, score_cutoff=TYPO_MIN_RATIO)
         return str(best[0]) if best else None

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from jinja2 import TemplateSyntaxError
 
 from bot.knowledge.loader import KnowledgeBase, node_line
-from bot.knowledge.templates import TEXT_ENV
+from bot.knowledge.templates import text_env
 
 if TYPE_CHECKING:
     pass
@@ -76,9 +76,9 @@ def check_template_syntax(kb: KnowledgeBase) -> list[str]:
     for key, loc, text, expression in _templates(kb):
         try:
             if expression:
-                TEXT_ENV.compile_expression(text)
+                text_env().compile_expression(text)
             else:
-                TEXT_ENV.parse(text)
+                text_env().parse(text)
         except TemplateSyntaxError as exc:
             path = kb.sources.get(key)
             line = node_line(path, loc) if path else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import subprocess
@@ -124,6 +125,42 @@ def test_ask_json(cli):
     proc = run(cli, "ask", "what is the airspeed of an unladen swallow", "--format", "json")
     a = json.loads(proc.stdout)
     assert a["id"] is None and a["confident"] is False and a["alternatives"]
+
+
+def test_ask_into_a_pipe_prints_the_markdown_as_written(cli):
+    proc = run(cli, "ask", "why does a proxied request use two connections")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.decode().splitlines()
+    assert lines[0] == "# Why does every proxied request use two worker_connections slots?"
+    assert "1. the **client** connection" in proc.stdout.decode()  # Markdown, not a terminal layout
+    assert not [ln for ln in lines if ln != ln.rstrip()], "no padding to a terminal width"
+    assert lines[-1].startswith("  - ") and 'nginx-triage ask "' in lines[-1]
+
+
+def test_everyday_commands_do_not_import_what_they_do_not_use(tmp_path):
+    """Start-up is part of every call (issue 11): a confident ``ask`` into a pipe needs neither
+    rich, Jinja2 nor rapidfuzz, and no command imports pydantic from the compiled KB."""
+    code = (
+        "import sys; from bot.cli.app import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in ('rich', 'jinja2', 'rapidfuzz', 'pydantic', 'yaml') if m in sys.modules),"
+        " file=sys.stderr)\n"
+    )
+    python = str(ROOT / ".venv" / "bin" / "python")
+    for argv, unwanted in (
+        (
+            ["ask", "why does a proxied request use two connections"],
+            ["jinja2", "pydantic", "rapidfuzz", "rich", "yaml"],
+        ),
+        (
+            ["diagnose", "--format", "json", str(ROOT / "examples" / "worker-connections" / "error.log")],
+            ["pydantic", "rich", "yaml"],
+        ),
+    ):
+        for _warm_then_measure in range(2):  # the first run may build the KB cache from the YAML
+            proc = subprocess.run([python, "-c", code, *argv], capture_output=True, check=False, cwd=tmp_path)
+        imported = ast.literal_eval(proc.stderr.decode().strip().splitlines()[-1])
+        assert not set(imported) & set(unwanted), f"{argv[0]} imported {imported}"
 
 
 def test_kb_lint_passes(cli):

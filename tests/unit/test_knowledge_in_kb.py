@@ -13,7 +13,7 @@ from pathlib import Path
 import jinja2.meta
 import pytest
 
-from bot.knowledge.templates import TEXT_ENV
+from bot.knowledge.templates import text_env
 from bot.knowledge.texts import default_book
 from tests.prose_scan import is_nginx_prose, load_allowlist, scan, strings, unexplained
 
@@ -109,7 +109,7 @@ def test_say_calls_were_found():
 def test_every_say_names_a_text_and_its_values(file, line, key, names):
     book = default_book()
     assert key in book.texts, f"{file}:{line}: no text {key!r} in kb/texts"
-    wanted = jinja2.meta.find_undeclared_variables(TEXT_ENV.parse(book.texts[key]))
+    wanted = jinja2.meta.find_undeclared_variables(text_env().parse(book.texts[key]))
     if names is not None:
         assert wanted <= names, f"{file}:{line}: {key} needs {sorted(wanted - names)}"
 
