@@ -14,7 +14,8 @@ from bot.lazy_names import lazy_getattr
 if TYPE_CHECKING:
     from bot.evidence.errorlog import LogLine, parse_line
     from bot.evidence.kinds import SECTION_KINDS, SectionKind, is_evidence
-    from bot.evidence.limits.descriptors import limits_conf_lines, parse_proc_limits, parse_systemctl_show, parse_ulimit
+    from bot.evidence.limits.conf_lines import limits_conf_lines
+    from bot.evidence.limits.descriptors import parse_proc_limits, parse_systemctl_show, parse_ulimit
     from bot.evidence.limits.kernel import parse_cpus, parse_file_nr, parse_nproc, parse_sysctl
     from bot.evidence.limits.model import (
         CpuCount,
@@ -54,7 +55,7 @@ _LAZY = {
     "SECTION_KINDS": "bot.evidence.kinds",
     "SectionKind": "bot.evidence.kinds",
     "is_evidence": "bot.evidence.kinds",
-    "limits_conf_lines": "bot.evidence.limits.descriptors",
+    "limits_conf_lines": "bot.evidence.limits.conf_lines",
     "parse_proc_limits": "bot.evidence.limits.descriptors",
     "parse_systemctl_show": "bot.evidence.limits.descriptors",
     "parse_ulimit": "bot.evidence.limits.descriptors",

@@ -71,7 +71,7 @@ def _text(unit: str, size: int) -> str:
 def test_the_scan_finds_the_patterns_issue_13_named():
     names = " ".join(PATTERNS)
     assert len(PATTERNS) > 200
-    assert "bot.evidence.limits.descriptors._LIMITS_CONF" in names
+    assert "bot.evidence.limits.conf_lines._LIMITS_CONF" in names
     assert "bot.matching.masking._SPACE_PUNCT" in names
 
 

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import re
-
 from bot.evidence.limits.model import EvidenceError, ProcLimits, SystemdLimits, UlimitValues
 from bot.evidence.limits.output import (
     COMMAND_FAILED,
@@ -178,12 +176,3 @@ def parse_systemctl_show(text: str) -> SystemdLimits:
     soft_known = "LimitNOFILESoft" in props
     soft = limit_value(props["LimitNOFILESoft"], "LimitNOFILESoft", _SYSTEMCTL_CMD) if soft_known else None
     return SystemdLimits(hard, soft, unit, soft_known)
-
-
-_LIMITS_CONF = lazy_compile(r"^[ \t]*+[*@\w-]++[ \t]+(?:soft|hard|-)[ \t]+nofile[ \t]+[0-9]+", re.MULTILINE)
-r"""Within one line only: ``\s*`` at a line start once ran across every blank line after it."""
-
-
-def limits_conf_lines(text: str) -> list[str]:
-    """``nofile`` lines of ``/etc/security/limits.conf`` anywhere in a paste (systemd services ignore them)."""
-    return [line.strip() for line in _LIMITS_CONF.findall(text)]

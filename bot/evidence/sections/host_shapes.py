@@ -10,7 +10,7 @@ certificate files). Every pattern is anchored and bounded: one pass per line.
 
 from __future__ import annotations
 
-from bot.evidence.system import access_log, certificate, disk, permissions, run_env
+from bot.evidence.system import shapes
 from bot.lazy_re import lazy_compile
 
 _OPENSSL_ERROR = lazy_compile(r"^[0-9A-F]{8,16}:error:[0-9A-Fa-f]{1,16}:")
@@ -18,20 +18,23 @@ _OPENSSL_ERROR = lazy_compile(r"^[0-9A-F]{8,16}:error:[0-9A-Fa-f]{1,16}:")
 
 def host_kind(s: str) -> str | None:
     """The host kind a line proves on its own, or None."""
-    if s.startswith("Filesystem") and (disk.BLOCKS_HEADER.match(s) or disk.INODES_HEADER.match(s)):
+    if s.startswith("Filesystem") and (shapes.DF_BLOCKS_HEADER.match(s) or shapes.DF_INODES_HEADER.match(s)):
         return "df"
-    if s.startswith("f: /") or (s[:1] in "dl-" and permissions.ROW.match(s) and not certificate.LS_ROW.match(s)):
+    if s.startswith("f: /") or (s[:1] in "dl-" and shapes.NAMEI_ROW.match(s) and not shapes.LS_ROW.match(s)):
         return "namei"
     if s.startswith(("subject=", "notBefore=", "notAfter=")) and (
-        certificate.SUBJECT.match(s) or certificate.DATE.match(s)
+        shapes.X509_SUBJECT.match(s) or shapes.X509_DATE.match(s)
     ):
         return "x509"
-    if '] "' in s and access_log.LINE.match(s):
+    if '] "' in s and shapes.ACCESS_LINE.match(s):
         return "access-log"
     if (
-        run_env.UNIT.match(s)
-        or (s.startswith(("Loaded: ", "Active: ")) and (run_env.LOADED.match(s) or run_env.ACTIVE.match(s)))
-        or (s[:1].isdigit() and run_env.CGROUP.match(s))
+        shapes.SYSTEMD_UNIT.match(s)
+        or (
+            s.startswith(("Loaded: ", "Active: "))
+            and (shapes.SYSTEMD_LOADED.match(s) or shapes.SYSTEMD_ACTIVE.match(s))
+        )
+        or (s[:1].isdigit() and shapes.CGROUP_LINE.match(s))
     ):
         return "run-env"
     return None
@@ -40,14 +43,14 @@ def host_kind(s: str) -> str | None:
 def host_follows(kind: str, s: str) -> bool:
     """Whether ``s`` continues a section of ``kind`` (after its prompt or its first lines)."""
     if kind == "df":
-        return disk.ROW.match(s) is not None or (" " not in s and s.startswith("/") and len(s) <= 4096)
+        return shapes.DF_ROW.match(s) is not None or (" " not in s and s.startswith("/") and len(s) <= 4096)
     if kind == "namei":
-        return permissions.MISSING.match(s) is not None or permissions.USER.match(s) is not None
+        return shapes.NAMEI_MISSING.match(s) is not None or shapes.NAMEI_USER.match(s) is not None
     if kind == "x509":
         return (
-            certificate.LS_ROW.match(s) is not None
-            or certificate.LS_MISSING.match(s) is not None
-            or certificate.UNLOADABLE.match(s) is not None
+            shapes.LS_ROW.match(s) is not None
+            or shapes.LS_MISSING.match(s) is not None
+            or shapes.X509_UNLOADABLE.match(s) is not None
             or _OPENSSL_ERROR.match(s) is not None
         )
     return False

@@ -15,6 +15,7 @@ from bot.evidence.limits.model import EvidenceError
 from bot.evidence.limits.output import output_lines
 from bot.evidence.sections.prompts import prompt_command
 from bot.evidence.system.model import AccessEntry, AccessLog
+from bot.evidence.system.shapes import ACCESS_LINE as LINE
 from bot.knowledge.texts import say
 from bot.lazy_re import lazy_compile
 
@@ -22,12 +23,6 @@ ACCESS_COMMAND = "tail -n 200 /var/log/nginx/access.log"
 MAX_ENTRIES = 100_000
 """More requests than this are counted as skipped: a summary needs no more."""
 
-LINE = lazy_compile(
-    r"^(?P<addr>\S{1,256}) \S{1,256} \S{1,256} \[(?P<time>[0-9]{2}/[A-Z][a-z]{2}/[0-9]{4}:[0-9]{2}:[0-9]{2}:[0-9]{2}"
-    r" [+-][0-9]{4})\] \"(?P<request>[^\"]{0,8192})\" (?P<status>[0-9]{3}) (?P<bytes>[0-9]{1,19}|-)"
-    r"(?: \"[^\"]{0,8192}\" \"[^\"]{0,8192}\")?(?P<rest>.{0,4096})$"
-)
-"""A request line; ``rest`` holds whatever the log format appends after the user agent."""
 _REQUEST = lazy_compile(r"^(?P<method>[A-Z]{1,16}) (?P<target>\S{1,8192})(?: HTTP/[0-9.]{1,3})?$")
 _TIME = lazy_compile(r"^(?:[a-z_]{1,32}=)?\"?(?P<v>[0-9]{1,9}\.[0-9]{1,6}(?:, ?[0-9]{1,9}\.[0-9]{1,6}){0,9}|-)\"?$")
 """``1.001``, ``rt=1.001``, ``urt="0.500"``, ``0.500, 0.250`` (two upstreams tried), ``-``."""

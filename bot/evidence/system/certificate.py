@@ -15,26 +15,15 @@ from bot.evidence.limits.model import EvidenceError
 from bot.evidence.limits.output import output_lines
 from bot.evidence.sections.prompts import prompt_command
 from bot.evidence.system.model import Certificate, FileEntry
+from bot.evidence.system.shapes import LS_MISSING, LS_ROW
+from bot.evidence.system.shapes import X509_DATE as DATE
+from bot.evidence.system.shapes import X509_SUBJECT as SUBJECT
+from bot.evidence.system.shapes import X509_UNLOADABLE as UNLOADABLE
 from bot.knowledge.texts import say
-from bot.lazy_re import lazy_compile
 
 CERT_COMMAND = "openssl x509 -in CERT -noout -subject -dates; ls -l CERT KEY"
 MAX_FILES = 64
 
-SUBJECT = lazy_compile(r"^subject=\s?(?P<v>.{0,2048})$")
-DATE = lazy_compile(
-    r"^(?P<k>notBefore|notAfter)=(?P<mon>[A-Z][a-z]{2}) {1,2}(?P<d>[0-9]{1,2}) (?P<t>[0-9]{2}:[0-9]{2}:[0-9]{2})"
-    r"(?:\.[0-9]{1,6})? (?P<y>[0-9]{4})(?: GMT)?$"
-)
-LS_ROW = lazy_compile(
-    r"^(?P<mode>[-dlcbps][-rwxsStT]{9})[.+@]?\s+[0-9]{1,9}\s+(?P<owner>\S{1,64})\s+(?P<group>\S{1,64})\s+"
-    r"[0-9]{1,20}\s+(?:[A-Z][a-z]{2}\s+[0-9]{1,2}\s+(?:[0-9]{1,2}:[0-9]{2}|[0-9]{4})|[0-9]{4}-[0-9]{2}-[0-9]{2}"
-    r"(?:\s[0-9:.]{5,18})?(?:\s[+-][0-9]{4})?)\s+(?P<path>\S.{0,4095})$"
-)
-LS_MISSING = lazy_compile(r"^ls: cannot access '?(?P<path>[^']{1,4096}?)'?: No such file or directory$")
-UNLOADABLE = lazy_compile(
-    r"^(?:Could not open file or uri for loading certificate from (?P<path>\S.{0,4095})|[Uu]nable to load certificate)$"
-)
 _MONTHS = {
     m: i for i, m in enumerate(("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)
 }

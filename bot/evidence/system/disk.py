@@ -13,24 +13,14 @@ from bot.evidence.limits.model import EvidenceError
 from bot.evidence.limits.output import output_lines, refuse_command_error
 from bot.evidence.sections.prompts import prompt_command
 from bot.evidence.system.model import DiskUsage, Filesystem
+from bot.evidence.system.shapes import DF_BLOCKS_HEADER as BLOCKS_HEADER
+from bot.evidence.system.shapes import DF_INODES_HEADER as INODES_HEADER
+from bot.evidence.system.shapes import DF_ROW as ROW
 from bot.knowledge.texts import say
-from bot.lazy_re import lazy_compile
 
 DF_COMMAND = "df -h; df -i"
 MAX_MOUNTS = 4096
 """A host with more mounts than this is read up to here (containers can list hundreds)."""
-
-BLOCKS_HEADER = lazy_compile(
-    r"^Filesystem\s+(?:Size|[0-9]{1,4}[KMG]?-blocks)\s+Used\s+Avail(?:able)?\s+(?:Use%|Capacity)"
-)
-INODES_HEADER = lazy_compile(r"^Filesystem\s+Inodes\s+IUsed\s+IFree\s+IUse%")
-_AMOUNT = r"(?:[0-9]{1,20}(?:[.,][0-9]{1,3})?[KMGTPE]?i?|-)"
-_ROW = lazy_compile(
-    r"^(?:(?P<source>\S{1,4096})\s+)?(?P<a>" + _AMOUNT + r")\s+(?P<b>" + _AMOUNT + r")\s+(?P<c>" + _AMOUNT + r")"
-    r"\s+(?P<pct>[0-9]{1,3}%|-)\s+(?P<mount>/.{0,4096})$"
-)
-ROW = _ROW
-"""A data row of either table (used by the sniffer to keep rows after a header together)."""
 
 
 def _percent(token: str) -> int | None:
@@ -55,7 +45,7 @@ def parse_df(text: str) -> DiskUsage:
         if INODES_HEADER.match(s):
             table, pending = "inodes", None
             continue
-        m = _ROW.match(s)
+        m = ROW.match(s)
         if m is None:
             pending = s if table is not None and " " not in s and len(s) <= 4096 else None
             continue

@@ -13,6 +13,9 @@ from bot.evidence.limits.model import EvidenceError
 from bot.evidence.limits.output import output_lines
 from bot.evidence.sections.prompts import prompt_command
 from bot.evidence.system.model import PathComponent, PathPermissions
+from bot.evidence.system.shapes import NAMEI_MISSING as MISSING
+from bot.evidence.system.shapes import NAMEI_ROW as ROW
+from bot.evidence.system.shapes import NAMEI_USER as USER
 from bot.knowledge.texts import say
 from bot.lazy_re import lazy_compile
 
@@ -21,11 +24,6 @@ MAX_COMPONENTS = 1024
 """namei stops at 40 symlinks; a paste with more lines than this is not one path."""
 
 HEAD = lazy_compile(r"^f: (?P<path>\S.{0,4095})$")
-ROW = lazy_compile(
-    r"^(?P<mode>[-dlcbps][-rwxsStT]{9})[.+@]?\s+(?P<owner>\S{1,64})\s+(?P<group>\S{1,64})\s+(?P<name>\S.{0,4095})$"
-)
-MISSING = lazy_compile(r"^(?P<name>\S.{0,4095}?) - (?:No such file or directory|Permission denied|Not a directory)$")
-USER = lazy_compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,31}\$?$")
 
 
 def _row(s: str) -> PathComponent | None:

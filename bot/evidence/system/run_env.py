@@ -13,13 +13,13 @@ from bot.evidence.limits.model import EvidenceError
 from bot.evidence.limits.output import output_lines
 from bot.evidence.sections.prompts import prompt_command
 from bot.evidence.system.model import RunEnvironment
+from bot.evidence.system.shapes import CGROUP_LINE as CGROUP
+from bot.evidence.system.shapes import SYSTEMD_ACTIVE as ACTIVE
+from bot.evidence.system.shapes import SYSTEMD_LOADED as LOADED
+from bot.evidence.system.shapes import SYSTEMD_UNIT as UNIT
 from bot.knowledge.texts import say
 from bot.lazy_re import lazy_compile
 
-UNIT = lazy_compile(r"^[●○×*↻] (?P<unit>[A-Za-z0-9@_.:-]{1,256}\.service)(?: - .{0,512})?$")
-LOADED = lazy_compile(r"^Loaded: (?:loaded|not-found|masked|error|bad-setting) \(")
-ACTIVE = lazy_compile(r"^Active: (?P<state>active|inactive|failed|activating|deactivating|reloading|maintenance)\b")
-CGROUP = lazy_compile(r"^[0-9]{1,4}:[A-Za-z0-9_,=]{0,256}:(?P<path>/\S{0,4096})$")
 _CONTAINERS = (
     (lazy_compile(r"kubepods"), "kubernetes"),
     (lazy_compile(r"/docker[/-]|/libpod[/-]|/containerd/|/lxc(?:\.payload)?[./]"), "container"),
