@@ -187,7 +187,7 @@ class ConversationEngine:
             ev.add_text(text, self.matcher, f"paste {i}", (sniffed or {}).get(i - 1))
         complete = bool(keys) and not ev.stopped
         if complete and start < len(keys):
-            self.reads.keep(keys[-1], ev)
+            self.reads.keep(keys[-1], ev, sum(len(text) for text in pastes))
         d = diagnose_evidence(ev, self.kb, state.target_concurrency, state.environment)
         if complete:
             self.reads.keep_diagnosis(keys[-1], how, d)
@@ -198,6 +198,7 @@ class ConversationEngine:
         return {
             **self.matcher.structure_sizes(),
             "thread_reads": self.reads.size(),
+            "thread_reads_chars": self.reads.chars_size(),
             "redaction_clean": CLEAN_TEXTS.size(),
         }
 

@@ -28,7 +28,11 @@ from bot.diagnosis.model import Diagnosis
 READS_BOUND = 8
 """Thread states kept per engine (per worker process): the threads being talked in right now.
 Each holds grouped counts (bounded per group), parsed configuration and at most
-``ENV_SAMPLE_CHARS`` of raw text, never the pastes' lines."""
+``ENV_SAMPLE_CHARS`` of raw text, never the pastes' log lines."""
+READS_CHARS_BOUND = 8_000_000
+"""Pasted characters the kept states stand for, all together (least recently used out first;
+the newest is kept whatever its size). What a state holds grows with its pastes: about 1 MB
+for a 1.3 MB error log, 10 MB for a 0.75 MB ``nginx -T`` of 2,000 servers."""
 
 DIAGNOSES_PER_ENTRY = 4
 """Diagnoses kept per thread state (by target concurrency and environment)."""
@@ -49,13 +53,20 @@ def paste_keys(pastes: Sequence[str]) -> list[bytes]:
 
 
 def private_copy(ev: Collected) -> Collected:
-    """A deep copy sharing nothing mutable with ``ev`` (its file mapper, a function, is shared)."""
-    return copy.deepcopy(ev, {id(ev.map_files): ev.map_files})
+    """A deep copy sharing nothing that a turn changes with ``ev``. Shared: the file mapper (a
+    function) and the parsed ``nginx -T`` (``NginxConfig``: built once by ``parse_dump``,
+    read-only after, and a dump of 2,000 servers takes about as long to copy as to parse)."""
+    shared: dict[int, object] = {id(ev.map_files): ev.map_files}
+    if ev.config is not None:
+        shared[id(ev.config)] = ev.config
+    return copy.deepcopy(ev, shared)
 
 
 @dataclass
 class _Entry:
     evidence: Collected
+    chars: int
+    """Pasted characters this state was read from."""
     diagnoses: dict[DiagnosisKey, Diagnosis] = field(default_factory=dict)
 
 
@@ -68,8 +79,9 @@ class ThreadReads:
     evicted meanwhile only means a paste is read again.
     """
 
-    def __init__(self, bound: int = READS_BOUND) -> None:
+    def __init__(self, bound: int = READS_BOUND, chars_bound: int = READS_CHARS_BOUND) -> None:
         self.bound = bound
+        self.chars_bound = chars_bound
         self._entries: OrderedDict[bytes, _Entry] = OrderedDict()
 
     def _get(self, key: bytes) -> _Entry | None:
@@ -94,15 +106,16 @@ class ThreadReads:
                 return n, private_copy(entry.evidence)
         return 0, None
 
-    def keep(self, key: bytes, ev: Collected) -> None:
-        """Keep a private copy of ``ev``, complete evidence of the pastes ``key`` names."""
-        if ev.stopped:
+    def keep(self, key: bytes, ev: Collected, chars: int) -> None:
+        """Keep a private copy of ``ev``, complete evidence of the pastes ``key`` names
+        (``chars`` pasted characters)."""
+        if ev.stopped or self.bound < 1:
             return
         entries = self._entries
-        entries[key] = _Entry(private_copy(ev))
+        entries[key] = _Entry(private_copy(ev), chars)
         with contextlib.suppress(KeyError):
             entries.move_to_end(key)
-            while len(entries) > self.bound:
+            while len(entries) > self.bound or (len(entries) > 1 and self.chars() > self.chars_bound):
                 entries.popitem(last=False)
 
     def keep_diagnosis(self, key: bytes, how: DiagnosisKey, diagnosis: Diagnosis) -> None:
@@ -112,6 +125,14 @@ class ThreadReads:
         if entry is not None and (how in entry.diagnoses or len(entry.diagnoses) < DIAGNOSES_PER_ENTRY):
             entry.diagnoses[how] = copy.deepcopy(diagnosis)
 
+    def chars(self) -> int:
+        """Pasted characters the kept states stand for (``list`` takes the values in one step)."""
+        return sum(entry.chars for entry in list(self._entries.values()))
+
     def size(self) -> tuple[int, int]:
         """(thread states held, bound), for the long-running bot's metrics."""
         return len(self._entries), self.bound
+
+    def chars_size(self) -> tuple[int, int]:
+        """(pasted characters the kept states stand for, bound), for the metrics."""
+        return self.chars(), self.chars_bound

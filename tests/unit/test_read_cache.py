@@ -11,7 +11,7 @@ import pytest
 import bot.evidence.redaction as redaction
 from bot.conversation.engine import ConversationEngine
 from bot.conversation.model import ConversationState, Incoming
-from bot.conversation.read_cache import READS_BOUND, ThreadReads, paste_keys
+from bot.conversation.read_cache import READS_BOUND, READS_CHARS_BOUND, ThreadReads, paste_keys
 from bot.diagnosis.build import diagnose_evidence
 from bot.diagnosis.collect import Collected
 from bot.evidence.redaction import CLEAN_MIN_CHARS, CleanTexts, redact_intake
@@ -44,7 +44,7 @@ def test_what_is_kept_is_private_to_the_cache(matcher: Matcher) -> None:
     (key,) = paste_keys([LOG])
     ev = read(matcher, LOG)
     lines = ev.grouper.lines
-    reads.keep(key, ev)
+    reads.keep(key, ev, len(LOG))
     ev.add_text(LOG, matcher)  # the turn goes on with its own copy
     n, got = reads.evidence([key])
     assert n == 1 and got is not None and got.grouper.lines == lines
@@ -56,8 +56,8 @@ def test_what_is_kept_is_private_to_the_cache(matcher: Matcher) -> None:
 def test_the_longest_kept_prefix_is_found(matcher: Matcher) -> None:
     reads = ThreadReads()
     keys = paste_keys([LOG, LIMITS, "nproc\n4"])
-    reads.keep(keys[0], read(matcher, LOG))
-    reads.keep(keys[1], read(matcher, LOG, LIMITS))
+    reads.keep(keys[0], read(matcher, LOG), len(LOG))
+    reads.keep(keys[1], read(matcher, LOG, LIMITS), len(LOG + LIMITS))
     n, ev = reads.evidence(keys)
     assert n == 2 and ev is not None and len(ev.limits) == 1
     assert reads.evidence(paste_keys([LIMITS])) == (0, None)
@@ -68,7 +68,7 @@ def test_a_read_the_time_budget_cut_short_is_not_kept(matcher: Matcher) -> None:
     ev = Collected(deadline=0.0)  # long past
     ev.add_text(LOG, matcher)
     assert ev.stopped
-    reads.keep(paste_keys([LOG])[0], ev)
+    reads.keep(paste_keys([LOG])[0], ev, len(LOG))
     assert reads.size() == (0, READS_BOUND)
 
 
@@ -86,12 +86,38 @@ def test_the_bound_holds_and_the_least_recently_used_goes_first(matcher: Matcher
     ev = read(matcher, "nproc\n4")
     keys = [paste_keys([f"paste {i}"])[0] for i in range(5)]
     for key in keys[:3]:
-        reads.keep(key, ev)
+        reads.keep(key, ev, 1)
     assert reads.evidence([keys[0]])[0] == 1  # used: now the most recent
     for key in keys[3:]:
-        reads.keep(key, ev)
+        reads.keep(key, ev, 1)
     assert reads.size() == (3, 3)
     assert [reads.evidence([k])[0] for k in keys] == [1, 0, 0, 1, 1]
+
+
+def test_the_pasted_characters_are_bounded_too_and_the_newest_state_stays(matcher: Matcher) -> None:
+    reads = ThreadReads(bound=8, chars_bound=1000)
+    ev = read(matcher, "nproc\n4")
+    keys = [paste_keys([f"paste {i}"])[0] for i in range(3)]
+    reads.keep(keys[0], ev, 400)
+    reads.keep(keys[1], ev, 500)
+    assert reads.chars_size() == (900, 1000)
+    reads.keep(keys[2], ev, 300)  # 1,200 > 1,000: the oldest goes
+    assert reads.chars_size() == (800, 1000) and reads.evidence([keys[0]]) == (0, None)
+    big = paste_keys(["big"])[0]
+    reads.keep(big, ev, 5000)  # over the bound alone: kept, the others go
+    assert reads.size() == (1, 8) and reads.evidence([big])[0] == 1
+
+
+def test_a_kept_nginx_t_is_shared_read_only_and_the_rest_copied(matcher: Matcher) -> None:
+    dump = (EXAMPLE / "nginx-T.txt").read_text()
+    reads = ThreadReads()
+    (key,) = paste_keys([dump])
+    ev = read(matcher, dump)
+    assert ev.config is not None
+    reads.keep(key, ev, len(dump))
+    _, got = reads.evidence([key])
+    assert got is not None and got.config is ev.config  # parse_dump's result is read-only after
+    assert got.grouper is not ev.grouper and got.nginx_t == ev.nginx_t and got.nginx_t is not ev.nginx_t
 
 
 def test_diagnoses_are_kept_by_target_and_environment_and_handed_out_as_copies(
@@ -100,7 +126,7 @@ def test_diagnoses_are_kept_by_target_and_environment_and_handed_out_as_copies(
     reads = ThreadReads()
     (key,) = paste_keys([LOG])
     ev = read(matcher, LOG)
-    reads.keep(key, ev)
+    reads.keep(key, ev, len(LOG))
     d = diagnose_evidence(ev, kb)
     reads.keep_diagnosis(key, (None, None), d)
     assert reads.diagnosis(key, (5000, None)) is None
@@ -116,6 +142,7 @@ def test_the_engine_reports_its_caches_with_their_bounds(kb: KnowledgeBase, matc
     engine.diagnose([LOG], ConversationState("t"))
     sizes = engine.structure_sizes()
     assert sizes["thread_reads"] == (1, READS_BOUND)
+    assert sizes["thread_reads_chars"] == (len(LOG), READS_CHARS_BOUND)
     assert sizes["redaction_clean"][1] == redaction.CLEAN_BOUND
     assert {"matcher_heads", "matcher_fuzzy"} <= set(sizes)
 
