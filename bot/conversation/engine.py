@@ -44,6 +44,7 @@ from bot.diagnosis.build import diagnose_evidence
 from bot.diagnosis.collect import Collected
 from bot.diagnosis.model import Diagnosis
 from bot.evidence import Section, is_evidence, sniff
+from bot.evidence.errorlog import parsing_once
 from bot.evidence.numbers import is_number
 from bot.evidence.redaction import CLEAN_TEXTS, Masked, redact_intake
 from bot.faq.answer import Answer, FaqIndex
@@ -150,7 +151,7 @@ class ConversationEngine:
         """The new state of the thread and the replies to send, in order."""
         current = _copy(state) if state is not None else ConversationState(thread=incoming.thread)
         unchanged = current.to_json()
-        with turn_budget(self.turn_seconds):
+        with turn_budget(self.turn_seconds), parsing_once():
             if incoming.action:
                 new, replies = self._action(current, incoming)
             else:

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+import bot.evidence.errorlog as errorlog
 import bot.evidence.redaction as redaction
 from bot.conversation.engine import ConversationEngine
 from bot.conversation.model import Incoming, IncomingFile
@@ -39,13 +40,15 @@ THREAD = "1800000070.000100"
 
 
 def error_log(lines: int, seed: int) -> str:
-    """``lines`` real lines of the example alert, each with its own client address (so no two
-    files, and few lines, are alike)."""
+    """``lines`` real lines of the example alert, one a second from midnight of day ``seed``
+    (so no two lines, and no two files, are alike)."""
     out = []
     for i in range(lines):
         line = EXAMPLE[i % len(EXAMPLE)]
-        client = f"client: 10.{seed}.{i // 250}.{i % 250}"
-        out.append(line.replace("client: 127.0.0.1", client) if "client: " in line else line)
+        stamp = f"2026/11/{seed:02d} {i // 3600:02d}:{i // 60 % 60:02d}:{i % 60:02d}"
+        assert line[:19].count("/") == 2 and line[19] == " "
+        out.append(stamp + line[19:])
+    assert len(set(out)) == lines
     return "\n".join(out) + "\n"
 
 
@@ -56,11 +59,12 @@ FILE_B = error_log(2500, 2)
 
 @dataclass
 class Work:
-    """What the turn did: texts the redaction scanned, lines classified, lines matched."""
+    """What the turn did: texts the redaction scanned, lines classified, parsed and matched."""
 
     scanned: list[int] = field(default_factory=list)
     classified: list[int] = field(default_factory=list)
     matched: int = 0
+    parsed: int = 0
 
     def big_scans(self) -> list[int]:
         """Lengths of the scans over texts the size of an upload (log values and single lines aside)."""
@@ -83,6 +87,7 @@ def work(ctx: JobContext, monkeypatch: pytest.MonkeyPatch) -> Work:
     engine = ctx.turns.engine
     assert isinstance(engine, ConversationEngine)
     match_text = engine.matcher.match_text
+    parse = errorlog._parse_line
 
     def counting_scan(text: str) -> Any:
         counted.scanned.append(len(text))
@@ -96,10 +101,15 @@ def work(ctx: JobContext, monkeypatch: pytest.MonkeyPatch) -> Work:
         counted.matched += 1
         return match_text(raw)
 
+    def counting_parse(raw: str) -> Any:
+        counted.parsed += 1
+        return parse(raw)
+
     monkeypatch.setattr(redaction, "CLEAN_TEXTS", CleanTexts())  # what earlier tests redacted is not known here
     monkeypatch.setattr(redaction, "_scan", counting_scan)
     monkeypatch.setattr(Classifier, "run", counting_run)
     monkeypatch.setattr(engine.matcher, "match_text", counting_match)
+    monkeypatch.setattr(errorlog, "_parse_line", counting_parse)
     return counted
 
 
@@ -117,9 +127,9 @@ def measured(work: Work, action: Callable[[], None]) -> Work:
     """What ``action`` alone did."""
     work.scanned.clear()
     work.classified.clear()
-    work.matched = 0
+    work.matched = work.parsed = 0
     action()
-    return Work(list(work.scanned), list(work.classified), work.matched)
+    return Work(list(work.scanned), list(work.classified), work.matched, work.parsed)
 
 
 def lines_of(text: str) -> int:
@@ -134,11 +144,13 @@ def test_each_uploaded_file_is_scanned_sniffed_and_matched_once(ctx: JobContext,
     assert first.big_scans() == [len(FILE_A)]  # at intake; the engine and the unmatched check do not scan again
     assert first.classified == [lines_of(FILE_A)]  # one cut: the engine's evidence check is the one reading uses
     assert first.matched == lines_of(FILE_A)  # the root paste's lines are not matched again
+    assert first.parsed == lines_of(FILE_A)  # the matcher takes the line the sniffer parsed
 
     second = measured(work, lambda: share(ctx, fake, "b.log", FILE_B))
     assert second.big_scans() == [len(FILE_B)]
     assert second.classified == [lines_of(FILE_B)]  # neither the root paste nor a.log is cut again
     assert second.matched == lines_of(FILE_B)
+    assert second.parsed == lines_of(FILE_B)
 
     updates = fake.calls_to("chat.update")
     assert len(updates) == 2, "each file updated the first answer in place"
