@@ -52,28 +52,31 @@ def paste_100_lines() -> str:
     return "\n".join(out[:100])
 
 
-def file_10k_lines() -> bytes:
+def file_10k_lines(seed: int = 7) -> bytes:
     """A 10,000-line error log of mixed real shapes (bench/gen_errorlog.py), under Slack's 2 MB file cap."""
     from bench.gen_errorlog import generate
 
     with tempfile.TemporaryDirectory(prefix="nginx-triage-bench-") as tmp:
         path = Path(tmp) / "error.log"
-        generate(path, FILE_LINES * 6)
+        generate(path, FILE_LINES * 6, seed)
         lines = [ln for ln in path.read_bytes().splitlines() if len(ln) < 200][:FILE_LINES]
     assert len(lines) == FILE_LINES
     return b"\n".join(lines) + b"\n"
 
 
-def file_phase(port: int, fake: FakeSlack, content: bytes, files: int, paste: str) -> tuple[list[float], list[float]]:
-    """``files`` times: a 10,000-line file shared in a thread the bot is in; seconds from the
-    event to the answer in the thread. Meanwhile a signed two-line mention every 250 ms in
-    other threads: their ack times (what Slack sees while the big file is being read)."""
+def file_phase(
+    port: int, fake: FakeSlack, contents: list[bytes], files: int, paste: str
+) -> tuple[list[float], list[float]]:
+    """``files`` times: a 10,000-line file shared in a thread the bot is in (``contents`` in
+    turn); seconds from the event to the answer in the thread. Meanwhile a signed two-line
+    mention every 250 ms in other threads: their ack times (what Slack sees while the big file
+    is being read)."""
     root = "1900000003.000001"
     send(port, fake, root, paste)  # the thread the files are shared in
     replies: list[float] = []
     acks: list[float] = []
     for i in range(files):
-        file_id = fake.add_file(f"error-{i}.log", content)
+        file_id = fake.add_file(f"error-{i}.log", contents[i % len(contents)])
         ts = f"1900000003.{100 + i:06d}"
         body = event_body(thread_message("", ts, root, files=[files_entry(file_id, f"error-{i}.log")]), f"EvF{i}")
         before = len([c for c in fake.calls_to("chat.postMessage") if c.params.get("thread_ts") == root])
@@ -185,7 +188,7 @@ def bucket_quantile(before: dict[float, float], after: dict[float, float], q: fl
     return float("inf")
 
 
-def run_once(opts: argparse.Namespace, paste: str, content: bytes) -> dict[str, float]:
+def run_once(opts: argparse.Namespace, paste: str, content: list[bytes]) -> dict[str, float]:
     """One fresh ``serve``: the burst, then pastes one at a time; the numbers of this run."""
     fake = FakeSlack().start()
     with tempfile.TemporaryDirectory(prefix="nginx-triage-bench-") as tmp:
@@ -251,12 +254,17 @@ def main() -> int:
         action="store_true",
         help="only the file phase (after one warm-up paste): no burst, no one-at-a-time pastes",
     )
+    ap.add_argument(
+        "--distinct-files", action="store_true", help="a different generated log for each file (default: the same one)"
+    )
     opts = ap.parse_args()
     if opts.files_only and opts.files < 1:
         ap.error("--files-only needs --files >= 1")
 
     paste = paste_100_lines()
-    content = file_10k_lines()
+    # The same bytes each time by default (as the figures so far); --distinct-files: a log of
+    # its own per upload, so nothing read for one file (e.g. its redaction) serves the next.
+    content = [file_10k_lines(7 + i) for i in range(opts.files)] if opts.distinct_files else [file_10k_lines()]
     runs = []
     for i in range(max(1, opts.runs)):
         runs.append(run_once(opts, paste, content))
