@@ -5,10 +5,13 @@ timestamps. The Slack adapter and ``nginx-triage chat`` both drive it, the store
 its ``ConversationState`` as JSON, and every decision is testable with plain data.
 
 Every paste is redacted first (``bot.evidence.redaction``: the front doors already did, at
-intake, and say what they masked in ``Incoming.masked``; redacting again is a no-op) and only
+intake, and say what they masked in ``Incoming.masked``; redacting again is a no-op, and for
+an upload this process redacted, a lookup: ``redaction.CLEAN_TEXTS``) and only
 the redacted text is kept; the first answer to a paste says what was masked. The diagnosis is
 recomputed from all pastes of the thread on every turn, so a restarted bot (or another
-replica) continues a thread from its stored state alone.
+replica) continues a thread from its stored state alone; what this engine already read of a
+thread's pastes is kept between turns (``read_cache.ThreadReads``, bounded), so a turn reads
+only its new paste, and gives the answer reading them all again would.
 """
 
 from __future__ import annotations
