@@ -5,15 +5,19 @@ timestamps. The Slack adapter and ``nginx-triage chat`` both drive it, the store
 its ``ConversationState`` as JSON, and every decision is testable with plain data.
 
 Every paste is redacted first (``bot.evidence.redaction``: the front doors already did, at
-intake, and say what they masked in ``Incoming.masked``; redacting again is a no-op) and only
+intake, and say what they masked in ``Incoming.masked``; redacting again is a no-op, and for
+an upload this process redacted, a lookup: ``redaction.CLEAN_TEXTS``) and only
 the redacted text is kept; the first answer to a paste says what was masked. The diagnosis is
 recomputed from all pastes of the thread on every turn, so a restarted bot (or another
-replica) continues a thread from its stored state alone.
+replica) continues a thread from its stored state alone; what this engine already read of a
+thread's pastes is kept between turns (``read_cache.ThreadReads``, bounded), so a turn reads
+only its new paste, and gives the answer reading them all again would.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from bot.conversation import texts
@@ -36,14 +40,16 @@ from bot.conversation.model import (
     Incoming,
     Reply,
 )
+from bot.conversation.read_cache import ThreadReads, paste_keys
 from bot.conversation.thread_answers import answer_from_thread
 from bot.conversation.typed_actions import typed_action
 from bot.diagnosis.build import diagnose_evidence
 from bot.diagnosis.collect import Collected
 from bot.diagnosis.model import Diagnosis
-from bot.evidence import is_evidence, sniff
+from bot.evidence import Section, is_evidence, sniff
+from bot.evidence.errorlog import parsing_once
 from bot.evidence.numbers import is_number
-from bot.evidence.redaction import Masked, redact_intake
+from bot.evidence.redaction import CLEAN_TEXTS, Masked, redact_intake
 from bot.faq.answer import Answer, FaqIndex
 from bot.knowledge.loader import KnowledgeBase
 from bot.knowledge.texts import say
@@ -88,6 +94,9 @@ class _Part:
     questions: tuple[str, ...]
     config_dump: bool = False
     """The sniffer found an ``nginx -T`` section (kept so a turn sniffs a big paste once less)."""
+    sections: tuple[Section, ...] | None = None
+    """What the sniffer cut ``text`` into, when that is what reading it would find: the
+    diagnosis reads these sections instead of sniffing the paste a second time."""
 
 
 def _buttons_for_diagnosis() -> tuple[Button, ...]:
@@ -137,6 +146,7 @@ class ConversationEngine:
         self.max_paste_bytes = max_paste_bytes
         self.max_thread_bytes = max_thread_bytes
         self.turn_seconds = turn_seconds
+        self.reads = ThreadReads()
 
     # -- entry ----------------------------------------------------------------------------
 
@@ -144,7 +154,7 @@ class ConversationEngine:
         """The new state of the thread and the replies to send, in order."""
         current = _copy(state) if state is not None else ConversationState(thread=incoming.thread)
         unchanged = current.to_json()
-        with turn_budget(self.turn_seconds):
+        with turn_budget(self.turn_seconds), parsing_once():
             if incoming.action:
                 new, replies = self._action(current, incoming)
             else:
@@ -155,14 +165,46 @@ class ConversationEngine:
 
     # -- diagnosis ------------------------------------------------------------------------
 
-    def diagnose(self, pastes: list[str], state: ConversationState) -> Diagnosis:
-        """The diagnosis from every paste of the thread (already redacted)."""
-        ev = Collected(deadline=turn_deadline())
-        for i, text in enumerate(pastes, 1):
+    def diagnose(
+        self, pastes: list[str], state: ConversationState, sniffed: Mapping[int, Sequence[Section]] | None = None
+    ) -> Diagnosis:
+        """The diagnosis from every paste of the thread (already redacted).
+
+        ``sniffed``: the sections of some pastes (by index), already cut this turn. What earlier
+        turns read is taken from ``self.reads``, so each paste is read once while its thread is
+        being talked in; the answer is the same as reading them all again.
+        """
+        keys = paste_keys(pastes)
+        how = (state.target_concurrency, state.environment)
+        if keys:
+            known = self.reads.diagnosis(keys[-1], how)
+            if known is not None:
+                return known
+        start, ev = self.reads.evidence(keys)
+        if ev is None:
+            ev = Collected(deadline=turn_deadline())
+        else:
+            ev.deadline = turn_deadline()
+        for i, text in enumerate(pastes[start:], start + 1):
             if ev.out_of_time(f"paste {i}"):
                 break
-            ev.add_text(text, self.matcher, f"paste {i}")
-        return diagnose_evidence(ev, self.kb, state.target_concurrency, state.environment)
+            ev.add_text(text, self.matcher, f"paste {i}", (sniffed or {}).get(i - 1))
+        complete = bool(keys) and not ev.stopped
+        if complete and start < len(keys):
+            self.reads.keep(keys[-1], ev, sum(len(text) for text in pastes))
+        d = diagnose_evidence(ev, self.kb, state.target_concurrency, state.environment)
+        if complete:
+            self.reads.keep_diagnosis(keys[-1], how, d)
+        return d
+
+    def structure_sizes(self) -> dict[str, tuple[int, int]]:
+        """Items held and the bound of each long-lived cache a turn uses, for the bot's metrics."""
+        return {
+            **self.matcher.structure_sizes(),
+            "thread_reads": self.reads.size(),
+            "thread_reads_chars": self.reads.chars_size(),
+            "redaction_clean": CLEAN_TEXTS.size(),
+        }
 
     # -- messages -------------------------------------------------------------------------
 
@@ -202,7 +244,9 @@ class ConversationEngine:
         sections = sniff(text)
         questions = tuple(s.text.strip() for s in sections if s.kind == "question")
         if any(is_evidence(s.kind) for s in sections):
-            return _Part(name, text, True, questions, any(s.kind == "nginx-T" for s in sections))
+            # Reading normalises line ends first; without a CR the sections are what it would cut.
+            kept = tuple(sections) if "\r" not in text else None
+            return _Part(name, text, True, questions, any(s.kind == "nginx-T" for s in sections), kept)
         unknown = [s.text for s in sections if s.kind == "unknown"]
         if unknown:
             ev = Collected()
@@ -250,10 +294,11 @@ class ConversationEngine:
         self, state: ConversationState, parts: list[_Part], masked: tuple[Masked, ...]
     ) -> tuple[ConversationState, list[Reply]]:
         before = self.diagnose(state.pastes, state) if state.pastes else None
+        sniffed = _sniffed(len(state.pastes), parts)
         state.pastes.extend(p.text for p in parts)
         if any(p.config_dump for p in parts):
             state.config_stale = False
-        after = self.diagnose(state.pastes, state)
+        after = self.diagnose(state.pastes, state, sniffed)
         replies = diagnosis_replies(self.kb, state, after, before, texts.masked_note(masked))
         for q in (q for p in parts for q in p.questions):
             answer = self.faq.ask(q)
@@ -318,8 +363,9 @@ class ConversationEngine:
         if step.check == "evidence":
             # The check step gathers evidence: the paste joins the thread's evidence for good.
             wanted = required_kinds(self.kb, before)
+            sniffed = _sniffed(len(state.pastes), parts)
             state.pastes.extend(p.text for p in parts)
-            after = self.diagnose(state.pastes, state)
+            after = self.diagnose(state.pastes, state, sniffed)
             missing = [k for k in wanted if k not in after.evidence]
             changes = texts.diagnosis_changes(before, after, self.kb)
             verdict = evidence_verdict(step, texts.evidence_list(missing, self.kb), changes)
@@ -430,6 +476,11 @@ class ConversationEngine:
         helpful, not_helpful = votes.count("helpful"), votes.count("not_helpful")
         out.append(say("conversation.handoff_feedback", helpful=helpful, not_helpful=not_helpful))
         return "\n".join(out)
+
+
+def _sniffed(first: int, parts: list[_Part]) -> dict[int, tuple[Section, ...]]:
+    """The sections already cut for ``parts``, by the index each will have among the thread's pastes."""
+    return {first + n: p.sections for n, p in enumerate(parts) if p.sections is not None}
 
 
 def _step_number(value: str | None, current: int | None) -> int | None:

@@ -184,6 +184,7 @@ def diagnose_evidence(
     if diff_problem:
         problems = [diff_problem] + [p for p in problems if p.partition(": ")[2] not in diff_problem]
     names = pasted_names(ev)
+    found_names = dict(names)
     if ev.config is not None and ev.config.find("error_log"):
         names["error_log"] = error_log_path(ev, None)
     nginx_changed = bool(planned.edits) or not planned.line_edits
@@ -197,7 +198,7 @@ def diagnose_evidence(
         for diag in entry.diagnostics:
             command = diag.command
             if diag.template:
-                values = values if values is not None else command_values(ev, grouper.groups.get(entry.id))
+                values = values if values is not None else command_values(ev, grouper.groups.get(entry.id), found_names)
                 try:
                     if not evaluate(diag.when, values):
                         continue
@@ -207,7 +208,7 @@ def diagnose_evidence(
             if command not in seen_cmds:
                 seen_cmds.add(command)
                 commands.append(Command(diag.why, command, diag.role or ""))
-    needs = missing_evidence(kb, entries, ev)
+    needs = missing_evidence(kb, entries, ev, found_names)
     notes = []
     if grouper.lines and not matches:
         notes.append(say("plan.nothing_matched"))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -192,15 +192,22 @@ class Collected:
         if seen:
             self.present.add("error-log")
 
-    def add_text(self, text: str, matcher: Matcher, name: str = "paste") -> None:
-        """Sniff a paste or a small file and take every section it holds."""
+    def add_text(
+        self, text: str, matcher: Matcher, name: str = "paste", sniffed: Sequence[Section] | None = None
+    ) -> None:
+        """Sniff a paste or a small file and take every section it holds.
+
+        ``sniffed``: ``sniff(text)``, when the caller has cut it already (text without a CR
+        only: the cut is of the text as read here); it is then not cut again.
+        """
         if "\r" in text:  # CRLF, and CR-only line ends (old Mac tools, some consoles) end lines too
             text = text.replace("\r\n", "\n").replace("\r", "\n")
+            sniffed = None
         if sum(len(t) for t in self.env_text) < ENV_SAMPLE_CHARS:
             self.env_text.append(text[:ENV_SAMPLE_CHARS])
         try:
             self.limits_conf_lines.extend(limits_conf_lines(text))
-            sections = sniff(text)
+            sections = sniff(text) if sniffed is None else sniffed
         except Exception as exc:  # the sniffer failed: still match what can be log lines
             self._unreadable(f"{name} line 1", "paste", exc)
             self.add_log_lines((ln for ln in text.split("\n") if ln.strip()), matcher)

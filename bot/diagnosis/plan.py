@@ -177,9 +177,12 @@ def environment_commands(
     return out
 
 
-def missing_evidence(kb: KnowledgeBase, entries: list[ErrorEntry], ev: Collected) -> list[Need]:
+def missing_evidence(
+    kb: KnowledgeBase, entries: list[ErrorEntry], ev: Collected, names: dict[str, str] | None = None
+) -> list[Need]:
     """Evidence the matched entries want that was not pasted, with the command to get it
-    (templated commands filled with the user's values from the entry's lines)."""
+    (templated commands filled with the user's values from the entry's lines; ``names`` is
+    ``pasted_names(ev)`` when the caller has it)."""
     needs: list[Need] = []
     seen: set[str] = set()
     for entry in entries:
@@ -196,7 +199,7 @@ def missing_evidence(kb: KnowledgeBase, entries: list[ErrorEntry], ev: Collected
             known = kb.evidence.get(kind)
             command = known.command if known else ""
             if known is not None and known.template:
-                command = render_text(command, command_values(ev, ev.grouper.groups.get(entry.id)))
+                command = render_text(command, command_values(ev, ev.grouper.groups.get(entry.id), names))
             needs.append(Need(kind, command, need.why))
     return needs
 

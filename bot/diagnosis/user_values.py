@@ -74,8 +74,12 @@ def fill_placeholders(command: str, placeholders: dict[str, str], names: dict[st
     return command
 
 
-def command_values(ev: Collected, group: MatchGroup | None) -> dict[str, Any]:
-    """What a templated diagnostic or evidence command may use (empty strings when unknown)."""
+def command_values(ev: Collected, group: MatchGroup | None, names: dict[str, str] | None = None) -> dict[str, Any]:
+    """What a templated diagnostic or evidence command may use (empty strings when unknown).
+
+    ``names``: ``pasted_names(ev)`` when the caller has it (it scans up to
+    ``ENV_SAMPLE_CHARS`` of pasted text with five patterns: once per diagnosis is enough).
+    """
     facts = group.summary_facts() if group is not None else {}
     upstream = facts.get("upstream", "")
     scheme = backend_module(upstream) or ""
@@ -92,7 +96,7 @@ def command_values(ev: Collected, group: MatchGroup | None) -> dict[str, Any]:
         "service": "",
         "namespace": "",
         "pod": "",
-        **pasted_names(ev),
+        **(pasted_names(ev) if names is None else names),
         "facts": facts,
         "upstream_scheme": scheme,
         "upstream_url": upstream if scheme == "proxy" else "",

@@ -10,6 +10,9 @@ optional: real pastes lose the date, the level or the end of the line.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from bot.evidence.numbers import is_number
@@ -193,8 +196,44 @@ def _finish(
     return LogLine(raw, message, time, level, pid, tid, cid, errno, errno_text, action, ctx, console)
 
 
+PARSED_ONCE_BOUND = 20_000
+"""Lines one ``parsing_once`` scope remembers (a 2 MB upload of short lines holds about this many)."""
+
+_PARSED: ContextVar[dict[str, LogLine] | None] = ContextVar("nginx_triage_parsed_once", default=None)
+
+
+@contextmanager
+def parsing_once() -> Iterator[None]:
+    """Within this block (a conversation turn), a line already parsed is not parsed again.
+
+    Reading a paste parses each line twice otherwise: the sniffer parses every line to see
+    whether it carries nginx's prefix, then the matcher parses each error-log line to match
+    it. ``LogLine`` is immutable, so the matcher can take the sniffer's. The memo belongs to
+    the block (and to its thread or task), is bounded by ``PARSED_ONCE_BOUND`` and dropped
+    at its end: nothing outlives the turn.
+    """
+    token = _PARSED.set({})
+    try:
+        yield
+    finally:
+        _PARSED.reset(token)
+
+
 def parse_line(raw: str) -> LogLine:
-    """Parse a pasted line; never raises. Overlong lines are cut to ``MAX_LINE_CHARS``."""
+    """Parse a pasted line; never raises. Overlong lines are cut to ``MAX_LINE_CHARS``.
+    Inside ``parsing_once`` a line seen before comes from its memo."""
+    memo = _PARSED.get()
+    if memo is None:
+        return _parse_line(raw)
+    line = memo.get(raw)
+    if line is None:
+        line = _parse_line(raw)
+        if len(memo) < PARSED_ONCE_BOUND:
+            memo[raw] = line
+    return line
+
+
+def _parse_line(raw: str) -> LogLine:
     if len(raw) > MAX_LINE_CHARS:
         raw = raw[:MAX_LINE_CHARS]
     raw = raw.rstrip("\r\n")

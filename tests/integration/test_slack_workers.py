@@ -13,6 +13,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from bot.conversation.read_cache import READS_BOUND
+from bot.evidence.redaction import CLEAN_BOUND
 from bot.knowledge.loader import KnowledgeBase
 from bot.slack.delivery.jobs import ThreadTarget, Turn, TurnJob
 from bot.slack.delivery.process_runner import ProcessRunner, route
@@ -285,7 +287,7 @@ def test_a_turn_past_the_hard_time_limit_is_stopped_and_the_user_told(fake: Fake
 
 
 def test_the_workers_caches_show_their_size_and_bound_in_metrics(fake: FakeSlack, tmp_path: Path) -> None:
-    """The matcher's caches live in the worker processes; each finished job reports their sizes,
+    """The engine's caches live in the worker processes; each finished job reports their sizes,
     so /metrics shows every long-lived cache with its bound (issue 13, item 5)."""
     settings = replace(settings_for(fake, f"sqlite:///{tmp_path / 'bot.db'}"), workers=1, worker_threads=1)
     runner = ProcessRunner(settings).start()
@@ -297,5 +299,9 @@ def test_the_workers_caches_show_their_size_and_bound_in_metrics(fake: FakeSlack
         assert sample("nginx_triage_structure_items", structure="matcher_heads_w0") >= 1
         assert sample("nginx_triage_structure_bound", structure="matcher_heads_w0") == 4096
         assert sample("nginx_triage_structure_bound", structure="matcher_fuzzy_w0") == 4096
+        # what the thread's pastes were read into, kept for its next turn, and the redaction memo
+        assert sample("nginx_triage_structure_items", structure="thread_reads_w0") == 1
+        assert sample("nginx_triage_structure_bound", structure="thread_reads_w0") == READS_BOUND
+        assert sample("nginx_triage_structure_bound", structure="redaction_clean_w0") == CLEAN_BOUND
     finally:
         assert runner.shutdown(20)

@@ -88,3 +88,24 @@ def test_stream_tail():
 def test_overlong_line_is_cut_not_refused():
     line = parse_line("2024/01/01 00:00:00 [error] 1#1: " + "x" * 100_000)
     assert len(line.raw) <= 8192 and line.level == "error"
+
+
+def test_inside_parsing_once_a_line_is_parsed_once_and_the_memo_ends_with_the_block(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import bot.evidence.errorlog as errorlog
+
+    raw = "2026/11/26 00:46:55 [alert] 12520#12520: *7 1024 worker_connections are not enough"
+    calls: list[str] = []
+    parse = errorlog._parse_line
+    monkeypatch.setattr(errorlog, "_parse_line", lambda line: calls.append(line) or parse(line))
+    monkeypatch.setattr(errorlog, "PARSED_ONCE_BOUND", 2)
+    with errorlog.parsing_once():
+        first = errorlog.parse_line(raw)
+        assert errorlog.parse_line(raw) is first and first == parse(raw)
+        for n in range(3):  # past the bound: parsed every time, never refused
+            errorlog.parse_line(f"{raw} {n}")
+            errorlog.parse_line(f"{raw} {n}")
+    assert calls == [raw, f"{raw} 0", f"{raw} 1", f"{raw} 1", f"{raw} 2", f"{raw} 2"]
+    calls.clear()
+    assert errorlog.parse_line(raw) is not first and calls == [raw]  # outside: no memo

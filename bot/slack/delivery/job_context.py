@@ -66,9 +66,9 @@ class JobContext:
         return cls(settings=settings, client=client, store=store, kb=kb, turns=turns, inbox=inbox)
 
     def structure_sizes(self) -> dict[str, tuple[int, int]]:
-        """(items, bound) of this worker's long-lived caches (the engine's matcher), for /metrics."""
-        matcher = getattr(getattr(self.turns, "engine", None), "matcher", None)
-        sizes = getattr(matcher, "structure_sizes", None)
+        """(items, bound) of this worker's long-lived caches (the engine's: its matcher's, the
+        thread reads it keeps, the redaction memo), for /metrics."""
+        sizes = getattr(getattr(self.turns, "engine", None), "structure_sizes", None)
         return dict(sizes()) if callable(sizes) else {}
 
     def close(self) -> None:

@@ -169,10 +169,11 @@ class TurnHandler:
     def _record_unmatched(self, incoming: Incoming, replies: list[Reply]) -> None:
         """Queue lines nothing matched (redacted) for KB growth; only lines this turn brought in,
         since the diagnosis is recomputed from every paste of the thread."""
-        new_text = "\n".join([incoming.text, *(f.text for f in incoming.files)])
-        if not new_text.strip():
+        new_parts = [text for text in (incoming.text, *(f.text for f in incoming.files)) if text.strip()]
+        if not new_parts:
             return
-        redacted_new, _ = redact(new_text)
+        # Part by part, as the engine keeps them: a file redacted at intake is then not scanned again.
+        redacted_new = "\n".join(redact(text)[0] for text in new_parts)
         lines: list[str] = []
         for reply in replies:
             if reply.diagnosis is None:
