@@ -13,6 +13,7 @@ process is unsafe); the CLI is single-threaded, so it may. Two uses:
 
 from __future__ import annotations
 
+import gc
 import itertools
 import multiprocessing as mp
 import os
@@ -93,15 +94,35 @@ def _group_range(args: tuple[str, int, int]) -> Grouper:
     return grouper
 
 
+WARM_BYTES = 65536
+"""The head of the file whose lines warm the matcher before the fork (``Matcher.warm``)."""
+
+
+def _warm(path: Path, matcher: Matcher) -> None:
+    """Warm the matcher on the file's first lines, then freeze the heap: what the parent has
+    built is shared with the workers, and their garbage collector leaves it alone instead of
+    touching (and so copying) every page of it."""
+    with path.open("rb") as f:
+        head = f.read(WARM_BYTES)
+    cut = head.rfind(b"\n")
+    if cut > 0:
+        matcher.warm(head[:cut].decode("utf-8", "replace").splitlines())
+    gc.freeze()
+
+
 def group_file_parallel(path: Path, matcher: Matcher, workers: int | None = None) -> Grouper:
     """Group one large file using ``workers`` processes (default: CPUs available)."""
     global _MATCHER
     workers = workers or len(os.sched_getaffinity(0))
     ranges = split_points(path, workers)
     _MATCHER = matcher
+    _warm(path, matcher)
     ctx = mp.get_context("fork")
-    with ctx.Pool(len(ranges)) as pool:
-        parts = pool.map(_group_range, [(str(path), a, b) for a, b in ranges])
+    try:
+        with ctx.Pool(len(ranges)) as pool:
+            parts = pool.map(_group_range, [(str(path), a, b) for a, b in ranges])
+    finally:
+        gc.unfreeze()  # the parent goes on (diagnosis, output) with its collector as usual
     merged = parts[0]
     for part in parts[1:]:
         merged.merge(part)
