@@ -186,6 +186,19 @@ def test_parallel_path_equals_python(bench_log: Path, kb: KnowledgeBase) -> None
     assert gc.get_freeze_count() == 0  # frozen for the fork only: the parent collects as usual after
 
 
+@needs_native
+def test_parallel_worker_error_reaches_the_caller(bench_log: Path, kb: KnowledgeBase, tmp_path: Path) -> None:
+    """A worker's InputError (here: binary data at the start of the second half) is raised in
+    the parent, with its message, as the serial path raises it."""
+    data = bench_log.read_bytes()
+    half = data.index(b"\n", len(data) // 2) + 1
+    path = tmp_path / "error.log"
+    path.write_bytes(data[:half] + b"\x00" * 100 + data[half:])
+    with pytest.raises(InputError, match="NUL byte"):
+        group_file_parallel(path, Matcher(kb), workers=2)
+    assert gc.get_freeze_count() == 0
+
+
 def test_warming_changes_no_answer(kb: KnowledgeBase, matcher: Matcher) -> None:
     """``Matcher.warm`` (run before the fork) does the first-use work only: the head cache is
     left as it was, so lines matched afterwards get the answers a fresh matcher gives."""
