@@ -179,16 +179,26 @@ static inline int eq_bytes(const char *a, const char *b, size_t n)
     return 1;
 }
 
+/* Any byte >= 0x80 in p[0:n]: words OR-ed together 32 bytes at a time (one branch per 32
+ * bytes: nearly every line is ASCII, so there is nothing to gain from stopping early), the
+ * last bytes as one word overlapping the previous ones. */
 static int has_high_byte(const char *p, size_t n)
 {
+    uint64_t acc = 0;
     size_t i = 0;
+    for (; i + 32 <= n; i += 32)
+        acc |= rd64(p + i) | rd64(p + i + 8) | rd64(p + i + 16) | rd64(p + i + 24);
     for (; i + 8 <= n; i += 8)
-        if (rd64(p + i) & 0x8080808080808080ULL)
-            return 1;
-    for (; i < n; i++)
-        if ((unsigned char)p[i] >= 0x80)
-            return 1;
-    return 0;
+        acc |= rd64(p + i);
+    if (i < n) {
+        if (n >= 8) {
+            acc |= rd64(p + n - 8);
+        } else {
+            for (; i < n; i++)
+                acc |= (unsigned char)p[i];
+        }
+    }
+    return (acc & 0x8080808080808080ULL) != 0;
 }
 
 /* Python str.find(sub, start, end) for a 1-2 byte needle, within [start, end). */
@@ -331,7 +341,7 @@ static Py_ssize_t LEVEL_LENS[NLEVELS]; /* strlen of LEVEL_NAMES, set at module i
 static int level_index(const char *p, Py_ssize_t n)
 {
     for (int i = 0; i < NLEVELS; i++) {
-        if (LEVEL_LENS[i] == n && LEVEL_NAMES[i][0] == p[0] && memcmp(LEVEL_NAMES[i], p, (size_t)n) == 0)
+        if (LEVEL_LENS[i] == n && LEVEL_NAMES[i][0] == p[0] && eq_bytes(LEVEL_NAMES[i], p, (size_t)n))
             return i;
     }
     return -1;
@@ -564,10 +574,12 @@ static int aggregate(Scanner *s, const char *raw, Py_ssize_t rawlen, const Parse
     } else {
         hi = (uint32_t)s->entries[ei].count;
         h = &s->heads[hi];
-        if (memcmp(ps->time, h->tfirst, TIME_LEN) < 0)
-            memcpy(h->tfirst, ps->time, TIME_LEN);
-        if (memcmp(ps->time, h->tlast, TIME_LEN) > 0)
-            memcpy(h->tlast, ps->time, TIME_LEN);
+        if (!eq_bytes(ps->time, h->tlast, TIME_LEN)) { /* a time equal to the latest moves neither bound */
+            if (memcmp(ps->time, h->tfirst, TIME_LEN) < 0)
+                memcpy(h->tfirst, ps->time, TIME_LEN);
+            if (memcmp(ps->time, h->tlast, TIME_LEN) > 0)
+                memcpy(h->tlast, ps->time, TIME_LEN);
+        }
     }
     h->count++;
     if (h->lvl_count[ps->level]++ == 0)
@@ -605,7 +617,7 @@ static int aggregate(Scanner *s, const char *raw, Py_ssize_t rawlen, const Parse
             if (m[i + 1] == ' ') {
                 for (int k = 1; k < NCTX; k++) {
                     if (at[k] < 0 && i + 2 + CTX_LENS[k] <= n && m[i + 2] == CTX_KEYS[k][0] &&
-                        memcmp(m + i + 2, CTX_KEYS[k], (size_t)CTX_LENS[k]) == 0) {
+                        eq_bytes(m + i + 2, CTX_KEYS[k], (size_t)CTX_LENS[k])) {
                         at[k] = i;
                         missing--;
                         break;
