@@ -4,9 +4,10 @@ The engine never starts processes (the Slack bot is multi-threaded, and forking 
 process is unsafe); the CLI is single-threaded, so it may. Two uses:
 
 - ``group_file_parallel``: a large log split at line boundaries, each part grouped in a
-  forked process like the serial path (streamed, so memory per process stays flat), the
-  groups merged. The matcher is shared with the children by ``fork`` (built once in the
-  parent, copy-on-write).
+  forked child (``fork_map``: one task per child, no pool) like the serial path (streamed,
+  so memory per process stays flat), the groups merged. The matcher is shared with the
+  children by ``fork`` (built once in the parent, warmed on the file's first lines so the
+  children do not each compile the same regexes, the heap frozen for the fork).
 - ``process_map``: the ``Mapper`` the CLI hands the engine, e.g. for the files of a big
   ``nginx -T`` dump (crossplane's lexer is pure Python).
 """
