@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import sys
-from importlib import metadata
 from typing import Any
 
 NATIVE_TEXTS = {"off": "install.native_off", "missing": "install.native_missing"}
@@ -23,6 +21,10 @@ BIG_INPUT_TEXTS = {"off": "install.native_off_big", "missing": "install.native_m
 
 
 def _version(dist: str) -> str:
+    # Imported here, not at the top: ``native_state`` is asked on every big input
+    # (``intake.warn_if_slow``), and importlib.metadata pulls in the email package (~20 ms).
+    from importlib import metadata
+
     try:
         return metadata.version(dist)
     except metadata.PackageNotFoundError:
@@ -42,6 +44,8 @@ def native_state() -> tuple[str, str | None]:
 
 def report() -> dict[str, Any]:
     """Everything ``doctor`` checks, as data (the JSON format prints it as is)."""
+    import platform
+
     from bot.knowledge.kb_cache import cache_state, cached_kb
     from bot.knowledge.loader import KnowledgeBaseError, kb_dirs_from_env
     from bot.native.layout import LAYOUT_VERSION

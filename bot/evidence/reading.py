@@ -20,6 +20,8 @@ MAX_LINE_BYTES = 16384
 
 _SNIFF_BYTES = 65536
 _CHUNK = 1 << 20
+_CONTROL = bytes(b for b in range(32) if b < 9 or 13 < b < 32)
+"""Control bytes that text does not hold (tab, line ends, form feed and vertical tab are text)."""
 
 
 class InputError(Exception):
@@ -52,7 +54,7 @@ def check_sample(sample: bytes, name: str) -> None:
             "(a log truncated with copytruncate starts with NULs: `tr -d '\\000' < FILE`)"
         )
     if sample:
-        control = sum(1 for b in sample if b < 9 or 13 < b < 32)
+        control = len(sample) - len(sample.translate(None, _CONTROL))  # counted in C, not byte by byte
         if control > len(sample) // 10:
             raise InputError(f"{name}: mostly control bytes: this is binary data, not a text log")
 

@@ -58,6 +58,7 @@ typedef struct {
     int64_t other[NKINDS];
     uint32_t nsamples;
     uint32_t sample0; /* index of its first sample in the samples array (samples are chained) */
+    uint32_t last[NKINDS]; /* per kind: the entry of the last value seen, UINT32_MAX when none */
 } Head;
 
 typedef struct {
@@ -111,6 +112,13 @@ static inline uint64_t rd64(const char *p)
     return v;
 }
 
+static inline uint64_t rd32(const char *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
 static inline uint64_t mix(uint64_t h)
 {
     h ^= h >> 33;
@@ -121,31 +129,76 @@ static inline uint64_t mix(uint64_t h)
     return h;
 }
 
+/* Two independent lanes of 8 bytes (the multiplies overlap), the last 1-16 bytes read as two
+ * overlapping words: no byte loop and no variable-length memcpy, which cost more than the
+ * hashing itself on the short values (pids, addresses). Only the table's probe order depends
+ * on the hash (entries are compared byte for byte and exported in insertion order). */
 static uint64_t hash_bytes(const char *p, size_t n, uint64_t seed)
 {
-    uint64_t h = seed ^ (n * 0x9e3779b97f4a7c15ULL);
-    while (n >= 8) {
-        h = (h ^ rd64(p)) * 0x100000001b3ULL;
-        h ^= h >> 29;
-        p += 8;
-        n -= 8;
+    uint64_t a = seed ^ (n * 0x9e3779b97f4a7c15ULL), b = seed + 0x632be59bd9b4e019ULL;
+    while (n > 16) {
+        a = (a ^ rd64(p)) * 0x100000001b3ULL;
+        b = (b ^ rd64(p + 8)) * 0xff51afd7ed558ccdULL;
+        a ^= a >> 29;
+        b ^= b >> 31;
+        p += 16;
+        n -= 16;
     }
-    uint64_t tail = 0;
-    memcpy(&tail, p, n);
-    h = (h ^ tail) * 0x100000001b3ULL;
-    return mix(h);
+    uint64_t x, y;
+    if (n >= 8) {
+        x = rd64(p);
+        y = rd64(p + n - 8);
+    } else if (n >= 4) {
+        x = rd32(p);
+        y = rd32(p + n - 4);
+    } else {
+        x = n > 0 ? (uint64_t)(unsigned char)p[0] << 16 | (uint64_t)(unsigned char)p[n >> 1] << 8 | (unsigned char)p[n - 1] : 0;
+        y = 0;
+    }
+    a = (a ^ x) * 0x100000001b3ULL;
+    b = (b ^ y) * 0xc4ceb9fe1a85ec53ULL;
+    return mix(a ^ (b >> 1) ^ b << 7);
 }
 
+/* memcmp(a, b, n) == 0 for the short keys here, without a library call: words, the last
+ * one overlapping (every load stays within [0, n)). */
+static inline int eq_bytes(const char *a, const char *b, size_t n)
+{
+    if (n >= 8) {
+        size_t i = 0;
+        for (; i + 8 < n; i += 8)
+            if (rd64(a + i) != rd64(b + i))
+                return 0;
+        return rd64(a + n - 8) == rd64(b + n - 8);
+    }
+    if (n >= 4)
+        return rd32(a) == rd32(b) && rd32(a + n - 4) == rd32(b + n - 4);
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != b[i])
+            return 0;
+    return 1;
+}
+
+/* Any byte >= 0x80 in p[0:n]: words OR-ed together 32 bytes at a time (one branch per 32
+ * bytes: nearly every line is ASCII, so there is nothing to gain from stopping early), the
+ * last bytes as one word overlapping the previous ones. */
 static int has_high_byte(const char *p, size_t n)
 {
+    uint64_t acc = 0;
     size_t i = 0;
+    for (; i + 32 <= n; i += 32)
+        acc |= rd64(p + i) | rd64(p + i + 8) | rd64(p + i + 16) | rd64(p + i + 24);
     for (; i + 8 <= n; i += 8)
-        if (rd64(p + i) & 0x8080808080808080ULL)
-            return 1;
-    for (; i < n; i++)
-        if ((unsigned char)p[i] >= 0x80)
-            return 1;
-    return 0;
+        acc |= rd64(p + i);
+    if (i < n) {
+        if (n >= 8) {
+            acc |= rd64(p + n - 8);
+        } else {
+            for (; i < n; i++)
+                acc |= (unsigned char)p[i];
+        }
+    }
+    return (acc & 0x8080808080808080ULL) != 0;
 }
 
 /* Python str.find(sub, start, end) for a 1-2 byte needle, within [start, end). */
@@ -231,7 +284,7 @@ static Py_ssize_t lookup(Scanner *s, uint8_t kind, uint32_t head, const char *p,
         if (idx < 0)
             break;
         Entry *e = &s->entries[idx];
-        if (e->hash == h && e->len == n && e->kind == kind && e->head == head && memcmp(s->arena + e->off, p, n) == 0) {
+        if (e->hash == h && e->len == n && e->kind == kind && e->head == head && eq_bytes(s->arena + e->off, p, n)) {
             *created = 0;
             return idx;
         }
@@ -283,10 +336,12 @@ typedef struct {
     Py_ssize_t msg_len;
 } Parsed;
 
+static Py_ssize_t LEVEL_LENS[NLEVELS]; /* strlen of LEVEL_NAMES, set at module init */
+
 static int level_index(const char *p, Py_ssize_t n)
 {
     for (int i = 0; i < NLEVELS; i++) {
-        if ((Py_ssize_t)strlen(LEVEL_NAMES[i]) == n && memcmp(LEVEL_NAMES[i], p, n) == 0)
+        if (LEVEL_LENS[i] == n && LEVEL_NAMES[i][0] == p[0] && eq_bytes(LEVEL_NAMES[i], p, (size_t)n))
             return i;
     }
     return -1;
@@ -436,6 +491,14 @@ static int add_value(Scanner *s, uint32_t hi, uint8_t kind, const char *p, size_
     Head *h = &s->heads[hi];
     int created;
     Py_ssize_t ei;
+    uint32_t last = h->last[kind];
+    if (last != UINT32_MAX) { /* the same value as this head's last line (a worker, a client, a host): no hashing */
+        Entry *e = &s->entries[last];
+        if (e->len == n && eq_bytes(s->arena + e->off, p, n)) {
+            e->count++;
+            return 0;
+        }
+    }
     if (h->distinct[kind] >= (uint32_t)s->max_distinct) {
         /* past the cap: only existing values still count; look up without inserting */
         uint64_t hv = hash_bytes(p, n, ((uint64_t)hi << 3 | kind) * 0x9e3779b97f4a7c15ULL + 1);
@@ -446,8 +509,9 @@ static int add_value(Scanner *s, uint32_t hi, uint8_t kind, const char *p, size_
             if (idx < 0)
                 break;
             Entry *e = &s->entries[idx];
-            if (e->hash == hv && e->len == n && e->kind == kind && e->head == hi && memcmp(s->arena + e->off, p, n) == 0) {
+            if (e->hash == hv && e->len == n && e->kind == kind && e->head == hi && eq_bytes(s->arena + e->off, p, n)) {
                 e->count++;
+                h->last[kind] = (uint32_t)idx;
                 return 0;
             }
             j = (j + 1) & mask;
@@ -462,6 +526,7 @@ static int add_value(Scanner *s, uint32_t hi, uint8_t kind, const char *p, size_
     if (created)
         h->distinct[kind]++;
     s->entries[ei].count++;
+    h->last[kind] = (uint32_t)ei;
     return 0;
 }
 
@@ -476,7 +541,7 @@ static int aggregate(Scanner *s, const char *raw, Py_ssize_t rawlen, const Parse
         if (q == NULL)
             break;
         i = q - m;
-        if (memcmp(m + i, CUT, 10) == 0) {
+        if (rd64(m + i) == rd64(CUT) && m[i + 8] == CUT[8] && m[i + 9] == CUT[9]) {
             cut = i;
             break;
         }
@@ -504,13 +569,17 @@ static int aggregate(Scanner *s, const char *raw, Py_ssize_t rawlen, const Parse
         memcpy(h->tfirst, ps->time, TIME_LEN);
         memcpy(h->tlast, ps->time, TIME_LEN);
         h->sample0 = UINT32_MAX;
+        for (int k = 0; k < NKINDS; k++)
+            h->last[k] = UINT32_MAX;
     } else {
         hi = (uint32_t)s->entries[ei].count;
         h = &s->heads[hi];
-        if (memcmp(ps->time, h->tfirst, TIME_LEN) < 0)
-            memcpy(h->tfirst, ps->time, TIME_LEN);
-        if (memcmp(ps->time, h->tlast, TIME_LEN) > 0)
-            memcpy(h->tlast, ps->time, TIME_LEN);
+        if (!eq_bytes(ps->time, h->tlast, TIME_LEN)) { /* a time equal to the latest moves neither bound */
+            if (memcmp(ps->time, h->tfirst, TIME_LEN) < 0)
+                memcpy(h->tfirst, ps->time, TIME_LEN);
+            if (memcmp(ps->time, h->tlast, TIME_LEN) > 0)
+                memcpy(h->tlast, ps->time, TIME_LEN);
+        }
     }
     h->count++;
     if (h->lvl_count[ps->level]++ == 0)
@@ -547,7 +616,8 @@ static int aggregate(Scanner *s, const char *raw, Py_ssize_t rawlen, const Parse
             i = q - m;
             if (m[i + 1] == ' ') {
                 for (int k = 1; k < NCTX; k++) {
-                    if (at[k] < 0 && i + 2 + CTX_LENS[k] <= n && memcmp(m + i + 2, CTX_KEYS[k], CTX_LENS[k]) == 0) {
+                    if (at[k] < 0 && i + 2 + CTX_LENS[k] <= n && m[i + 2] == CTX_KEYS[k][0] &&
+                        eq_bytes(m + i + 2, CTX_KEYS[k], (size_t)CTX_LENS[k])) {
                         at[k] = i;
                         missing--;
                         break;
@@ -888,6 +958,8 @@ static struct PyModuleDef fastscan_module = {
 
 PyMODINIT_FUNC PyInit__fastscan(void)
 {
+    for (int i = 0; i < NLEVELS; i++)
+        LEVEL_LENS[i] = (Py_ssize_t)strlen(LEVEL_NAMES[i]);
     if (PyType_Ready(&ScannerType) < 0)
         return NULL;
     PyObject *m = PyModule_Create(&fastscan_module);

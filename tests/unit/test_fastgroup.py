@@ -7,6 +7,7 @@ Skips when the extension is not built, except in CI (``CI=true``), where it must
 
 from __future__ import annotations
 
+import gc
 import io
 import os
 from pathlib import Path
@@ -182,6 +183,38 @@ def test_parallel_path_equals_python(bench_log: Path, kb: KnowledgeBase) -> None
     ref = reference(bench_log.read_bytes(), kb)
     got = group_file_parallel(bench_log, Matcher(kb), workers=2)
     assert snapshot(got) == snapshot(ref)
+    assert gc.get_freeze_count() == 0  # frozen for the fork only: the parent collects as usual after
+
+
+@needs_native
+def test_parallel_worker_error_reaches_the_caller(bench_log: Path, kb: KnowledgeBase, tmp_path: Path) -> None:
+    """A worker's InputError (here: binary data at the start of the second half) is raised in
+    the parent, with its message, as the serial path raises it."""
+    data = bench_log.read_bytes()
+    half = data.index(b"\n", len(data) // 2) + 1
+    path = tmp_path / "error.log"
+    path.write_bytes(data[:half] + b"\x00" * 100 + data[half:])
+    with pytest.raises(InputError, match="NUL byte"):
+        group_file_parallel(path, Matcher(kb), workers=2)
+    assert gc.get_freeze_count() == 0
+
+
+def test_warming_changes_no_answer(kb: KnowledgeBase, matcher: Matcher) -> None:
+    """``Matcher.warm`` (run before the fork) does the first-use work only: the head cache is
+    left as it was, so lines matched afterwards get the answers a fresh matcher gives."""
+    matched, other = _messages(kb, matcher)
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(st.lists(_nginxish(matched, other), max_size=30), st.lists(_nginxish(matched, other), max_size=30))
+    def check(warming: list[bytes], later: list[bytes]) -> None:
+        warmed, fresh = Matcher(kb), Matcher(kb)
+        warmed.warm(raw.decode("utf-8", "replace") for raw in warming)
+        assert warmed.structure_sizes()["matcher_heads"][0] == 0
+        for raw in later:
+            text = raw.decode("utf-8", "replace")
+            assert warmed.match_text(text) == fresh.match_text(text)
+
+    check()
 
 
 @needs_native
