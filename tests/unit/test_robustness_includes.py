@@ -6,6 +6,8 @@ Work is bounded by counting what the walk records (directives), not by timing it
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from bot.evidence.nginx_config.includes import MAX_BLOCK_DEPTH, MAX_INCLUDE_DEPTH, MIN_EXPANDED
 from bot.evidence.nginx_config.parse import parse_dump
 
@@ -93,3 +95,40 @@ def test_odd_header_paths_are_normalised_and_bounded():
     assert "/etc/nginx/y.conf" in names and "/etc/nginx" in names
     assert config.worker_processes is not None and config.user is not None
     assert sum("shown shortened" in m for m in _messages(config)) == 1
+
+
+def test_a_big_file_full_of_stray_braces_is_repaired_within_a_lexing_budget(monkeypatch):
+    """Each repair re-lexes the whole file: fifty stray ``}`` in a 70 KB file cost 3.5 MB of
+    lexing (a fuzzed input took over 2 s). The repairs stop at a budget; the rest of the
+    damage is still reported with its line, and the directives before it are kept."""
+    from bot.evidence.nginx_config import file_parser
+
+    lexed: list[int] = []
+    real = file_parser._lex
+
+    def counting(disk: str):
+        lexed.append(len(Path(disk).read_text()))
+        return real(disk)
+
+    monkeypatch.setattr(file_parser, "_lex", counting)
+    body = "worker_processes 2;\n" + "}\n\n\n".join([""] * 60) + "\n" * 70_000 + "events {}\n"
+    config = parse_dump(_dump({"/etc/nginx/nginx.conf": body}))
+    assert sum(lexed) <= file_parser._REPAIR_LEX_CHARS + max(lexed)
+    assert config.directives[0].name == "worker_processes"
+    stop = [e for e in config.errors if "than can be repaired one by one" in e.message]
+    assert len(stop) == 1 and stop[0].file == "/etc/nginx/nginx.conf" and stop[0].line > 2
+    assert not [e for e in config.errors if "could not parse" in e.message]
+
+
+def test_a_small_file_still_gets_every_stray_brace_repaired():
+    body = "worker_processes 2;\n" + "}\n" * 30 + "events {}\n"
+    config = parse_dump(_dump({"/etc/nginx/nginx.conf": body}))
+    assert sum("closing than opening" in e.message for e in config.errors) == 30
+    assert {d.name for d in config.directives} == {"worker_processes", "events"}
+
+
+def test_more_stray_braces_than_repairs_keeps_the_file_up_to_them():
+    body = "worker_processes 2;\n" + "}\n" * 300 + "events {}\n"
+    config = parse_dump(_dump({"/etc/nginx/nginx.conf": body}))
+    assert [d.name for d in config.directives] == ["worker_processes"]
+    assert any("than can be repaired one by one" in e.message for e in config.errors)

@@ -22,6 +22,11 @@ from bot.lazy_re import lazy_compile
 
 _BINARY = lazy_compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
 _MAX_REPAIRS = 200
+_REPAIR_LEX_CHARS = 200_000
+"""Characters the repairs may re-lex in one file. Each repair lexes the whole file again, so
+a 70 KB file with fifty stray ``}`` cost 3.5 MB of lexing (about 2 s); past this budget the
+file is read up to the next stray ``}`` and the rest is reported as ignored, with its line
+(a 5 KB file still gets forty repairs)."""
 # A line that, after its balanced quoted strings, still opens a quote (or escapes one).
 _OPEN_QUOTE = lazy_compile(r"""^(?:[^'"\\\n]*+(?:'[^'\\\n]*'|"[^"\\\n]*")?+)*+['"\\]""", re.MULTILINE)
 _INDENT_OR_COMMENT = lazy_compile(r"^[ \t]+(?:#.*)?|^#.*", re.MULTILINE)
@@ -173,9 +178,19 @@ def _repair(disk: str, text: str, path: str, issues: list[ConfigIssue]) -> str:
     crossplane drops a whole file on a syntax error, so each damage spot is turned into a
     ``ConfigIssue`` and patched in place (line numbers never move) until the file lexes.
     """
-    for _ in range(_MAX_REPAIRS):
+    budget = _REPAIR_LEX_CHARS
+    for attempt in range(_MAX_REPAIRS):
+        budget -= len(text)
         tokens, err = _lex(disk)
-        if err is not None and 'unexpected "}"' in err.strerror:
+        last = budget < 0 or attempt == _MAX_REPAIRS - 1
+        if err is not None and 'unexpected "}"' in err.strerror and last:
+            # too much damage to repair one re-lex at a time: keep what comes before it
+            lineno = err.lineno or 1
+            issues.append(ConfigIssue(say("evidence.stray_braces_stop", line=lineno - 1), path, lineno, partial=True))
+            text = "\n".join(text.split("\n")[: lineno - 1]) + "\n"
+            _write(disk, text)
+            tokens = [tok for tok in tokens if tok[1] < lineno]
+        elif err is not None and 'unexpected "}"' in err.strerror:
             lineno = err.lineno or 1
             lines = text.split("\n")
             seen = sum(1 for tok, ln, quoted in tokens if tok == "}" and not quoted and ln == lineno)
