@@ -10,7 +10,8 @@ built-in KB and ``KB_EXTRA_DIR``, in order), of their names, and of the KB code'
 files (size and mtime), so any edit, new or deleted file, or other ``KB_EXTRA_DIR`` names
 another cache file. Safe to delete at any time. A cache file that cannot be read or does
 not hold what its name promises is ignored and rewritten; a directory that cannot be
-written (a read-only root in a container) just means no cache. ``kb lint`` and the Slack
+written (a read-only root in a container) just means no cache. Within one process the
+files are hashed once per list of directories (the one-shot CLI the cache serves). ``kb lint`` and the Slack
 bot validate from source; the cache serves the one-shot CLI calls.
 """
 
@@ -36,6 +37,10 @@ _KINDS = ("errors", "faq", "environments", "findings", "recipes", "guides", "tex
 
 _MAGIC = b"nginx-triage-kb"
 _memo: dict[str, KnowledgeBase] = {}
+_keys: dict[tuple[str, ...], str] = {}
+"""The fingerprint already computed in this process for each list of directories: one call
+(``ask`` loads the KB, then its texts ask again) hashes the KB files once, not twice. Only
+used while ``_memo`` still holds that KB."""
 
 
 def cache_dir() -> Path:
@@ -102,8 +107,13 @@ def cached_kb(dirs: Sequence[Path] | None = None) -> KnowledgeBase:
     """The validated KB of ``dirs`` (default: built-in + KB_EXTRA_DIR), from the cache when it is
     current, else validated from source (raising ``KnowledgeBaseError``) and cached."""
     dirs = list(dirs) if dirs is not None else kb_dirs_from_env()
+    where = tuple(str(d) for d in dirs)
+    known = _keys.get(where)
+    if known is not None and (kb := _memo.get(known)) is not None:
+        return kb
     key = fingerprint(dirs)
     if (kb := _memo.get(key)) is not None:
+        _keys[where] = key
         return kb
     path = cache_file(key)
     kb = _read(path, key)
@@ -112,6 +122,8 @@ def cached_kb(dirs: Sequence[Path] | None = None) -> KnowledgeBase:
         _write(path, key, kb)
     _memo.clear()
     _memo[key] = kb
+    _keys.clear()
+    _keys[where] = key
     return kb
 
 

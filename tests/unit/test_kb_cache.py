@@ -176,3 +176,17 @@ def test_the_cli_answers_the_same_cold_and_warm_and_kb_lint_reads_the_source(tmp
         [cli, "kb", "lint"], env={**env, "KB_EXTRA_DIR": str(bad)}, capture_output=True, text=True, timeout=300
     )
     assert lint.returncode == 1 and "broken.yaml" in lint.stderr + lint.stdout
+
+
+def test_one_process_hashes_the_kb_files_once(kb_copy, monkeypatch):
+    """``ask`` loads the KB and then its texts load it again: the second is a memo lookup,
+    not a second pass over every KB file."""
+    fresh([kb_copy])
+    calls: list[int] = []
+    real = kb_cache.fingerprint
+    monkeypatch.setattr(kb_cache, "fingerprint", lambda dirs: (calls.append(1), real(dirs))[1])
+    first = cached_kb([kb_copy])
+    assert cached_kb([kb_copy]) is first and calls == []
+    kb_cache._memo.clear()  # a new process: the files are hashed again
+    cached_kb([kb_copy])
+    assert calls == [1]
