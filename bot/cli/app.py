@@ -226,9 +226,13 @@ def ask(question: str, fmt: str) -> None:
         console.print(f"[bold]{answer.question}[/]")
         console.print(Markdown(answer.answer))
     else:
-        console.print("I am not sure which question you mean. Closest:")
+        console.print(_UNSURE)
     for alt in answer.alternatives:
         console.print(f'  - {alt.question}  [dim]nginx-triage ask "{alt.question}"[/]')
+
+
+_UNSURE = "I am not sure which question you mean. Closest:"
+"""``ask``'s heading over the closest questions when none is a confident match (terminal and pipe)."""
 
 
 def _plain_answer(answer: Any) -> str:
@@ -242,7 +246,7 @@ def _plain_answer(answer: Any) -> str:
     if answer.confident and answer.answer:
         out += [f"# {answer.question}", "", answer.answer.strip(), ""]
     else:
-        out.append("I am not sure which question you mean. Closest:")
+        out.append(_UNSURE)
     if answer.alternatives:
         if answer.confident:
             out.append("Related:")
