@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -9,6 +10,11 @@ import pytest
 
 from bot.knowledge.loader import KnowledgeBase, load_kb
 from bot.matching.matcher import Matcher
+
+os.environ.setdefault("NGINX_TRIAGE_TEMPLATE_CHECK", "1")
+"""Every template the suite renders from its tree is rendered by Jinja2 too, and any
+difference fails the test (``bot.knowledge.templates``); CLI and bot processes the tests
+start inherit it."""
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "data"

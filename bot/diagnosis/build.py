@@ -6,8 +6,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from jinja2 import TemplateError
-
 from bot.diagnosis.collect import Collected
 from bot.diagnosis.findings import fired_checks, render_finding
 from bot.diagnosis.line_diff import line_diff
@@ -28,7 +26,7 @@ from bot.diagnosis.user_values import command_values, fill_placeholders, pasted_
 from bot.evidence.numbers import is_number
 from bot.grouping import Grouper, MatchGroup, group_lines
 from bot.knowledge.loader import KnowledgeBase
-from bot.knowledge.templates import evaluate, fix_template, render_text
+from bot.knowledge.templates import evaluate, is_template_error, render_fix_text, render_text
 from bot.knowledge.texts import say
 from bot.lazy_re import lazy_compile
 from bot.matching.matcher import Matcher
@@ -71,10 +69,12 @@ def render_fix(
     entry: ErrorEntry, facts: Mapping[str, str], count: int, sizing: Mapping[str, Any] | None = None, env: str = ""
 ) -> str:
     """Render an entry's Jinja2 fix text; a broken template degrades to its raw text."""
+    values = {"facts": dict(facts), "count": count, "sizing": dict(sizing or {}), "env": env}
     try:
-        template = fix_template(entry.fix)
-        return reflow(template.render(facts=dict(facts), count=count, sizing=dict(sizing or {}), env=env))
-    except TemplateError as exc:
+        return reflow(render_fix_text(entry.fix, values))
+    except Exception as exc:
+        if not is_template_error(exc):
+            raise
         return f"{entry.fix.strip()}\n(template error in kb/errors/{entry.id}.yaml: {exc})"
 
 
@@ -135,6 +135,17 @@ def _capacity_after(inp: SizingInput, recs: list[Recommendation]) -> Capacity:
     if "worker_rlimit_nofile" in changed:
         after = replace(after, worker_nofile_soft=None, worker_nofile_hard=None)
     return capacity(after)
+
+
+def _command_for(when: str, command: str, values: dict[str, Any]) -> str | None:
+    """A diagnostic command rendered with the paste's facts; None when its ``when`` is false
+    or it needs a fact these lines lack (the other commands still stand)."""
+    try:
+        return render_text(command, values) if evaluate(when, values) else None
+    except Exception as exc:
+        if isinstance(exc, (TypeError, ValueError, ArithmeticError)) or is_template_error(exc):
+            return None
+        raise
 
 
 def diagnose_evidence(
@@ -199,12 +210,10 @@ def diagnose_evidence(
             command = diag.command
             if diag.template:
                 values = values if values is not None else command_values(ev, grouper.groups.get(entry.id), found_names)
-                try:
-                    if not evaluate(diag.when, values):
-                        continue
-                    command = render_text(command, values)
-                except (TemplateError, TypeError, ValueError, ArithmeticError):
-                    continue  # a command that needs a fact these lines lack: the others still stand
+                rendered = _command_for(diag.when, command, values)
+                if rendered is None:
+                    continue
+                command = rendered
             if command not in seen_cmds:
                 seen_cmds.add(command)
                 commands.append(Command(diag.why, command, diag.role or ""))

@@ -1,11 +1,14 @@
-"""Compiled Jinja code for the KB's templates, kept between runs in the user's cache.
+"""Compiled Jinja code and render trees for the KB's templates, kept between runs in the user's cache.
 
 Jinja compiles a template to Python code (about a millisecond each); a diagnosis renders a
 few dozen KB texts, so compiling them costs more than the rest of a short run. The code
 objects are stored with ``marshal`` next to the compiled KB (``bot.knowledge.kb_cache``),
 in one file named after everything the code depends on (Python, Jinja, the environment
-settings in ``templates.py``); each entry is keyed by its template's source, so an edited
-text simply misses. Safe to delete; unreadable means empty; unwritable means not saved.
+settings in ``templates.py``, the tree's translator); each entry is keyed by its template's
+source, so an edited text simply misses. Beside the code, each template's render tree
+(``bot.knowledge.template_tree``: tuples, or None for a template only Jinja2 renders) lets
+a run render without importing Jinja2 at all. Safe to delete; unreadable means empty;
+unwritable means not saved.
 """
 
 from __future__ import annotations
@@ -15,36 +18,37 @@ import hashlib
 import marshal
 import os
 import sys
-import tempfile
 from pathlib import Path
 from types import CodeType
+from typing import Any
 
 MAX_ENTRIES = 20000
 """Beyond this many templates the cache stops growing (memory and file stay bounded)."""
 
 
 class CodeCache:
-    """``key -> code object``, read from disk on first use and written once at exit if it grew."""
+    """``key -> code object`` (or render tree), read from disk on first use and written once
+    at exit if it grew."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._codes: dict[str, CodeType] | None = None
+        self._codes: dict[str, Any] | None = None
         self._dirty = False
 
-    def _load(self) -> dict[str, CodeType]:
+    def _load(self) -> dict[str, Any]:
         if self._codes is None:
             try:
                 data = marshal.loads(self.path.read_bytes())
-                ok = isinstance(data, dict) and all(isinstance(v, CodeType) for v in data.values())
+                ok = isinstance(data, dict) and all(isinstance(v, (CodeType, tuple, type(None))) for v in data.values())
                 self._codes = data if ok else {}
             except (OSError, EOFError, ValueError, TypeError):
                 self._codes = {}
         return self._codes
 
-    def get(self, key: str) -> CodeType | None:
-        return self._load().get(key)
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._load().get(key, default)
 
-    def put(self, key: str, code: CodeType) -> None:
+    def put(self, key: str, code: Any) -> None:
         codes = self._load()
         if len(codes) >= MAX_ENTRIES:
             return
@@ -58,6 +62,8 @@ class CodeCache:
         if not self._dirty or self._codes is None:
             return
         self._dirty = False
+        import tempfile  # only a run that compiled something new writes
+
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".jinja-", suffix=".tmp")
@@ -71,13 +77,23 @@ class CodeCache:
             Path(tmp).unlink(missing_ok=True)
 
 
-def default_cache(settings_file: Path) -> CodeCache:
-    """The cache for templates compiled with the environments defined in ``settings_file``."""
-    import jinja2
+def _installed_jinja() -> Path | None:
+    """Jinja2's ``__init__.py`` (which holds its version), found without importing it."""
+    for entry in sys.path:
+        candidate = Path(entry or ".", "jinja2", "__init__.py")
+        if candidate.is_file():
+            return candidate
+    return None
 
+
+def default_cache(*settings_files: Path) -> CodeCache:
+    """The cache for templates compiled with the environments (and translated by the code)
+    defined in ``settings_files``; another Python or Jinja2 install means another file."""
     from bot.knowledge.kb_cache import cache_dir
 
-    st = settings_file.stat()
-    stamp = f"{sys.version} {jinja2.__version__} {settings_file.name} {st.st_size} {st.st_mtime_ns}"
-    key = hashlib.blake2b(stamp.encode(), digest_size=12).hexdigest()
+    stamp = [sys.version]
+    for path in (_installed_jinja(), *settings_files):
+        st = path.stat() if path is not None else None
+        stamp.append(f"{path} {st.st_size} {st.st_mtime_ns}" if st else "-")
+    key = hashlib.blake2b("\0".join(stamp).encode(), digest_size=12).hexdigest()
     return CodeCache(cache_dir() / f"jinja-{key}.marshal")

@@ -7,34 +7,40 @@ empty), while the engine's own texts (``kb/texts``, findings, recipes, guides) g
 value they name from Python, so a missing one is a bug and raises.
 
 Jinja2 is imported on first need, not with this module: importing it costs a one-shot
-command about as much as everything else it does for a short paste, and many texts are
-plain sentences whose only markup is ``{{ name }}``. Those render here by substitution,
-exactly as Jinja renders them (``str`` of the value; a name not given still goes to Jinja,
-which raises); a test checks the two agree on every such text in the knowledge base.
+command about as much as everything else it does for a short paste. Texts whose only markup
+is ``{{ name }}`` render here by substitution, exactly as Jinja renders them (``str`` of the
+value; a name not given still goes to Jinja, which raises). Every other template renders
+from its tree (``bot.knowledge.template_tree``), made by Jinja2's parser the first time the
+template is seen and kept in the user's cache; whatever the tree cannot render for certain
+goes to Jinja2. Tests render every KB text both ways; with ``NGINX_TRIAGE_TEMPLATE_CHECK``
+set, every render also runs through Jinja2 and any difference raises.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bot.knowledge import template_tree
 from bot.knowledge.template_cache import CodeCache, default_cache
+from bot.knowledge.template_filters import fmt, plural
+from bot.knowledge.template_tree import Fallback, Tree
 
 if TYPE_CHECKING:
     from jinja2 import Template
     from jinja2.sandbox import SandboxedEnvironment
 
 
-def plural(n: int, word: str, many: str | None = None) -> str:
-    """``1 line``, ``3 lines`` (``many`` for irregular plurals)."""
-    return f"{n} {word if n == 1 else (many or word + 's')}"
+__all__ = ["evaluate", "fix_env", "fmt", "is_template_error", "plural", "render_fix_text", "render_text", "text_env"]
 
+CHECK_ENV = "NGINX_TRIAGE_TEMPLATE_CHECK"
+"""Set (to anything but empty or 0) to render every template with Jinja2 too and raise on a difference."""
 
-def fmt(value: Any, spec: str) -> str:
-    """Python's ``format(value, spec)``: ``g``, ``.0%``, ``.2f``, ``,``."""
-    return format(value, spec)
+_MISSING = object()
 
 
 def _environment(*, strict: bool) -> SandboxedEnvironment:
@@ -69,8 +75,60 @@ def text_env() -> SandboxedEnvironment:
 
 @cache
 def _codes() -> CodeCache:
-    """Compiled template code kept between runs (``bot.knowledge.template_cache``)."""
-    return default_cache(Path(__file__))
+    """Compiled template code and trees kept between runs (``bot.knowledge.template_cache``)."""
+    here = Path(__file__).parent
+    return default_cache(Path(__file__), here / "template_tree.py", here / "template_translate.py")
+
+
+@cache
+def _checking() -> bool:
+    return os.environ.get(CHECK_ENV, "") not in ("", "0")
+
+
+def is_template_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is Jinja2's ``TemplateError`` (only Jinja2 raises one, so a run that
+    has one has imported Jinja2; a run that has not need not import it to ask)."""
+    jinja2 = sys.modules.get("jinja2")
+    return jinja2 is not None and isinstance(exc, jinja2.TemplateError)
+
+
+@lru_cache(maxsize=4096)
+def _tree(flavour: str, source: str) -> Tree | None:
+    """``source``'s render tree (None: only Jinja2 renders it), from the cache or made now."""
+    key = f"tree\0{flavour}\0{source}"
+    tree = _codes().get(key, _MISSING)
+    if tree is _MISSING:
+        from bot.knowledge.template_translate import template_tree
+
+        tree = template_tree(fix_env() if flavour == "fix" else text_env(), source)
+        _codes().put(key, tree)
+    return tree  # type: ignore[no-any-return]
+
+
+@lru_cache(maxsize=1024)
+def _expression_tree(source: str) -> Tree | None:
+    """An engine expression's tree (None: only Jinja2 evaluates it), from the cache or made now."""
+    key = f"exprtree\0{source}"
+    tree = _codes().get(key, _MISSING)
+    if tree is _MISSING:
+        from jinja2.exceptions import TemplateSyntaxError
+        from jinja2.parser import Parser
+
+        from bot.knowledge.template_translate import expression_tree
+
+        parser = Parser(text_env(), source, state="variable")
+        try:
+            expr = parser.parse_expression()
+            tree = expression_tree(expr) if parser.stream.eos else None
+        except TemplateSyntaxError:
+            tree = None  # Jinja2 says what is wrong with it
+        _codes().put(key, tree)
+    return tree  # type: ignore[no-any-return]
+
+
+def _check(source: str, fast: Any, slow: Any) -> None:
+    if fast != slow or type(fast) is not type(slow):
+        raise AssertionError(f"template tree and Jinja2 differ on {source!r}: {fast!r} != {slow!r}")
 
 
 def _from_source(env: SandboxedEnvironment, flavour: str, source: str) -> Template:
@@ -153,9 +211,44 @@ def render_text(source: str, values: dict[str, Any]) -> str:
     parts = plain_parts(source)
     if parts is not None and all(not name or name in values for _, name in parts):
         return "".join(text + (str(values[name]) if name else "") for text, name in parts)
+    tree = _tree("text", source)
+    if tree is not None:
+        try:
+            text = template_tree.render(tree, values, strict=True)
+        except Fallback:
+            pass
+        else:
+            if _checking():
+                _check(source, text, text_template(source).render(values))
+            return text
     return text_template(source).render(values)
+
+
+def render_fix_text(source: str, values: dict[str, Any]) -> str:
+    """Render an entry's ``fix`` with ``values`` (a missing one is empty, as in ``fix_env()``)."""
+    tree = _tree("fix", source)
+    if tree is not None:
+        try:
+            text = template_tree.render(tree, values, strict=False)
+        except Fallback:
+            pass
+        else:
+            if _checking():
+                _check(source, text, fix_template(source).render(values))
+            return text
+    return fix_template(source).render(values)
 
 
 def evaluate(expression: str, values: dict[str, Any]) -> Any:
     """The value of a Jinja expression (``recommended_worker_connections``, ``a and not b``)."""
+    tree = _expression_tree(expression)
+    if tree is not None:
+        try:
+            value = template_tree.evaluate(tree, values)
+        except Fallback:
+            pass
+        else:
+            if _checking():
+                _check(expression, value, _expression(expression)(**values))
+            return value
     return _expression(expression)(**values)
