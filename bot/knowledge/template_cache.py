@@ -28,38 +28,56 @@ MAX_ENTRIES = 20000
 
 class CodeCache:
     """``key -> code object`` (or render tree), read from disk on first use and written once
-    at exit if it grew."""
+    at exit if it grew.
+
+    Each entry is kept as its own ``marshal`` blob and unpacked when asked for: a user's
+    cache grows to every template the KB has, and a run that renders a dozen of them should
+    not rebuild hundreds of code objects to find them."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._codes: dict[str, Any] | None = None
+        self._blobs: dict[str, bytes] | None = None
+        self._values: dict[str, Any] = {}
         self._dirty = False
 
-    def _load(self) -> dict[str, Any]:
-        if self._codes is None:
+    def _load(self) -> dict[str, bytes]:
+        if self._blobs is None:
             try:
                 data = marshal.loads(self.path.read_bytes())
-                ok = isinstance(data, dict) and all(isinstance(v, (CodeType, tuple, type(None))) for v in data.values())
-                self._codes = data if ok else {}
+                ok = isinstance(data, dict) and all(isinstance(v, bytes) for v in data.values())
+                self._blobs = data if ok else {}
             except (OSError, EOFError, ValueError, TypeError):
-                self._codes = {}
-        return self._codes
+                self._blobs = {}
+        return self._blobs
 
     def get(self, key: str, default: Any = None) -> Any:
-        return self._load().get(key, default)
+        if key in self._values:
+            return self._values[key]
+        blob = self._load().get(key)
+        if blob is None:
+            return default
+        try:
+            value = marshal.loads(blob)
+        except (EOFError, ValueError, TypeError):
+            return default  # a damaged entry: made again, and replaced, by the caller
+        if not isinstance(value, (CodeType, tuple, type(None))):
+            return default
+        self._values[key] = value
+        return value
 
     def put(self, key: str, code: Any) -> None:
-        codes = self._load()
-        if len(codes) >= MAX_ENTRIES:
+        blobs = self._load()
+        if len(blobs) >= MAX_ENTRIES:
             return
-        codes[key] = code
+        blobs[key] = marshal.dumps(code)
+        self._values[key] = code
         if not self._dirty:
             self._dirty = True
             atexit.register(self.save)
 
     def save(self) -> None:
         """Write atomically; any OS error just leaves the cache as it was."""
-        if not self._dirty or self._codes is None:
+        if not self._dirty or self._blobs is None:
             return
         self._dirty = False
         import tempfile  # only a run that compiled something new writes
@@ -71,7 +89,7 @@ class CodeCache:
             return
         try:
             with os.fdopen(fd, "wb") as f:
-                f.write(marshal.dumps(self._codes))
+                f.write(marshal.dumps(self._blobs))
             os.replace(tmp, self.path)
         except (OSError, ValueError):
             Path(tmp).unlink(missing_ok=True)

@@ -77,7 +77,9 @@ def text_env() -> SandboxedEnvironment:
 def _codes() -> CodeCache:
     """Compiled template code and trees kept between runs (``bot.knowledge.template_cache``)."""
     here = Path(__file__).parent
-    return default_cache(Path(__file__), here / "template_tree.py", here / "template_translate.py")
+    return default_cache(
+        Path(__file__), here / "template_cache.py", here / "template_tree.py", here / "template_translate.py"
+    )
 
 
 @cache
