@@ -21,7 +21,7 @@ import types
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from bot.knowledge.template_filters import fmt, plural
+from bot.knowledge.template_filters import PLAIN_FILTERS, TESTS, attribute_parts, ignore_case, soft_str
 
 Tree = tuple[Any, ...]
 """A node: its kind first, then its parts (see ``bot.knowledge.template_translate``)."""
@@ -88,101 +88,6 @@ _BINARY: dict[str, Callable[[Any, Any], Any]] = {
     "**": lambda a, b: a**b,
 }
 
-
-def _soft_str(value: Any) -> str:
-    return value if isinstance(value, str) else str(value)
-
-
-def _attribute_parts(attribute: Any) -> list[Any]:
-    """Jinja2's ``make_attrgetter`` path: ``a.0.b`` is ``a``, item 0, ``b``."""
-    if attribute is None:
-        return []
-    if isinstance(attribute, str):
-        return [int(part) if part.isdigit() else part for part in attribute.split(".")]
-    return [attribute]
-
-
-def _ignore_case(value: Any) -> Any:
-    return value.lower() if isinstance(value, str) else value
-
-
-def _filter_int(value: Any, default: int = 0, base: int = 10) -> int:
-    try:
-        if isinstance(value, str):
-            return int(value, base)
-        return int(value)
-    except (TypeError, ValueError):
-        try:
-            return int(float(value))
-        except (TypeError, ValueError, OverflowError):
-            return default
-
-
-def _filter_round(value: Any, precision: int = 0, method: str = "common") -> Any:
-    if method == "common":
-        return round(value, precision)
-    if method not in ("ceil", "floor"):
-        raise Fallback("round method")  # Jinja2 raises its own error for it
-    import math
-
-    func = math.ceil if method == "ceil" else math.floor
-    return func(value * (10**precision)) / (10**precision)
-
-
-def _filter_replace(value: Any, old: Any, new: Any, count: int | None = None) -> str:
-    return str(value).replace(str(old), str(new), -1 if count is None else count)
-
-
-def _filter_trim(value: Any, chars: str | None = None) -> str:
-    return _soft_str(value).strip(chars)
-
-
-def _filter_lower(value: Any) -> str:
-    return _soft_str(value).lower()
-
-
-def _filter_upper(value: Any) -> str:
-    return _soft_str(value).upper()
-
-
-def _test_none(value: Any) -> bool:
-    return value is None
-
-
-def _test_string(value: Any) -> bool:
-    return isinstance(value, str)
-
-
-def _test_true(value: Any) -> bool:
-    return value is True
-
-
-def _test_false(value: Any) -> bool:
-    return value is False
-
-
-TESTS: dict[str, Callable[..., bool]] = {
-    "none": _test_none,
-    "string": _test_string,
-    "true": _test_true,
-    "false": _test_false,
-}
-"""Jinja2 tests the tree knows (``defined`` and ``undefined`` are answered in ``_Run``)."""
-
-PLAIN_FILTERS: dict[str, Callable[..., Any]] = {
-    "plural": plural,
-    "fmt": fmt,
-    "int": _filter_int,
-    "round": _filter_round,
-    "replace": _filter_replace,
-    "trim": _filter_trim,
-    "lower": _filter_lower,
-    "upper": _filter_upper,
-    "length": len,
-    "count": len,
-    "list": list,
-}
-"""Filters that only see their value and arguments (the rest are methods of ``_Run``)."""
 
 FILTERS = frozenset(PLAIN_FILTERS) | {"default", "d", "join", "max", "min", "map", "select", "selectattr"}
 TEST_NAMES = frozenset(TESTS) | {"defined", "undefined"}
@@ -416,7 +321,7 @@ class _Run:
         return value
 
     def attrgetter(self, attribute: Any, default: Any = None) -> Callable[[Any], Any]:
-        parts = _attribute_parts(attribute)
+        parts = attribute_parts(attribute)
 
         def get(item: Any) -> Any:
             for part in parts:
@@ -430,7 +335,7 @@ class _Run:
     def join(self, value: Iterable[Any], d: Any = "", attribute: Any = None) -> str:
         if attribute is not None:
             value = map(self.attrgetter(attribute), value)
-        return _soft_str(d).join(map(_soft_str, value))
+        return soft_str(d).join(map(soft_str, value))
 
     def extreme(
         self,
@@ -443,7 +348,7 @@ class _Run:
         if not items:
             raise Fallback("empty sequence")  # Jinja2 gives an undefined with its reason
         get = self.attrgetter(attribute)
-        key = get if case_sensitive else (lambda item: _ignore_case(get(item)))
+        key = get if case_sensitive else (lambda item: ignore_case(get(item)))
         return func(items, key=key)
 
     def map(self, value: Iterable[Any], *args: Any, **kwargs: Any) -> Iterator[Any]:
