@@ -1,16 +1,24 @@
-"""Render a diagnosis as Markdown (GitHub / chat flavour) from a Jinja2 template."""
+"""Render a diagnosis as Markdown (GitHub / chat flavour) from a Jinja2 template.
+
+Jinja2 is imported when Markdown is rendered, not with this module: the terminal renderer
+uses ``cross_findings`` from here, and a short ``diagnose`` should not pay for Jinja2.
+"""
 
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from jinja2 import Environment, PackageLoader, Template, select_autoescape
+if TYPE_CHECKING:
+    from jinja2 import Template
 
-from bot.diagnosis.model import Diagnosis, Finding
+    from bot.diagnosis.model import Diagnosis, Finding
 
 
 @lru_cache(maxsize=1)
 def _template() -> Template:
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
     env = Environment(
         loader=PackageLoader("bot.render", "templates"),
         autoescape=select_autoescape(enabled_extensions=(), default=False),

@@ -141,7 +141,8 @@ def test_ask_into_a_pipe_prints_the_markdown_as_written(cli):
 def test_everyday_commands_do_not_import_what_they_do_not_use(tmp_path):
     """Start-up is part of every call (issue 11): a confident ``ask`` into a pipe needs neither
     rich, Jinja2 nor rapidfuzz, a ``diagnose`` renders its texts from their cached trees
-    without Jinja2, and no command imports pydantic from the compiled KB."""
+    without Jinja2 (in every format but Markdown), and no command imports pydantic from the
+    compiled KB."""
     code = (
         "import sys; from bot.cli.app import main\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
@@ -158,6 +159,10 @@ def test_everyday_commands_do_not_import_what_they_do_not_use(tmp_path):
         (
             ["diagnose", "--format", "json", str(ROOT / "examples" / "worker-connections" / "error.log")],
             ["jinja2", "pydantic", "rich", "yaml"],
+        ),
+        (  # the terminal text needs rich, but not the Slack renderers (pydantic) or Markdown's Jinja2
+            ["diagnose", str(ROOT / "examples" / "worker-connections" / "error.log")],
+            ["jinja2", "pydantic", "yaml"],
         ),
     ):
         for _warm_then_measure in range(2):  # the first run may build the KB cache from the YAML
