@@ -50,33 +50,45 @@ def cache_dir() -> Path:
     return base / "nginx-triage"
 
 
-def _kb_files(base: Path) -> list[Path]:
-    """The YAML files ``load_kb`` reads in one KB directory, in a stable order."""
-    out: list[Path] = []
-    for directory in (base, *(base / kind for kind in _KINDS)):
+def _kb_files(base: str) -> list[tuple[str, str]]:
+    """(name relative to ``base``, path) of the YAML files ``load_kb`` reads in one KB
+    directory, in a stable order (plain strings: this runs at every start)."""
+    out: list[tuple[str, str]] = []
+    for kind in ("", *_KINDS):
+        directory = os.path.join(base, kind) if kind else base
         try:
             names = sorted(os.listdir(directory))
         except OSError:
             continue
-        out += [directory / n for n in names if n.endswith((".yaml", ".yml"))]
+        out += [
+            (f"{kind}/{n}" if kind else n, os.path.join(directory, n)) for n in names if n.endswith((".yaml", ".yml"))
+        ]
     return out
+
+
+def _read_bytes(path: str) -> bytes:
+    """The file's bytes, or a marker of why it could not be read (``load_kb`` reports it;
+    the key just must differ)."""
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as exc:
+        return f"unreadable {exc.errno}".encode()
 
 
 def fingerprint(dirs: Sequence[Path]) -> str:
     """A hash of everything the validated KB depends on: file names and contents, and the code."""
     h = hashlib.blake2b(digest_size=20)
     h.update(f"{_MAGIC!r} {CACHE_FORMAT} {sys.version}\0".encode())
-    for code in sorted(Path(__file__).parent.glob("*.py")):
-        st = code.stat()
-        h.update(f"{code.name} {st.st_size} {st.st_mtime_ns}\0".encode())
+    here = os.path.dirname(os.path.abspath(__file__))
+    for name in sorted(n for n in os.listdir(here) if n.endswith(".py")):
+        st = os.stat(os.path.join(here, name))
+        h.update(f"{name} {st.st_size} {st.st_mtime_ns}\0".encode())
     for base in dirs:
         h.update(f"dir {base.resolve()}\0".encode())
-        for path in _kb_files(base):
-            try:
-                data = path.read_bytes()
-            except OSError as exc:  # load_kb reports it; the key just must differ
-                data = f"unreadable {exc.errno}".encode()
-            h.update(f"{path.relative_to(base)} {len(data)}\0".encode())
+        for name, path in _kb_files(str(base)):
+            data = _read_bytes(path)
+            h.update(f"{name} {len(data)}\0".encode())
             h.update(data)
     return h.hexdigest()
 
