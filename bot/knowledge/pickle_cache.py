@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import pickle
-import tempfile
 from pathlib import Path
 from typing import TypeVar
 
@@ -31,6 +30,8 @@ def read_cached(path: Path, magic: bytes, key: str, kind: type[T]) -> T | None:
 def write_cached(path: Path, magic: bytes, key: str, value: object, *, keep: int) -> None:
     """Store atomically (temporary file + rename), then keep only the ``keep`` newest files of the
     same kind (same name prefix before the first ``-``); any OS error just skips caching."""
+    import tempfile  # only a miss writes; a start-up that reads the cache never needs it
+
     prefix = path.name.split("-", 1)[0]
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
