@@ -13,18 +13,17 @@ from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 from bot.diagnosis.collect import Collected
-from bot.diagnosis.config_diff import Edit
+from bot.diagnosis.edits import Edit
 from bot.diagnosis.line_diff import LineEdit
 from bot.diagnosis.model import Command, Recommendation
 from bot.diagnosis.recipe_facts import RequestPlace, base_facts, request_facts
-from bot.evidence import Directive, NginxConfig
-from bot.evidence.nginx_config.routing import Block as ConfigBlock
-from bot.evidence.nginx_config.routing import block_label, build_tree
 from bot.knowledge.loader import KnowledgeBase
 from bot.knowledge.templates import evaluate, render_text
 from bot.sizing import Recommendation as SizingRecommendation
 
 if TYPE_CHECKING:
+    from bot.evidence import Directive, NginxConfig
+    from bot.evidence.nginx_config.routing import Block as ConfigBlock
     from bot.knowledge.recipes_schema import Change, Recipe
     from bot.knowledge.schema import EnvironmentEntry, ErrorEntry
 
@@ -129,6 +128,8 @@ def _args(value: Any) -> tuple[str, ...]:
 
 
 def _path_context(node: ConfigBlock | None) -> str:
+    from bot.evidence.nginx_config.routing import block_label
+
     return " > ".join(block_label(b) for b in node.path()) if node is not None else ""
 
 
@@ -149,7 +150,11 @@ class _Placer:
     def __init__(self, ev: Collected) -> None:
         self.ev = ev
         self.config = ev.config
-        self.tree = build_tree(self.config) if self.config is not None else None
+        self.tree: ConfigBlock | None = None
+        if self.config is not None:  # the router is imported only for a pasted nginx -T
+            from bot.evidence.nginx_config.routing import build_tree
+
+            self.tree = build_tree(self.config)
         self.out = Planned()
         self.done: set[tuple[str, str | None, int | None, str]] = set()
 
