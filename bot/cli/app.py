@@ -348,8 +348,8 @@ def main(argv: list[str] | None = None) -> None:
     """Console-script entry; turns any unexpected failure into one line (debug: NGINX_TRIAGE_DEBUG=1)."""
     from bot.cli.args import build_parser
 
-    parser = build_parser()
     args = sys.argv[1:] if argv is None else argv
+    parser = build_parser(args)
     if not args:  # `nginx-triage` alone: the commands, as --help shows them (a usage error)
         parser.print_help()
         sys.exit(2)
