@@ -10,7 +10,6 @@ from jinja2 import TemplateError
 
 from bot.diagnosis.collect import Collected
 from bot.diagnosis.findings import fired_checks, render_finding
-from bot.diagnosis.line_diff import line_diff
 from bot.diagnosis.model import Command, Diagnosis, Finding, MatchSummary, Recommendation
 from bot.diagnosis.plan import (
     alert_rule,
@@ -36,6 +35,7 @@ from bot.sizing import Capacity, SizingInput, capacity, recommend
 from bot.sizing import Recommendation as SizingRecommendation
 
 if TYPE_CHECKING:
+    from bot.diagnosis.line_diff import LineEdit
     from bot.knowledge.schema import ErrorEntry
 
 SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
@@ -137,6 +137,15 @@ def _capacity_after(inp: SizingInput, recs: list[Recommendation]) -> Capacity:
     return capacity(after)
 
 
+def _pool_diff(edits: list[LineEdit]) -> str:
+    """The diff of php-fpm pool files; empty (and ``line_diff`` not imported) when none was pasted."""
+    if not edits:
+        return ""
+    from bot.diagnosis.line_diff import line_diff
+
+    return line_diff(edits)
+
+
 def diagnose_evidence(
     ev: Collected, kb: KnowledgeBase, target_concurrency: int | None = None, environment: str | None = None
 ) -> Diagnosis:
@@ -177,7 +186,7 @@ def diagnose_evidence(
         for m in matches
     ]
     diff, diff_problem = diff_for(ev.config, edits)
-    diff += line_diff(planned.line_edits)
+    diff += _pool_diff(planned.line_edits)
     # Why there is no diff comes first (a reply shows only the first few problems); damage it
     # already names ("nginx -T: <issue>") is not listed twice.
     problems = list(ev.problems)
