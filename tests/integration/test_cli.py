@@ -170,7 +170,7 @@ def test_everyday_commands_do_not_import_what_they_do_not_use(tmp_path):
     rich, Jinja2 nor rapidfuzz, no command imports pydantic from the compiled KB, and a
     two-line ``diagnose`` nothing of the configuration side."""
     unwanted_anywhere = ["pydantic", "rich", "yaml"]
-    watched = sorted({"jinja2", "pickle", "rapidfuzz", *unwanted_anywhere, *NOT_FOR_A_LOG_PASTE})
+    watched = sorted({"jinja2", "json", "pickle", "rapidfuzz", *unwanted_anywhere, *NOT_FOR_A_LOG_PASTE})
     code = (
         "import sys; from bot.cli.app import main\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
@@ -182,8 +182,8 @@ def test_everyday_commands_do_not_import_what_they_do_not_use(tmp_path):
     for argv, unwanted in (
         (
             ["ask", "why does a proxied request use two connections"],
-            # pickle.py: the caches are read with the C unpickler
-            ["jinja2", "pickle", "rapidfuzz", *unwanted_anywhere, *NOT_FOR_A_LOG_PASTE],
+            # pickle.py: the caches are read with the C unpickler; json: an answer in text
+            ["jinja2", "json", "pickle", "rapidfuzz", *unwanted_anywhere, *NOT_FOR_A_LOG_PASTE],
         ),
         (["diagnose", "--format", "json", str(two_lines)], [*unwanted_anywhere, *NOT_FOR_A_LOG_PASTE]),
         (
