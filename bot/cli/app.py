@@ -14,7 +14,6 @@ uses when it runs, and the KB comes from the compiled cache (``bot.knowledge.kb_
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -106,6 +105,8 @@ def diagnose(
     if fmt != "json" and redaction.masked:
         sys.stderr.write(redaction.note() + "\n")
     if fmt == "json":
+        import json
+
         from bot.cli.catalog_report import unmatched_details
 
         out = diagnosis.to_json()
@@ -170,6 +171,8 @@ def _progress_hook(path: Path, size: int) -> Callable[[int], None] | None:
 
 def match(files: list[Path] | None, fmt: str, no_redact: bool) -> None:
     """Match each input line against the knowledge base: one result per line."""
+    import json
+
     from bot.cli.catalog_report import catalog_json
     from bot.cli.redacting import IntakeRedaction
     from bot.evidence import InputError
@@ -209,6 +212,8 @@ def ask(question: str, fmt: str) -> None:
     kb, matcher = _load()
     answer = FaqIndex(kb, matcher).ask(question)
     if fmt == "json":
+        import json
+
         sys.stdout.write(json.dumps(asdict(answer), indent=2) + "\n")
         return
     if not sys.stdout.isatty():
@@ -348,8 +353,8 @@ def main(argv: list[str] | None = None) -> None:
     """Console-script entry; turns any unexpected failure into one line (debug: NGINX_TRIAGE_DEBUG=1)."""
     from bot.cli.args import build_parser
 
-    parser = build_parser()
     args = sys.argv[1:] if argv is None else argv
+    parser = build_parser(args)
     if not args:  # `nginx-triage` alone: the commands, as --help shows them (a usage error)
         parser.print_help()
         sys.exit(2)

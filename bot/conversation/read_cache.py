@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import hashlib
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from bot.diagnosis.collect import Collected
 from bot.diagnosis.model import Diagnosis
+from bot.hashing import blake2b
 
 READS_BOUND = 8
 """Thread states kept per engine (per worker process): the threads being talked in right now.
@@ -46,8 +46,8 @@ def paste_keys(pastes: Sequence[str]) -> list[bytes]:
     keys: list[bytes] = []
     chain = b""
     for text in pastes:
-        own = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
-        chain = hashlib.blake2b(chain + own, digest_size=16).digest()
+        own = blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+        chain = blake2b(chain + own, digest_size=16).digest()
         keys.append(chain)
     return keys
 

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 
 from bot.diagnosis.collect import Collected
 from bot.diagnosis.findings import fired_checks, render_finding
-from bot.diagnosis.line_diff import line_diff
 from bot.diagnosis.model import Command, Diagnosis, Finding, MatchSummary, Recommendation
 from bot.diagnosis.plan import (
     alert_rule,
@@ -34,6 +33,7 @@ from bot.sizing import Capacity, SizingInput, capacity, recommend
 from bot.sizing import Recommendation as SizingRecommendation
 
 if TYPE_CHECKING:
+    from bot.diagnosis.line_diff import LineEdit
     from bot.knowledge.schema import ErrorEntry
 
 SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
@@ -148,6 +148,15 @@ def _command_for(when: str, command: str, values: dict[str, Any]) -> str | None:
         raise
 
 
+def _pool_diff(edits: list[LineEdit]) -> str:
+    """The diff of php-fpm pool files; empty (and ``line_diff`` not imported) when none was pasted."""
+    if not edits:
+        return ""
+    from bot.diagnosis.line_diff import line_diff
+
+    return line_diff(edits)
+
+
 def diagnose_evidence(
     ev: Collected, kb: KnowledgeBase, target_concurrency: int | None = None, environment: str | None = None
 ) -> Diagnosis:
@@ -188,7 +197,7 @@ def diagnose_evidence(
         for m in matches
     ]
     diff, diff_problem = diff_for(ev.config, edits)
-    diff += line_diff(planned.line_edits)
+    diff += _pool_diff(planned.line_edits)
     # Why there is no diff comes first (a reply shows only the first few problems); damage it
     # already names ("nginx -T: <issue>") is not listed twice.
     problems = list(ev.problems)

@@ -10,7 +10,6 @@ was pasted is still diagnosed.
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -48,7 +47,14 @@ if TYPE_CHECKING:  # the models of the kinds a paste may hold: imported when a s
     )
     from bot.evidence.system.model import AccessLog, Certificate, DiskUsage, PathPermissions, RunEnvironment
 
-_log = logging.getLogger(__name__)
+
+def _log_info(msg: str, *args: object) -> None:
+    """Log for operators of a long-running bot; ``logging`` is imported only when a part is
+    unreadable (importing it costs more at start-up than a short diagnosis)."""
+    import logging
+
+    logging.getLogger(__name__).info(msg, *args)
+
 
 ENV_SAMPLE_CHARS = 200_000
 """Raw text kept to recognise the environment (systemd, Docker, Kubernetes) from."""
@@ -251,7 +257,7 @@ class Collected:
             return
         self.unreadable.add(key)
         # For operators of a long-running bot; info, so a CLI run prints nothing; no input text.
-        _log.info("unreadable %s at %s: %s", kind, where, type(exc).__name__)
+        _log_info("unreadable %s at %s: %s", kind, where, type(exc).__name__)
         self.problems.append(say("evidence.part_unreadable", where=where, kind=kind, error=type(exc).__name__))
 
     def _fill(self, name: str, value: Any, section: Section, matcher: Matcher) -> None:

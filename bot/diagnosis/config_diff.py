@@ -17,9 +17,9 @@ from __future__ import annotations
 import os
 import re
 import shlex
-from dataclasses import dataclass
 
 from bot.diagnosis.diff_hunks import unified_diff
+from bot.diagnosis.edits import Edit, header_path
 from bot.evidence import Directive, NginxConfig
 from bot.evidence.redaction import REDACTED
 from bot.knowledge.texts import say
@@ -27,26 +27,6 @@ from bot.lazy_re import lazy_compile
 
 _NEEDS_QUOTES = lazy_compile(r"""[\s;{}"'#\\]""")
 _INDENT = lazy_compile(r"[ \t]*")
-
-
-@dataclass(frozen=True, slots=True)
-class Edit:
-    """Set ``directive`` to ``new_args`` in ``file`` (at ``line`` when it already exists there)."""
-
-    file: str
-    line: int | None
-    directive: str
-    new_args: tuple[str, ...]
-    context_block: str | None = None
-    """Block the directive belongs in (``events``, ``http``); None for the main context."""
-    why: str = ""
-    block_at: tuple[str, int] | None = None
-    """(file, line) of the very block a new directive goes into (the ``location`` that handled a request)."""
-
-
-def header_path(path: str) -> str:
-    """The name a diff header uses for ``path``: relative to ``/`` (see the module docstring)."""
-    return path.lstrip("/") if os.path.isabs(path) else path
 
 
 def apply_command(diff_path: str, *, dry_run: bool = False) -> str:

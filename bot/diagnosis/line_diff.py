@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.diagnosis.config_diff import header_path
+from bot.diagnosis.edits import header_path
 
 
 @dataclass(frozen=True, slots=True)

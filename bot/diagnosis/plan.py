@@ -11,16 +11,16 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from bot.diagnosis.collect import Collected
-from bot.diagnosis.config_diff import Edit, apply_command, make_diff
 from bot.diagnosis.model import Command, Need, Recommendation
 from bot.diagnosis.user_values import command_values
-from bot.evidence import PASTED, NginxConfig
 from bot.knowledge.loader import KnowledgeBase
 from bot.knowledge.templates import render_text
 from bot.knowledge.texts import say
 from bot.sizing import Recommendation as SizingRecommendation
 
 if TYPE_CHECKING:
+    from bot.diagnosis.edits import Edit
+    from bot.evidence import NginxConfig
     from bot.knowledge.recipes_schema import Recipe
     from bot.knowledge.schema import EnvironmentEntry, ErrorEntry
 
@@ -104,6 +104,8 @@ def missing_from_dump(config: NginxConfig) -> list[str]:
     dump has balanced braces, every included file and an ``events {}`` block. A paste without
     them was cut (a terminal, a chat message limit, a copy of one screen).
     """
+    from bot.evidence import PASTED
+
     missing = [str(issue) for issue in config.errors if issue.partial]
     if PASTED not in config.files and not config.find("events"):
         missing.append(say("diff.no_main_file", first=config.main_file))
@@ -117,6 +119,8 @@ def diff_for(config: NginxConfig | None, edits: list[Edit]) -> tuple[str, str | 
     missing = missing_from_dump(config)
     if missing:
         return "", say("diff.partial_dump", missing=missing)
+    from bot.diagnosis.config_diff import make_diff
+
     try:
         return make_diff(config, edits), None
     except ValueError as exc:
@@ -152,6 +156,8 @@ def environment_commands(
                 "save_diff",
             )
         )
+        from bot.diagnosis.config_diff import apply_command
+
         both = apply_command(DIFF_PATH, dry_run=True) + " && " + apply_command(DIFF_PATH).removeprefix("cd / && ")
         out.append(Command(say("plan.purpose_apply_diff"), both, "apply_diff"))
     if "test_config" in c and nginx_changed:

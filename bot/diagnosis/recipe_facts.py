@@ -15,20 +15,12 @@ from typing import TYPE_CHECKING, Any
 
 from bot.diagnosis.collect import Collected
 from bot.diagnosis.recipe_values import HELPERS, number
-from bot.evidence.nginx_config.routing import (
-    Block,
-    Route,
-    backend_module,
-    build_tree,
-    effective,
-    follow_to_backend,
-    request_from_facts,
-    route,
-)
+from bot.evidence.nginx_config.schemes import backend_module
 from bot.grouping import MatchGroup
 from bot.knowledge.texts import say
 
 if TYPE_CHECKING:
+    from bot.evidence.nginx_config.routing import Block, Route
     from bot.knowledge.schema import EnvironmentEntry
 
 _ACTION_TIMEOUT = (("connecting", "connect"), ("sending", "send"), ("reading", "read"), ("upgraded", "read"))
@@ -55,6 +47,8 @@ def place_request(ev: Collected, facts: dict[str, str]) -> RequestPlace | None:
     config = ev.config
     if config is None:
         return None
+    from bot.evidence.nginx_config.routing import build_tree, follow_to_backend, request_from_facts, route
+
     tree = build_tree(config)
     first = route(config, request_from_facts(facts), tree)
     return RequestPlace(tree, follow_to_backend(config, first, facts.get("upstream"), tree))
@@ -74,6 +68,8 @@ def request_facts(
     ev: Collected, group: MatchGroup, env: EnvironmentEntry | None
 ) -> tuple[dict[str, Any], RequestPlace | None]:
     """The facts of a ``request`` recipe for one matched group, and where the request was handled."""
+    from bot.evidence.nginx_config.routing import effective, request_from_facts
+
     facts = group.summary_facts()
     place = place_request(ev, facts)
     handled = place.route if place is not None and place.route.server is not None else None
@@ -151,6 +147,8 @@ def error_log_path(ev: Collected, place: RequestPlace | None) -> str:
 def _in_force(ev: Collected, place: RequestPlace | None, name: str) -> list[str]:
     """The arguments of ``name`` where the request was handled, else of its first use in the dump."""
     if place is not None and place.route.server is not None:
+        from bot.evidence.nginx_config.routing import effective
+
         found = effective(place.route, name)
         if found and found[0].args:
             return list(found[0].args)

@@ -13,18 +13,17 @@ from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 from bot.diagnosis.collect import Collected
-from bot.diagnosis.config_diff import Edit
-from bot.diagnosis.line_diff import LineEdit
 from bot.diagnosis.model import Command, Recommendation
 from bot.diagnosis.recipe_facts import RequestPlace, base_facts, request_facts
-from bot.evidence import Directive, NginxConfig
-from bot.evidence.nginx_config.routing import Block as ConfigBlock
-from bot.evidence.nginx_config.routing import block_label, build_tree
 from bot.knowledge.loader import KnowledgeBase
 from bot.knowledge.templates import evaluate, render_text
 from bot.sizing import Recommendation as SizingRecommendation
 
 if TYPE_CHECKING:
+    from bot.diagnosis.edits import Edit
+    from bot.diagnosis.line_diff import LineEdit
+    from bot.evidence import Directive, NginxConfig
+    from bot.evidence.nginx_config.routing import Block as ConfigBlock
     from bot.knowledge.recipes_schema import Change, Recipe
     from bot.knowledge.schema import EnvironmentEntry, ErrorEntry
 
@@ -129,6 +128,8 @@ def _args(value: Any) -> tuple[str, ...]:
 
 
 def _path_context(node: ConfigBlock | None) -> str:
+    from bot.evidence.nginx_config.routing import block_label
+
     return " > ".join(block_label(b) for b in node.path()) if node is not None else ""
 
 
@@ -149,26 +150,32 @@ class _Placer:
     def __init__(self, ev: Collected) -> None:
         self.ev = ev
         self.config = ev.config
-        self.tree = build_tree(self.config) if self.config is not None else None
+        self.tree: ConfigBlock | None = None
+        if self.config is not None:  # the router is imported only for a pasted nginx -T
+            from bot.evidence.nginx_config.routing import build_tree
+
+            self.tree = build_tree(self.config)
         self.out = Planned()
         self.done: set[tuple[str, str | None, int | None, str]] = set()
 
-    def add(self, rec: Recommendation, edit: Edit | LineEdit | None) -> None:
+    def add(self, rec: Recommendation, edit: Edit | None, line_edit: LineEdit | None = None) -> None:
         key = (rec.directive, rec.file, rec.line, rec.context)
         if key in self.done:
             return
         self.done.add(key)
         self.out.recommendations.append(rec)
-        if isinstance(edit, Edit):
+        if edit is not None:
             self.out.edits.append(edit)
-        elif isinstance(edit, LineEdit):
-            self.out.line_edits.append(edit)
+        if line_edit is not None:
+            self.out.line_edits.append(line_edit)
 
     def top_level(self, name: str, block: str, wanted: Any, current: Any, why: str) -> None:
         """``main``, ``events``, ``http``: the existing line, else inserted in that block."""
         if self.config is None:
             self.add(Recommendation(name, block, str(current) if current else None, str(wanted), None, None, why), None)
             return
+        from bot.diagnosis.edits import Edit  # edits exist only with a pasted nginx -T
+
         directive = find_directive(self.config, name, block)
         file = directive.file if directive else _block_file(self.config, block)
         line = directive.line if directive else None
@@ -185,6 +192,8 @@ class _Placer:
         if target is None or target.directive is None or target.directive.line == 0:
             self.add(Recommendation(name, block, str(current) if current else None, str(wanted), None, None, why), None)
             return
+        from bot.diagnosis.edits import Edit
+
         context = _path_context(target)
         own = target.own(name)
         if own:
@@ -206,6 +215,8 @@ class _Placer:
         )
         if d is None:
             return
+        from bot.diagnosis.edits import Edit
+
         context = _path_context(_holder(self.tree, d)) or MAIN
         edit = Edit(d.file, d.line, name, _args(wanted), None, why)
         self.add(Recommendation(name, context, " ".join(d.args), str(wanted), d.file, d.line, why), edit)
@@ -218,12 +229,17 @@ class _Placer:
         context = f"php-fpm pool {found.pool or 'www'}" if found and found.pool else "php-fpm pool"
         new = f"{name} = {wanted}"
         if found is not None and found.file and found.line and found.text is not None:
-            edit = LineEdit(found.file, found.line, found.text, new)
-            self.add(Recommendation(name, context, found.value, str(wanted), found.file, found.line, why), edit)
+            from bot.diagnosis.line_diff import LineEdit  # a pool file's lines were pasted
+
+            line_edit = LineEdit(found.file, found.line, found.text, new)
+            rec = Recommendation(name, context, found.value, str(wanted), found.file, found.line, why)
+            self.add(rec, None, line_edit)
         elif anchor is not None and anchor.file and anchor.line:
+            from bot.diagnosis.line_diff import LineEdit
+
             now = str(current) if current is not None else None
-            edit = LineEdit(anchor.file, anchor.line, None, new)
-            self.add(Recommendation(name, context, now, str(wanted), anchor.file, anchor.line, why), edit)
+            line_edit = LineEdit(anchor.file, anchor.line, None, new)
+            self.add(Recommendation(name, context, now, str(wanted), anchor.file, anchor.line, why), None, line_edit)
         else:
             now = str(current) if current is not None else None
             self.add(Recommendation(name, context, now, str(wanted), None, None, why), None)

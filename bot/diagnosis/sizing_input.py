@@ -11,13 +11,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.diagnosis.collect import Collected
-from bot.evidence import NginxConfig
 from bot.evidence.numbers import is_number
 from bot.grouping import MatchGroup
 from bot.knowledge.loader import KnowledgeBase
 from bot.sizing import SizingInput
 
 if TYPE_CHECKING:
+    from bot.evidence import NginxConfig
     from bot.knowledge.schema import SizingFeed
 
 LogValue = int | bool | None

@@ -23,7 +23,7 @@ from bot.diagnosis.recipe_facts import (
     place_request,
     upstream_target,
 )
-from bot.evidence.nginx_config.routing import backend_module
+from bot.evidence.nginx_config.schemes import backend_module
 from bot.grouping import MatchGroup
 from bot.lazy_re import lazy_compile
 

@@ -11,10 +11,10 @@ Slack bot and ``kb lint`` validate from source) has no key and gets a freshly bu
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 from bot.faq.retrieval import Bm25Index
+from bot.hashing import blake2b
 from bot.knowledge.kb_cache import KEEP_FILES, cache_dir, cached_key
 from bot.knowledge.loader import KnowledgeBase
 from bot.knowledge.pickle_cache import read_cached, write_cached
@@ -27,7 +27,7 @@ _MAGIC = b"nginx-triage-faq-index"
 
 def _code_key() -> str:
     """A hash of the code that builds and reads the index (names, sizes, modification times)."""
-    h = hashlib.blake2b(digest_size=10)
+    h = blake2b(digest_size=10)
     h.update(f"{_MAGIC!r} {INDEX_FORMAT}\0".encode())
     for code in sorted(Path(__file__).parent.glob("*.py")):
         st = code.stat()

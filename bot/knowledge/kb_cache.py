@@ -17,12 +17,12 @@ bot validate from source; the cache serves the one-shot CLI calls.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from bot.hashing import blake2b
 from bot.knowledge.loader import KnowledgeBase, kb_dirs_from_env, load_kb
 from bot.knowledge.pickle_cache import read_cached, write_cached
 
@@ -78,7 +78,7 @@ def _read_bytes(path: str) -> bytes:
 
 def fingerprint(dirs: Sequence[Path]) -> str:
     """A hash of everything the validated KB depends on: file names and contents, and the code."""
-    h = hashlib.blake2b(digest_size=20)
+    h = blake2b(digest_size=20)
     h.update(f"{_MAGIC!r} {CACHE_FORMAT} {sys.version}\0".encode())
     here = os.path.dirname(os.path.abspath(__file__))
     for name in sorted(n for n in os.listdir(here) if n.endswith(".py")):

@@ -8,10 +8,13 @@ must not pile up. Each file holds ``(magic, key, value)``; a mismatch is a miss,
 from __future__ import annotations
 
 import os
-import pickle
-import tempfile
 from pathlib import Path
 from typing import TypeVar
+
+try:  # the C unpickler pickle.load is anyway; pickle.py (~1 ms at start-up) only for writing
+    from _pickle import load as _load
+except ImportError:  # pragma: no cover - a Python without the accelerator
+    from pickle import load as _load
 
 T = TypeVar("T")
 
@@ -20,7 +23,7 @@ def read_cached(path: Path, magic: bytes, key: str, kind: type[T]) -> T | None:
     """The cached value, or None when the file is missing, broken, foreign or not for ``key``."""
     try:
         with path.open("rb") as f:
-            stored_magic, stored_key, value = pickle.load(f)
+            stored_magic, stored_key, value = _load(f)
     except Exception:  # a truncated, foreign or corrupt file: rebuild it
         return None
     if stored_magic != magic or stored_key != key or not isinstance(value, kind):
@@ -31,6 +34,9 @@ def read_cached(path: Path, magic: bytes, key: str, kind: type[T]) -> T | None:
 def write_cached(path: Path, magic: bytes, key: str, value: object, *, keep: int) -> None:
     """Store atomically (temporary file + rename), then keep only the ``keep`` newest files of the
     same kind (same name prefix before the first ``-``); any OS error just skips caching."""
+    import pickle
+    import tempfile  # only a miss writes; a start-up that reads the cache never needs them
+
     prefix = path.name.split("-", 1)[0]
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -14,7 +14,6 @@ unwritable means not saved.
 from __future__ import annotations
 
 import atexit
-import hashlib
 import marshal
 import os
 import sys
@@ -107,11 +106,12 @@ def _installed_jinja() -> Path | None:
 def default_cache(*settings_files: Path) -> CodeCache:
     """The cache for templates compiled with the environments (and translated by the code)
     defined in ``settings_files``; another Python or Jinja2 install means another file."""
+    from bot.hashing import blake2b
     from bot.knowledge.kb_cache import cache_dir
 
     stamp = [sys.version]
     for path in (_installed_jinja(), *settings_files):
         st = path.stat() if path is not None else None
         stamp.append(f"{path} {st.st_size} {st.st_mtime_ns}" if st else "-")
-    key = hashlib.blake2b("\0".join(stamp).encode(), digest_size=12).hexdigest()
+    key = blake2b("\0".join(stamp).encode(), digest_size=12).hexdigest()
     return CodeCache(cache_dir() / f"jinja-{key}.marshal")

@@ -26,13 +26,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.knowledge import template_tree
-from bot.knowledge.template_cache import CodeCache, default_cache
 from bot.knowledge.template_filters import fmt, plural
 from bot.knowledge.template_tree import Fallback, Tree
 
 if TYPE_CHECKING:
     from jinja2 import Template
     from jinja2.sandbox import SandboxedEnvironment
+
+    from bot.knowledge.template_cache import CodeCache
 
 
 __all__ = ["evaluate", "fix_env", "fmt", "is_template_error", "plural", "render_fix_text", "render_text", "text_env"]
@@ -75,7 +76,10 @@ def text_env() -> SandboxedEnvironment:
 
 @cache
 def _codes() -> CodeCache:
-    """Compiled template code and trees kept between runs (``bot.knowledge.template_cache``)."""
+    """Compiled template code and trees kept between runs (``bot.knowledge.template_cache``;
+    imported here, as a run whose texts are all plain never opens it)."""
+    from bot.knowledge.template_cache import default_cache
+
     here = Path(__file__).parent
     return default_cache(
         Path(__file__), here / "template_cache.py", here / "template_tree.py", here / "template_translate.py"

@@ -17,19 +17,17 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import ahocorasick
 
 from bot.evidence.errorlog import LogLine, parse_line
-from bot.knowledge.catalog.lookup import Catalog, CatalogMessage, load_catalog
-from bot.knowledge.catalog.pattern import instance
 from bot.knowledge.loader import KnowledgeBase
 from bot.lazy_re import lazy_compile
-from bot.matching.masking import mask, mask_format
 from bot.matching.syscall_errno import errno_kind
 
 if TYPE_CHECKING:
+    from bot.knowledge.catalog.lookup import Catalog, CatalogMessage
     from bot.knowledge.schema import ErrorEntry
 
 FUZZY_THRESHOLD = 88.0
@@ -100,6 +98,11 @@ class Matcher:
     def __init__(self, kb: KnowledgeBase, catalog: Catalog | object | None = _BUNDLED) -> None:
         """``catalog``: the message catalogue (default: the bundled one, read on first need; None: none)."""
         self.kb = kb
+        if catalog is not _BUNDLED and catalog is not None:
+            from bot.knowledge.catalog.lookup import Catalog
+
+            if not isinstance(catalog, Catalog):
+                catalog = None
         self._catalog = catalog
         self._explained: dict[str, frozenset[str]] = {}
         self._entries: list[_Compiled] = []
@@ -139,6 +142,8 @@ class Matcher:
         """Masked message shapes for the fuzzy path and the entry each belongs to (built on the
         first line that needs fuzzy matching: a clean paste never does)."""
         if self._fuzzy_index is None:
+            from bot.matching.masking import mask, mask_format
+
             templates: list[str] = []
             owners: list[int] = []
             for idx, comp in enumerate(self._entries):
@@ -155,9 +160,11 @@ class Matcher:
     @property
     def catalog(self) -> Catalog | None:
         """The message catalogue, loaded on first use (None when there is none)."""
-        if self._catalog is _BUNDLED:
+        if self._catalog is _BUNDLED:  # the catalogue's modules are imported with it, on first need
+            from bot.knowledge.catalog.lookup import load_catalog
+
             self._catalog = load_catalog()
-        return self._catalog if isinstance(self._catalog, Catalog) else None
+        return cast("Catalog | None", self._catalog)
 
     def catalog_message(self, line: LogLine, *, use_level: bool = True) -> CatalogMessage | None:
         """The nginx message this line is, by the catalogue (for lines no entry explains)."""
@@ -174,6 +181,8 @@ class Matcher:
             entry = self.kb.errors[kb_id]
             ids: set[str] = set()
             if catalog is not None:
+                from bot.knowledge.catalog.pattern import instance
+
                 texts = [parse_line(ex.line) for ex in entry.examples]
                 texts += [parse_line(instance(m.format)) for m in entry.messages]
                 for line in texts:
@@ -313,6 +322,8 @@ class Matcher:
         """
         if _NOT_NGINX.search(line.raw):
             return None
+        from bot.matching.masking import mask
+
         shape = mask(line.message)
         if len(shape) < FUZZY_MIN_CHARS:
             return None

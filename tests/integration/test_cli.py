@@ -138,37 +138,99 @@ def test_ask_into_a_pipe_prints_the_markdown_as_written(cli):
     assert lines[-1].startswith("  - ") and 'nginx-triage ask "' in lines[-1]
 
 
+TWO_LINES = (
+    "2026/11/01 10:11:12 [alert] 2719#2719: 1024 worker_connections are not enough\n"
+    "2026/11/01 10:11:13 [crit] 2719#2719: *88 connect() to unix:/run/php/php-fpm.sock failed "
+    "(2: No such file or directory) while connecting to upstream, client: 10.0.0.7, server: shop\n"
+)
+
+# What a log-only paste and ``ask`` never use (issue 11): the configuration side (crossplane,
+# the router, the configuration model, the diff machinery), the catalogue and the fuzzy
+# masks, the host evidence model, and stdlib modules only a rare path needs.
+NOT_FOR_A_LOG_PASTE = [
+    "bot.diagnosis.config_diff",
+    "bot.diagnosis.diff_hunks",
+    "bot.evidence.nginx_config.model",
+    "bot.evidence.nginx_config.routing",
+    "bot.evidence.system.model",
+    "bot.knowledge.catalog.lookup",
+    "bot.knowledge.catalog.pattern",
+    "bot.matching.masking",
+    "crossplane",
+    "datetime",
+    "difflib",
+    "glob",
+    "logging",
+    "shlex",
+    "traceback",
+]
+
+
 def test_everyday_commands_do_not_import_what_they_do_not_use(tmp_path):
     """Start-up is part of every call (issue 11): a confident ``ask`` into a pipe needs neither
     rich, Jinja2 nor rapidfuzz, a ``diagnose`` renders its texts from their cached trees
-    without Jinja2 (in every format but Markdown), and no command imports pydantic from the
-    compiled KB."""
+    without Jinja2 (in every format but Markdown), no command imports pydantic from the
+    compiled KB or OpenSSL, tempfile and pickle.py to read its caches, and a two-line
+    ``diagnose`` nothing of the configuration side."""
+    unwanted_anywhere = ["pydantic", "yaml", "_hashlib", "hashlib", "tempfile", "shutil", "pickle"]
+    watched = sorted({"jinja2", "json", "rapidfuzz", "rich", *unwanted_anywhere, *NOT_FOR_A_LOG_PASTE})
     code = (
         "import sys; from bot.cli.app import main\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
-        "print(sorted(m for m in ('rich', 'jinja2', 'rapidfuzz', 'pydantic', 'yaml') if m in sys.modules),"
-        " file=sys.stderr)\n"
+        f"print(sorted(m for m in {watched!r} if m in sys.modules), file=sys.stderr)\n"
     )
+    two_lines = tmp_path / "two.log"
+    two_lines.write_text(TWO_LINES)
     python = str(ROOT / ".venv" / "bin" / "python")
     env = {k: v for k, v in os.environ.items() if k != "NGINX_TRIAGE_TEMPLATE_CHECK"}  # checking imports Jinja2
     for argv, unwanted in (
         (
             ["ask", "why does a proxied request use two connections"],
-            ["jinja2", "pydantic", "rapidfuzz", "rich", "yaml"],
+            # pickle.py: the caches are read with the C unpickler; json: an answer in text
+            ["jinja2", "json", "rapidfuzz", "rich", *unwanted_anywhere, *NOT_FOR_A_LOG_PASTE],
+        ),
+        (
+            ["diagnose", "--format", "json", str(two_lines)],
+            ["jinja2", "rich", *unwanted_anywhere, *NOT_FOR_A_LOG_PASTE],
         ),
         (
             ["diagnose", "--format", "json", str(ROOT / "examples" / "worker-connections" / "error.log")],
-            ["jinja2", "pydantic", "rich", "yaml"],
+            ["jinja2", "rich", *unwanted_anywhere],
         ),
-        (  # the terminal text needs rich, but not the Slack renderers (pydantic) or Markdown's Jinja2
+        (  # the terminal text needs rich (which imports pickle), not the Slack renderers or Jinja2
             ["diagnose", str(ROOT / "examples" / "worker-connections" / "error.log")],
-            ["jinja2", "pydantic", "yaml"],
+            ["jinja2", *(m for m in unwanted_anywhere if m != "pickle")],
         ),
     ):
         for _warm_then_measure in range(2):  # the first run may build the KB cache from the YAML
             proc = subprocess.run([python, "-c", code, *argv], capture_output=True, check=False, cwd=tmp_path, env=env)
         imported = ast.literal_eval(proc.stderr.decode().strip().splitlines()[-1])
         assert not set(imported) & set(unwanted), f"{argv[0]} imported {imported}"
+
+
+def test_cache_keys_and_parsing_load_neither_openssl_nor_tempfile(tmp_path):
+    """The KB and FAQ caches' keys and the redaction memo hash with the builtin BLAKE2
+    (``bot.hashing``), reading a cache never writes one, and argparse parses without setting
+    up its help formatter: none of that imports ``_hashlib`` (OpenSSL), ``tempfile`` or
+    ``shutil`` (issue 11)."""
+    code = (
+        "import sys\n"
+        "from bot.cli.args import build_parser\n"
+        "from bot.evidence.redaction import CLEAN_TEXTS\n"
+        "from bot.faq.index_cache import index_file\n"
+        "from bot.knowledge.kb_cache import fingerprint\n"
+        "from bot.knowledge.loader import kb_dirs_from_env\n"
+        "from bot.knowledge.pickle_cache import read_cached\n"
+        "build_parser(['ask']).parse_args(['ask', 'q'])\n"
+        "build_parser(['diagnose']).parse_args(['diagnose', '--format', 'json', 'x.log'])\n"
+        "index_file(fingerprint(kb_dirs_from_env()))\n"
+        "CLEAN_TEXTS.holds('x' * 20000)\n"
+        "read_cached(__import__('pathlib').Path('missing.pickle'), b'm', 'k', object)\n"
+        "print(sorted(m for m in ('_hashlib', 'hashlib', 'pickle', 'shutil', 'tempfile') if m in sys.modules))\n"
+    )
+    python = str(ROOT / ".venv" / "bin" / "python")
+    proc = subprocess.run([python, "-c", code], capture_output=True, check=True, cwd=tmp_path)
+    assert ast.literal_eval(proc.stdout.decode().strip()) == []
 
 
 def test_kb_lint_passes(cli):

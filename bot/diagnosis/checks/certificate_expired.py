@@ -7,8 +7,6 @@ shows at most their alerts (``sslv3 alert certificate expired:SSL alert number 4
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from bot.diagnosis.checks.context import CheckContext, Facts
 
 READS = ("handshake",)
@@ -16,6 +14,10 @@ READS = ("handshake",)
 
 def check(c: CheckContext) -> Facts | None:
     """The first expired certificate, with its name, dates and files."""
+    if not c.ev.certificates:
+        return None
+    from datetime import UTC, datetime  # only pasted certificates need the clock
+
     now = datetime.now(UTC)
     for cert in c.ev.certificates:
         if cert.not_after is None or not cert.expired(now):

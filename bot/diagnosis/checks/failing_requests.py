@@ -7,10 +7,12 @@ with ``$request_time`` / ``$upstream_response_time`` appended to the format, how
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.diagnosis.checks.context import CheckContext, Facts
-from bot.evidence.system.model import AccessEntry
+
+if TYPE_CHECKING:
+    from bot.evidence.system.model import AccessEntry
 
 READS: tuple[str, ...] = ()
 

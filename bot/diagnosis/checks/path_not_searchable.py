@@ -10,11 +10,13 @@ memberships are not in the paste, so the message says when the group bits would 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.diagnosis.checks.context import CheckContext, Facts
-from bot.diagnosis.collect import Collected
-from bot.evidence.system.model import PathComponent, PathPermissions
+
+if TYPE_CHECKING:
+    from bot.diagnosis.collect import Collected
+    from bot.evidence.system.model import PathComponent, PathPermissions
 
 READS = ("denied",)
 

@@ -23,7 +23,6 @@ it is then a lookup, not a second pass over a megabyte.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 from collections import OrderedDict
 
 from bot.evidence.redaction.config_rules import config_spans
@@ -31,6 +30,7 @@ from bot.evidence.redaction.key_material import certificate_ranges, fragment_spa
 from bot.evidence.redaction.model import REDACTED, Masked, Redaction, apply_spans
 from bot.evidence.redaction.names import is_secret_key
 from bot.evidence.redaction.text_rules import text_spans
+from bot.hashing import blake2b
 
 __all__ = ["CLEAN_TEXTS", "REDACTED", "Masked", "Redaction", "is_secret_key", "redact", "redact_intake"]
 
@@ -58,7 +58,7 @@ class CleanTexts:
     @staticmethod
     def digest(text: str) -> bytes:
         """The key of ``text`` (lone surrogates, which JSON events may carry, are kept as they are)."""
-        return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+        return blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
     def holds(self, text: str) -> bool:
         """Whether ``text`` is known to be a redaction's output."""

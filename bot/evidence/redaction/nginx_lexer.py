@@ -18,10 +18,9 @@ bounded work per token: linear in the paste.
 from __future__ import annotations
 
 import re
-from collections.abc import Generator, Iterator
+from collections.abc import Collection, Generator, Iterator
 from dataclasses import dataclass
-
-from crossplane.analyzer import DIRECTIVES as _KNOWN_DIRECTIVES
+from functools import cache
 
 from bot.lazy_re import lazy_compile
 
@@ -106,12 +105,22 @@ class Statement:
         return None
 
 
+@cache
+def _known_directives() -> Collection[str]:
+    """crossplane's table of nginx directives, imported on first need: crossplane costs about
+    3 ms at start-up, and most pastes hold no word shaped like a directive."""
+    from crossplane.analyzer import DIRECTIVES
+
+    directives: Collection[str] = DIRECTIVES
+    return directives
+
+
 def directive_like(word: str) -> bool:
     """Whether a line starting with ``word`` can be configuration: a known directive, or a
     lower-case name with an underscore (third-party modules name theirs that way)."""
     if not _DIRECTIVE_LIKE.fullmatch(word):
         return False
-    return word in _KNOWN_DIRECTIVES or "_" in word or word in _EXTRA_DIRECTIVES
+    return word in _known_directives() or "_" in word or word in _EXTRA_DIRECTIVES
 
 
 def lua_block_end(text: str, pos: int) -> int:

@@ -18,6 +18,7 @@ from bot.evidence.nginx_config.routing.locations import find_location, modifier,
 from bot.evidence.nginx_config.routing.servers import choose_server, host_port, primary_name
 from bot.evidence.nginx_config.routing.tree import Block, build_tree
 from bot.evidence.nginx_config.routing.values import ARRAY_DIRECTIVES, effective_in, set_in_ifs
+from bot.evidence.nginx_config.schemes import backend_module
 from bot.lazy_re import lazy_compile
 
 __all__ = [
@@ -36,10 +37,7 @@ __all__ = [
 ]
 
 _REQUEST = lazy_compile(r"^[A-Z]{1,16} (\S{1,8192})(?: HTTP/[0-9.]{1,5})?$")
-_SCHEME = lazy_compile(r"^([a-z]{2,12})://")
 _MAX_HOPS = 10
-_MODULE_OF_SCHEME = {"http": "proxy", "https": "proxy", "fastcgi": "fastcgi", "uwsgi": "uwsgi", "scgi": "scgi"}
-_MODULE_OF_SCHEME |= {"grpc": "grpc", "grpcs": "grpc", "memcached": "memcached", "suwsgi": "uwsgi"}
 
 
 @dataclass(frozen=True)
@@ -150,14 +148,6 @@ def _doubts(block: Block, *, locations: bool = True) -> list[str]:
     if locations and block.own("return"):
         out.append("return")
     return out
-
-
-def backend_module(upstream: str | None) -> str | None:
-    """The module a log's ``upstream: "fastcgi://..."`` names: ``fastcgi``, ``proxy`` ..."""
-    if not upstream:
-        return None
-    m = _SCHEME.match(upstream.strip().lower())
-    return _MODULE_OF_SCHEME.get(m.group(1)) if m else None
 
 
 def fallbacks(server: Block, loc: Block, uri: str) -> list[tuple[str, Block | None, str]]:
