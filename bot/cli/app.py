@@ -381,7 +381,21 @@ def main(argv: list[str] | None = None) -> None:
         sys.stdout.flush()
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    if argv is None:
+        _skip_final_collection()
     sys.exit(code)
+
+
+def _skip_final_collection() -> None:
+    """The command is done and the process is about to end: spare it the garbage collection
+    the interpreter runs over every object at exit (the KB, the modules; about 7% of a short
+    ``diagnose``). ``gc.freeze`` only exempts what exists now from collection; everything is
+    still released when the process ends, and exit handlers still run. Only for the console
+    script itself (``argv`` not passed): a caller running ``main`` in its own process keeps
+    its collector whole."""
+    import gc
+
+    gc.freeze()
 
 
 def _where(exc: BaseException) -> str:
