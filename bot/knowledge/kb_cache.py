@@ -8,7 +8,13 @@ frozen ``Record`` objects pickled, in ``$XDG_CACHE_HOME/nginx-triage`` (``~/.cac
 Never stale: the file name is a hash of the content of every file ``load_kb`` reads (the
 built-in KB and ``KB_EXTRA_DIR``, in order), of their names, and of the KB code's own
 files (size and mtime), so any edit, new or deleted file, or other ``KB_EXTRA_DIR`` names
-another cache file. Safe to delete at any time. A cache file that cannot be read or does
+another cache file. Reading the 140-odd files at every start cost a short ``diagnose`` more
+than all of its matching, so each file's content hash is remembered beside the cache with its
+size and modification and change times (``kbfiles-*.pickle``), and used while those are
+unchanged. Only settled times are trusted: a file changed less than ``RACY_SECONDS`` ago is
+read, since a rewrite of the same size within one tick of the file system's clock keeps its
+times (git's "racy clean" rule); any later write, copy (even one keeping the modification
+time) or rename moves the change time. Safe to delete at any time. A cache file that cannot be read or does
 not hold what its name promises is ignored and rewritten; a directory that cannot be
 written (a read-only root in a container) just means no cache. Within one process the
 files are hashed once per list of directories (the one-shot CLI the cache serves). ``kb lint`` and the Slack
@@ -19,6 +25,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -32,10 +39,17 @@ CACHE_FORMAT = 1
 KEEP_FILES = 4
 """Cache files kept (one per KB content seen recently, e.g. with and without KB_EXTRA_DIR)."""
 
+RACY_SECONDS = 5.0
+"""A KB file whose times are this recent (or in the future) is read, whatever is remembered."""
+
+MAX_REMEMBERED = 5000
+"""Files whose content hash is remembered (bounded whatever KB_EXTRA_DIR points at)."""
+
 _KINDS = ("errors", "faq", "environments", "findings", "recipes", "guides", "texts")
 """The sub-directories ``load_kb`` reads (plus the YAML files directly in each KB directory)."""
 
 _MAGIC = b"nginx-triage-kb"
+_FILES_MAGIC = b"nginx-triage-kb-files"
 _memo: dict[str, KnowledgeBase] = {}
 _keys: dict[tuple[str, ...], str] = {}
 """The fingerprint already computed in this process for each list of directories: one call
@@ -76,6 +90,35 @@ def _read_bytes(path: str) -> bytes:
         return f"unreadable {exc.errno}".encode()
 
 
+def _digests(paths: list[str]) -> list[bytes]:
+    """Each file's content hash: remembered while its size and settled times are unchanged,
+    else read (and remembered when its times have settled)."""
+    store = cache_dir() / "kbfiles-1.pickle"
+    known = read_cached(store, _FILES_MAGIC, sys.version, dict) or {}
+    learned: dict[str, tuple[int, int, int, bytes]] = {}
+    now = time.time()
+    out: list[bytes] = []
+    for path in paths:
+        try:
+            st = os.stat(path)
+        except OSError as exc:  # load_kb reports it; the key just must differ
+            out.append(f"unreadable {exc.errno}".encode())
+            continue
+        stamp = (st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+        settled = abs(now - max(st.st_mtime, st.st_ctime)) >= RACY_SECONDS
+        entry = known.get(path)
+        if settled and isinstance(entry, tuple) and len(entry) == 4 and entry[:3] == stamp:
+            out.append(entry[3])
+            continue
+        digest = blake2b(_read_bytes(path), digest_size=20).digest()
+        out.append(digest)
+        if settled:
+            learned[path] = (*stamp, digest)
+    if learned and len(known) + len(learned) <= MAX_REMEMBERED:
+        write_cached(store, _FILES_MAGIC, sys.version, {**known, **learned}, keep=1)
+    return out
+
+
 def fingerprint(dirs: Sequence[Path]) -> str:
     """A hash of everything the validated KB depends on: file names and contents, and the code."""
     h = blake2b(digest_size=20)
@@ -86,10 +129,9 @@ def fingerprint(dirs: Sequence[Path]) -> str:
         h.update(f"{name} {st.st_size} {st.st_mtime_ns}\0".encode())
     for base in dirs:
         h.update(f"dir {base.resolve()}\0".encode())
-        for name, path in _kb_files(str(base)):
-            data = _read_bytes(path)
-            h.update(f"{name} {len(data)}\0".encode())
-            h.update(data)
+        files = _kb_files(str(base))
+        for (name, _path), digest in zip(files, _digests([path for _, path in files]), strict=True):
+            h.update(f"{name}\0".encode() + digest)
     return h.hexdigest()
 
 

@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -71,6 +72,61 @@ def test_an_edited_file_is_seen_even_with_the_same_size_at_once(kb_copy):
     # same length, written right after the cache: a size+mtime key could miss this
     path.write_text(text.replace('title: "bind() failed', 'title: "bind() FAILED', 1))
     assert "FAILED" in fresh([kb_copy]).errors["bind-address-in-use"].title
+
+
+def _count_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    reads: list[str] = []
+    real = kb_cache._read_bytes
+    monkeypatch.setattr(kb_cache, "_read_bytes", lambda path: (reads.append(path), real(path))[1])
+    return reads
+
+
+def test_settled_files_are_not_read_again(kb_copy, monkeypatch):
+    """Reading every KB file at each start costs more than a short diagnosis: a file whose
+    size and settled times are unchanged is known by the hash remembered for it."""
+    reads = _count_reads(monkeypatch)
+    first = fingerprint([kb_copy])
+    assert len(reads) > 100 and not list((kb_copy.parent / "cache").glob("nginx-triage/kbfiles-*"))
+    reads.clear()
+    monkeypatch.setattr(kb_cache, "RACY_SECONDS", 0.0)  # as if they were copied long ago
+    assert fingerprint([kb_copy]) == first and len(reads) > 100  # read once more, and remembered
+    reads.clear()
+    assert fingerprint([kb_copy]) == first and reads == []  # the same key, from the hashes remembered
+
+
+def test_recent_files_are_always_read(kb_copy, monkeypatch):
+    """Times within a clock tick cannot tell two versions of a file apart: a file changed in
+    the last RACY_SECONDS is read whatever is remembered for it."""
+    monkeypatch.setattr(kb_cache, "RACY_SECONDS", 0.0)
+    fingerprint([kb_copy])
+    monkeypatch.setattr(kb_cache, "RACY_SECONDS", 3600.0)  # every file is recent
+    reads = _count_reads(monkeypatch)
+    fingerprint([kb_copy])
+    assert len(reads) > 100
+
+
+def test_a_same_size_edit_that_keeps_the_modification_time_is_seen(kb_copy, monkeypatch):
+    """Once settled times stand for a file, its change time still moves with any write: an
+    editor or ``cp -p`` that puts the old modification time back does not hide an edit."""
+    monkeypatch.setattr(kb_cache, "RACY_SECONDS", 0.0)
+    time.sleep(0.05)  # the edit below lands on a later tick of the file system's clock
+    assert fresh([kb_copy]).errors["bind-address-in-use"].severity == "critical"
+    path = kb_copy / "errors" / "bind-address-in-use.yaml"
+    before = path.stat()
+    path.write_text(path.read_text().replace('title: "bind() failed', 'title: "bind() FAILED', 1))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert path.stat().st_size == before.st_size and path.stat().st_mtime_ns == before.st_mtime_ns
+    assert "FAILED" in fresh([kb_copy]).errors["bind-address-in-use"].title
+
+
+@pytest.mark.parametrize("garbage", [b"", b"not a pickle", b"\x80\x05N."])
+def test_a_damaged_list_of_remembered_hashes_is_ignored(kb_copy, monkeypatch, garbage):
+    monkeypatch.setattr(kb_cache, "RACY_SECONDS", 0.0)
+    first = fingerprint([kb_copy])
+    (store,) = (kb_copy.parent / "cache" / "nginx-triage").glob("kbfiles-*.pickle")
+    store.write_bytes(garbage)
+    reads = _count_reads(monkeypatch)
+    assert fingerprint([kb_copy]) == first and len(reads) > 100
 
 
 def test_an_added_and_a_deleted_file_are_seen(kb_copy):
