@@ -15,9 +15,10 @@ from pathlib import Path
 
 from bot.faq.retrieval import Bm25Index
 from bot.hashing import blake2b
-from bot.knowledge.kb_cache import KEEP_FILES, cache_dir, cached_key
+from bot.knowledge.kb_cache import KEEP_FILES, cached_key
 from bot.knowledge.loader import KnowledgeBase
 from bot.knowledge.pickle_cache import read_cached, write_cached
+from bot.user_cache import cache_dir
 
 INDEX_FORMAT = 1
 """Bump when ``Bm25Index`` changes shape in a way the code hash cannot see."""

@@ -32,6 +32,7 @@ from pathlib import Path
 from bot.hashing import blake2b
 from bot.knowledge.loader import KnowledgeBase, kb_dirs_from_env, load_kb
 from bot.knowledge.pickle_cache import read_cached, write_cached
+from bot.user_cache import cache_dir
 
 CACHE_FORMAT = 1
 """Bump when ``Record`` or ``KnowledgeBase`` change shape: older cache files then miss."""
@@ -55,13 +56,6 @@ _keys: dict[tuple[str, ...], str] = {}
 """The fingerprint already computed in this process for each list of directories: one call
 (``ask`` loads the KB, then its texts ask again) hashes the KB files once, not twice. Only
 used while ``_memo`` still holds that KB."""
-
-
-def cache_dir() -> Path:
-    """``$XDG_CACHE_HOME/nginx-triage``, else ``~/.cache/nginx-triage`` (XDG base directories)."""
-    xdg = os.environ.get("XDG_CACHE_HOME", "")
-    base = Path(xdg) if os.path.isabs(xdg) else Path.home() / ".cache"
-    return base / "nginx-triage"
 
 
 def _kb_files(base: str) -> list[tuple[str, str]]:

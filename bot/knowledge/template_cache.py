@@ -107,7 +107,7 @@ def default_cache(*settings_files: Path) -> CodeCache:
     """The cache for templates compiled with the environments (and translated by the code)
     defined in ``settings_files``; another Python or Jinja2 install means another file."""
     from bot.hashing import blake2b
-    from bot.knowledge.kb_cache import cache_dir
+    from bot.user_cache import cache_dir
 
     stamp = [sys.version]
     for path in (_installed_jinja(), *settings_files):
