@@ -14,23 +14,20 @@ stored code, or compiles it exactly as ``exec`` would (file name ``<string>``, t
 frame's ``__future__`` flags) and keeps it. Anything but source text goes straight to the
 real ``exec``. Nothing else in ``dataclasses`` changes, and a Python whose ``dataclasses`` no
 longer calls ``exec`` simply never uses the stand-in. The file is trusted as the KB cache
-beside it is (the user's own directory, created ``0700``); unreadable or damaged means
-empty, unwritable means not saved, and it is written once at exit, only when it grew.
+beside it is (the user's own directory, created ``0700``); as every ``bot.marshal_cache``,
+unreadable or damaged means empty, unwritable means not saved, and it is written once at
+exit, only when it grew.
 """
 
 from __future__ import annotations
 import __future__
 
-import atexit
-import marshal
-import os
 import sys
 from pathlib import Path
 from types import CodeType
 from typing import Any
 
-MAX_ENTRIES = 20000
-"""Beyond this many sources the cache stops growing (memory and file stay bounded)."""
+from bot.marshal_cache import MarshalCache
 
 _FUTURE_FLAGS = 0
 for _name in __future__.all_feature_names:
@@ -42,60 +39,24 @@ class DataclassCodeCache:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._blobs: dict[str, bytes] | None = None
-        self._dirty = False
+        self._store = MarshalCache(path, (CodeType,))
         self.compiled = 0
         """Sources compiled by this process (the rest came from the file)."""
-
-    def _load(self) -> dict[str, bytes]:
-        if self._blobs is None:
-            try:
-                data = marshal.loads(self.path.read_bytes())
-                ok = isinstance(data, dict) and all(isinstance(v, bytes) for v in data.values())
-                self._blobs = data if ok else {}
-            except (OSError, EOFError, ValueError, TypeError):
-                self._blobs = {}
-        return self._blobs
 
     def code(self, source: str, flags: int) -> CodeType:
         """The compiled ``source``: from the file when it is there, else compiled now."""
         key = f"{flags}\0{source}"
-        blob = self._load().get(key)
-        if blob is not None:
-            try:
-                stored = marshal.loads(blob)
-            except (EOFError, ValueError, TypeError):
-                stored = None
-            if isinstance(stored, CodeType):
-                return stored
+        stored: CodeType | None = self._store.get(key)
+        if stored is not None:
+            return stored
         code: CodeType = compile(source, "<string>", "exec", flags=flags, dont_inherit=True)
         self.compiled += 1
-        blobs = self._load()
-        if len(blobs) < MAX_ENTRIES:
-            blobs[key] = marshal.dumps(code)
-            if not self._dirty:
-                self._dirty = True
-                atexit.register(self.save)
+        self._store.put(key, code)
         return code
 
     def save(self) -> None:
-        """Write atomically; any OS error just leaves the file as it was."""
-        if not self._dirty or self._blobs is None:
-            return
-        self._dirty = False
-        import tempfile  # only a run that compiled something new writes
-
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".dataclasses-", suffix=".tmp")
-        except OSError:
-            return
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(marshal.dumps(self._blobs))
-            os.replace(tmp, self.path)
-        except (OSError, ValueError):
-            Path(tmp).unlink(missing_ok=True)
+        """Write the file now (it is written at exit anyway when it grew)."""
+        self._store.save()
 
 
 _cache: DataclassCodeCache | None = None

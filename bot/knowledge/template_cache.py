@@ -7,91 +7,24 @@ in one file named after everything the code depends on (Python, Jinja, the envir
 settings in ``templates.py``, the tree's translator); each entry is keyed by its template's
 source, so an edited text simply misses. Beside the code, each template's render tree
 (``bot.knowledge.template_tree``: tuples, or None for a template only Jinja2 renders) lets
-a run render without importing Jinja2 at all. Safe to delete; unreadable means empty;
-unwritable means not saved.
+a run render without importing Jinja2 at all. Safe to delete (``bot.marshal_cache``:
+unreadable means empty, unwritable means not saved).
 """
 
 from __future__ import annotations
 
-import atexit
-import marshal
-import os
 import sys
 from pathlib import Path
 from types import CodeType
-from typing import Any
 
-MAX_ENTRIES = 20000
-"""Beyond this many templates the cache stops growing (memory and file stay bounded)."""
+from bot.marshal_cache import MarshalCache
 
 
-class CodeCache:
-    """``key -> code object`` (or render tree), read from disk on first use and written once
-    at exit if it grew.
-
-    Each entry is kept as its own ``marshal`` blob and unpacked when asked for: a user's
-    cache grows to every template the KB has, and a run that renders a dozen of them should
-    not rebuild hundreds of code objects to find them."""
+class CodeCache(MarshalCache):
+    """``key -> code object`` (or render tree, or None for "no tree") for KB templates."""
 
     def __init__(self, path: Path) -> None:
-        self.path = path
-        self._blobs: dict[str, bytes] | None = None
-        self._values: dict[str, Any] = {}
-        self._dirty = False
-
-    def _load(self) -> dict[str, bytes]:
-        if self._blobs is None:
-            try:
-                data = marshal.loads(self.path.read_bytes())
-                ok = isinstance(data, dict) and all(isinstance(v, bytes) for v in data.values())
-                self._blobs = data if ok else {}
-            except (OSError, EOFError, ValueError, TypeError):
-                self._blobs = {}
-        return self._blobs
-
-    def get(self, key: str, default: Any = None) -> Any:
-        if key in self._values:
-            return self._values[key]
-        blob = self._load().get(key)
-        if blob is None:
-            return default
-        try:
-            value = marshal.loads(blob)
-        except (EOFError, ValueError, TypeError):
-            return default  # a damaged entry: made again, and replaced, by the caller
-        if not isinstance(value, (CodeType, tuple, type(None))):
-            return default
-        self._values[key] = value
-        return value
-
-    def put(self, key: str, code: Any) -> None:
-        blobs = self._load()
-        if len(blobs) >= MAX_ENTRIES:
-            return
-        blobs[key] = marshal.dumps(code)
-        self._values[key] = code
-        if not self._dirty:
-            self._dirty = True
-            atexit.register(self.save)
-
-    def save(self) -> None:
-        """Write atomically; any OS error just leaves the cache as it was."""
-        if not self._dirty or self._blobs is None:
-            return
-        self._dirty = False
-        import tempfile  # only a run that compiled something new writes
-
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".jinja-", suffix=".tmp")
-        except OSError:
-            return
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(marshal.dumps(self._blobs))
-            os.replace(tmp, self.path)
-        except (OSError, ValueError):
-            Path(tmp).unlink(missing_ok=True)
+        super().__init__(path, (CodeType, tuple, type(None)))
 
 
 def _installed_jinja() -> Path | None:

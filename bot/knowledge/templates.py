@@ -21,9 +21,10 @@ from __future__ import annotations
 import os
 import re
 import sys
+from collections.abc import Callable
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.knowledge import template_tree
 from bot.knowledge.template_filters import fmt, plural
@@ -42,6 +43,7 @@ CHECK_ENV = "NGINX_TRIAGE_TEMPLATE_CHECK"
 """Set (to anything but empty or 0) to render every template with Jinja2 too and raise on a difference."""
 
 _MISSING = object()
+_V = TypeVar("_V")
 
 
 def _environment(*, strict: bool) -> SandboxedEnvironment:
@@ -217,44 +219,43 @@ def render_text(source: str, values: dict[str, Any]) -> str:
     parts = plain_parts(source)
     if parts is not None and all(not name or name in values for _, name in parts):
         return "".join(text + (str(values[name]) if name else "") for text, name in parts)
-    tree = _tree("text", source)
-    if tree is not None:
-        try:
-            text = template_tree.render(tree, values, strict=True)
-        except Fallback:
-            pass
-        else:
-            if _checking():
-                _check(source, text, text_template(source).render(values))
-            return text
-    return text_template(source).render(values)
+    return _tree_or_jinja(
+        source,
+        _tree("text", source),
+        lambda tree: template_tree.render(tree, values, strict=True),
+        lambda: text_template(source).render(values),
+    )
 
 
 def render_fix_text(source: str, values: dict[str, Any]) -> str:
     """Render an entry's ``fix`` with ``values`` (a missing one is empty, as in ``fix_env()``)."""
-    tree = _tree("fix", source)
-    if tree is not None:
-        try:
-            text = template_tree.render(tree, values, strict=False)
-        except Fallback:
-            pass
-        else:
-            if _checking():
-                _check(source, text, fix_template(source).render(values))
-            return text
-    return fix_template(source).render(values)
+    return _tree_or_jinja(
+        source,
+        _tree("fix", source),
+        lambda tree: template_tree.render(tree, values, strict=False),
+        lambda: fix_template(source).render(values),
+    )
 
 
 def evaluate(expression: str, values: dict[str, Any]) -> Any:
     """The value of a Jinja expression (``recommended_worker_connections``, ``a and not b``)."""
-    tree = _expression_tree(expression)
+    return _tree_or_jinja(
+        expression,
+        _expression_tree(expression),
+        lambda tree: template_tree.evaluate(tree, values),
+        lambda: _expression(expression)(**values),
+    )
+
+
+def _tree_or_jinja(source: str, tree: Tree | None, fast: Callable[[Tree], _V], jinja: Callable[[], _V]) -> _V:
+    """``fast(tree)`` when the tree answers for certain (and, checking, Jinja2 agrees), else ``jinja()``."""
     if tree is not None:
         try:
-            value = template_tree.evaluate(tree, values)
+            value = fast(tree)
         except Fallback:
             pass
         else:
             if _checking():
-                _check(expression, value, _expression(expression)(**values))
+                _check(source, value, jinja())
             return value
-    return _expression(expression)(**values)
+    return jinja()
